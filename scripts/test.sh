@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The whole suite, as `make test` runs it:
+#   1. module unit and scenario tests, cross-module, browser and end-to-end
+#      tests on SQLite;
+#   2. the same on PostgreSQL when TRYTOND_DATABASE__URI names one;
+#   3. one closing summary line over every run.
+# SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests.
+# The OpenStack test cloud is brought up once for all runs and always taken
+# down. Nothing is skipped silently: a missing prerequisite is an error.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-.venv/bin/python}
+SUITE=${SUITE:-all}
+ART=artifacts/junit
+rm -rf "$ART" && mkdir -p "$ART"
+
+# Snapshots of activated databases (DB_CACHE) are keyed by the modules'
+# source, so a change to a model or an XML file never reuses a stale one.
+src_hash=$(find addons -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.rst' \
+    | grep -v '/tests/' | sort | xargs cat | sha1sum | cut -c1-12)
+export DB_CACHE="$PWD/.cache/db/$src_hash"
+find .cache/db -mindepth 1 -maxdepth 1 ! -name "$src_hash" -exec rm -rf {} + 2>/dev/null
+mkdir -p "$DB_CACHE"
+
+case "$SUITE" in
+    all) paths=(addons tests) ;;
+    unit) paths=(addons) ;;
+    e2e) paths=(tests/e2e) ;;
+    *) echo "unknown SUITE=$SUITE"; exit 2 ;;
+esac
+
+backends=(sqlite)
+PG_URI=${TRYTOND_DATABASE__URI:-}
+if [[ "$PG_URI" == postgresql://* ]]; then
+    if ! "$PYTHON" - "$PG_URI" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1].rstrip('/') + '/postgres', connect_timeout=5).close()
+except Exception as e:
+    sys.exit(f"ERROR: PostgreSQL at {sys.argv[1]} is not reachable: {e}")
+PY
+    then exit 1; fi
+    backends+=(postgresql)
+elif [ -n "$PG_URI" ] && [[ "$PG_URI" != sqlite* ]]; then
+    echo "ERROR: TRYTOND_DATABASE__URI=$PG_URI is neither sqlite:// nor postgresql://"; exit 2
+fi
+unset TRYTOND_DATABASE__URI
+
+# One OpenStack test cloud for every backend run.
+if [ "$SUITE" != unit ]; then
+    if [ -z "${OPENSTACK_CLOUD_JSON:-}" ]; then
+        trap '"$PYTHON" tests/openstack/cloud.py down' EXIT
+        "$PYTHON" tests/openstack/cloud.py up || {
+            echo "ERROR: the OpenStack test cloud did not start (logs above)"; exit 1; }
+        export OPENSTACK_CLOUD_JSON="$PWD/.openstack-cloud/cloud.json"
+    fi
+fi
+
+status=0
+for backend in "${backends[@]}"; do
+    echo "=== $backend: ${paths[*]}"
+    if [ "$backend" = sqlite ]; then
+        env DB_NAME=':memory:' "$PYTHON" -m pytest "${paths[@]}" \
+            --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
+    else
+        env TRYTOND_DATABASE__URI="$PG_URI" DB_NAME=cloudbill_test \
+            "$PYTHON" -m pytest "${paths[@]}" \
+            --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
+    fi
+done
+
+"$PYTHON" scripts/junit_summary.py "$ART"/*.xml || status=1
+exit $status
