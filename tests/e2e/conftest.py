@@ -1,0 +1,155 @@
+"""pytest plugin for end-to-end tests on the loopback OpenStack test cloud.
+
+Fixture ``openstack_cloud`` (session scope):
+
+* ``OPENSTACK_CLOUD_JSON=/path/to/cloud.json`` set: use that already-running
+  cloud (``make e2e`` and ``cloud.py up`` create it); it is checked to answer
+  and is left running at the end;
+* otherwise: ``tests/openstack/cloud.py up`` is run before the first test that
+  needs it, and ``down`` at the end of the session.
+
+When a test that uses the cloud fails, the tail of every service log is added
+to its report (``OPENSTACK_CLOUD_LOG_LINES``, default 25 lines per log).
+"""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOUD_PY = ROOT / "tests" / "openstack" / "cloud.py"
+_CLOUD_KEY = pytest.StashKey()
+
+
+class OpenStackCloud:
+    """What the tests need to know about the running test cloud."""
+
+    def __init__(self, info, json_path):
+        self.info = info
+        self.json_path = Path(json_path)
+        self.clouds_yaml = info["clouds_yaml"]
+        self.auth_url = info["auth_url"]
+        self.region_name = info["region_name"]
+        self.admin_project_id = info["admin"]["project_id"]
+        self.projects = {name: p["id"] for name, p in info["projects"].items()}
+        self.users = {name: p["username"]
+                      for name, p in info["projects"].items()}
+        self.flavor_id = info["flavor"]["id"]
+        self.flavor = info["flavor"]
+        self.image_id = info["image"]["id"]
+        self.log_dir = Path(info["log_dir"])
+
+    def __repr__(self):
+        return f"<OpenStackCloud {self.auth_url} ({self.json_path})>"
+
+    def project_id(self, name):
+        return self.projects[name]
+
+    def connect(self, cloud="admin"):
+        """An ``openstack.connection.Connection`` for a clouds.yaml entry:
+        ``admin``, ``customer-a`` or ``customer-b``."""
+        import openstack
+        from openstack import config as os_config
+
+        config = os_config.OpenStackConfig(
+            config_files=[self.clouds_yaml], load_envvars=False)
+        return openstack.connection.Connection(
+            config=config.get_one(cloud=cloud))
+
+    def log_tail(self, lines=25):
+        out = []
+        # Service logs only: setup-*.log matter when `up` fails, and cloud.py
+        # prints them itself then.
+        for log in sorted(self.log_dir.glob("*.log")):
+            if log.name.startswith("setup-"):
+                continue
+            try:
+                text = log.read_text(errors="replace").splitlines()
+            except OSError as exc:
+                text = [f"(cannot read: {exc})"]
+            out.append(f"==> {log} <==")
+            out.extend(text[-lines:])
+        return "\n".join(out) or f"(no logs in {self.log_dir})"
+
+
+def _answers(url):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=5):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+def _cloud_cmd(command, timeout):
+    return subprocess.run(
+        [sys.executable, str(CLOUD_PY), command], cwd=str(ROOT),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def openstack_cloud(request):
+    json_path = os.environ.get("OPENSTACK_CLOUD_JSON")
+    started = False
+    if json_path:
+        if not Path(json_path).is_file():
+            pytest.fail(f"OPENSTACK_CLOUD_JSON={json_path} does not exist: "
+                        f"start the cloud with 'python {CLOUD_PY} up' (or "
+                        "'make cloud-up'), or unset the variable to let the "
+                        "tests start one", pytrace=False)
+    else:
+        try:
+            result = _cloud_cmd("up", timeout=1800)
+        except subprocess.TimeoutExpired as exc:
+            _cloud_cmd("down", timeout=120)
+            pytest.fail(f"cloud.py up timed out:\n{exc.output or ''}",
+                        pytrace=False)
+        if result.returncode != 0:
+            pytest.fail(f"cloud.py up failed (exit {result.returncode}):\n"
+                        f"{result.stdout}", pytrace=False)
+        started = True
+        json_path = str(ROOT / ".openstack-cloud" / "cloud.json")
+        for line in result.stdout.splitlines():
+            if "export OPENSTACK_CLOUD_JSON=" in line:
+                json_path = line.split("OPENSTACK_CLOUD_JSON=", 1)[1].strip()
+    info = json.loads(Path(json_path).read_text())
+    cloud = OpenStackCloud(info, json_path)
+    if not _answers(cloud.auth_url):
+        pytest.fail(f"the test cloud of {json_path} does not answer on "
+                    f"{cloud.auth_url}: is it still up? (python {CLOUD_PY} "
+                    "status)", pytrace=False)
+    request.config.stash[_CLOUD_KEY] = cloud
+    try:
+        yield cloud
+    finally:
+        request.config.stash[_CLOUD_KEY] = None
+        if started:
+            result = _cloud_cmd("down", timeout=300)
+            if result.returncode != 0:
+                sys.stderr.write(f"\ncloud.py down failed:\n{result.stdout}\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    if "openstack_cloud" not in getattr(item, "fixturenames", ()):
+        return
+    cloud = item.config.stash.get(_CLOUD_KEY, None)
+    if cloud is None:
+        return
+    lines = int(os.environ.get("OPENSTACK_CLOUD_LOG_LINES", "25"))
+    report.sections.append((f"OpenStack test cloud logs (last {lines} lines "
+                            f"each, all in {cloud.log_dir})",
+                            cloud.log_tail(lines)))
