@@ -20,6 +20,7 @@ RESET ?=
 export TRYTOND_CONFIG ?= $(CURDIR)/config/trytond.conf
 export TRYTOND_DATABASE__PATH ?= $(CURDIR)/data
 export TRYTOND_WEB__ROOT ?= $(SAO_ROOT)
+export TRYTOND_EMAIL__URI ?= smtp://127.0.0.1:8025
 
 .PHONY: help venv sao chromium demo test test-unit e2e bench clean
 

@@ -50,12 +50,12 @@ SERVICES = {
     }
 
 
-def setup_billing(config):
+def setup_billing(config, years=BILLING_YEARS):
     "Company, chart, fiscal years, billing users and services"
     create_company(config=config)
     create_chart(config=config)
     company = get_company(config=config)
-    for year in BILLING_YEARS:
+    for year in years:
         fiscalyear = set_fiscalyear_invoice_sequences(create_fiscalyear(
                 company, (datetime.date(year, 1, 1), datetime.date(year, 12, 31)),
                 config=config), config=config)

@@ -1,0 +1,148 @@
+"""Fixtures for the browser tests: a trytond server with the demo data on a
+free loopback port, and Debian's Chromium driven by Playwright.
+
+The server gets its own database (an SQLite file in a temporary folder, or a
+PostgreSQL database when TRYTOND_DATABASE__URI names one), built by the same
+script as `make demo`. Everything started here is stopped here.
+"""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / 'artifacts' / 'browser'
+CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+CHROMIUM_ARGS = [
+    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update',
+    '--disable-sync',
+    ]
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _drop_postgresql_database(uri, name):
+    import psycopg
+    with psycopg.connect(
+            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope='session')
+def demo_server(tmp_path_factory):
+    "URL of a trytond server serving the web client on the demo data"
+    sao_root = ROOT / '.sao' / 'package'
+    if not (sao_root / 'index.html').exists():
+        pytest.fail(f"the web client is not installed in {sao_root}: "
+            "run `make sao`")
+    data = tmp_path_factory.mktemp('browser-db')
+    port = _free_port()
+    database = 'cloudbill_browser'
+    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
+    env = dict(os.environ,
+        TRYTOND_CONFIG=str(ROOT / 'config' / 'trytond.conf'),
+        TRYTOND_DATABASE__PATH=str(data),
+        TRYTOND_WEB__ROOT=str(sao_root),
+        TRYTOND_WEB__LISTEN=f'127.0.0.1:{port}',
+        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
+        )
+    for key in ['DB_NAME', 'DB_CACHE']:
+        env.pop(key, None)
+    bin_dir = pathlib.Path(sys.executable).parent
+    subprocess.run(
+        [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
+            '--database', database, '--reset'],
+        env=env, check=True, cwd=ROOT, timeout=900)
+    log = open(data / 'trytond.log', 'w')
+    server = subprocess.Popen(
+        [str(bin_dir / 'trytond'), '-d', database],
+        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("trytond did not start:\n"
+                        + (data / 'trytond.log').read_text()[-3000:])
+                time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+        if pg_uri.startswith('postgresql://'):
+            _drop_postgresql_database(pg_uri, database)
+
+
+@pytest.fixture(scope='session')
+def browser():
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs "
+            "Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={'width': 1400, 'height': 900})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshot(page, request):
+    "Save a screenshot under artifacts/browser/ named after the test"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    backend = ('postgresql'
+        if os.environ.get('TRYTOND_DATABASE__URI', '').startswith(
+            'postgresql') else 'sqlite')
+
+    def take(name):
+        path = ARTIFACTS / f'{request.node.name}-{name}-{backend}.png'
+        page.screenshot(path=str(path), full_page=True)
+        return path
+    return take
+
+
+def login(page, url, user, password):
+    "Log in through sao's login dialog"
+    page.goto(url)
+    page.wait_for_selector('input#login')
+    page.fill('input#login', user)
+    page.click('button[type=submit]')
+    page.wait_for_selector('input[type=password]')
+    page.fill('input[type=password]', password)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('#menu .treeview, #menu table', timeout=30000)
