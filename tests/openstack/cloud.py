@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -62,7 +63,8 @@ DATA = STATE / "data"        # databases, image store, nova state
 CLOUD_JSON = STATE / "cloud.json"
 CLOUDS_YAML = STATE / "clouds.yaml"
 ORCHESTRATOR_PID = RUN / "up.pid"   # a running ``up`` (not a service)
-# Every process we start carries this variable: ``down`` finds leftovers by it.
+# Every process we start carries this variable and is a session leader:
+# ``down`` finds leftovers by session and, where readable, by this tag.
 TAG_VAR = "OSCLOUD_TAG"
 TAG = str(STATE)
 
@@ -415,7 +417,7 @@ def ensure_system_packages():
     t = time.monotonic()
     say(f"installing Debian packages: {' '.join(missing)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    log = STATE.parent / ".openstack-cloud-apt.log"
+    log = Path(tempfile.gettempdir()) / f"oscloud-apt-{os.getpid()}.log"
     with open(log, "wb") as out:
         for argv in (["apt-get", "update"],
                      ["apt-get", "install", "-y", "--no-install-recommends",
@@ -745,9 +747,15 @@ def cell_row(sql):
     return check
 
 
-def start_nova_control(nova_db, rabbit):
-    nova_db.result()
-    rabbit.result()
+def after(*futures):
+    """Wait for prerequisite steps (re-raises their errors)."""
+    return [f.result() for f in futures]
+
+
+def start_nova_control(nova_db, rabbit, placement, nova_identity):
+    # Both build a placement client at start and die on a 401: they need the
+    # nova user, the placement endpoint and placement itself.
+    after(nova_db, rabbit, placement, *nova_identity)
     cond = PROCS.spawn("nova-conductor",
                        [VENV / "bin/nova-conductor", *NOVA_CONF])
     sched = PROCS.spawn("nova-scheduler",
@@ -762,90 +770,96 @@ def start_nova_control(nova_db, rabbit):
     say("nova-scheduler registered")
 
 
-def start_nova_compute(control, catalog, placement):
-    control.result()
-    catalog.result()
-    placement.result()
+def start_nova_compute(control):
+    # Started after the conductor consumes (else it waits 10 s for it).
+    after(control)
     proc = PROCS.spawn("nova-compute", [VENV / "bin/nova-compute",
                                         "--config-file", ETC / "nova/nova.conf"])
     wait_for("nova-compute registered its node", cell_row(
         "SELECT COUNT(*) FROM compute_nodes WHERE deleted=0"), 120, proc,
         LOGS / "nova-compute.log")
     say("nova-compute registered its node")
+    # The scheduler's periodic discovery is slow and irregular: do it now.
     run("nova-discover-hosts", nova_manage("cell_v2", "discover_hosts"))
 
 
-def admin_connection():
+_ADMIN = []
+_ADMIN_LOCK = threading.Lock()
+
+
+def admin_connection(fresh=False):
+    """The admin connection shared by the identity steps (one token), or a
+    fresh one (``fresh=True``) whose token carries the catalog as it is now:
+    the shared token's catalog predates the image and compute endpoints."""
     import openstack
-    return openstack.connect(
-        auth_url=AUTH_URL, username="admin", password=ADMIN_PASSWORD,
-        project_name="admin", user_domain_name="Default",
-        project_domain_name="Default", region_name=REGION,
-        interface="public", identity_api_version="3",
-        load_yaml_config=False, load_envvars=False)
+
+    def connect():
+        return openstack.connect(
+            auth_url=AUTH_URL, username="admin", password=ADMIN_PASSWORD,
+            project_name="admin", user_domain_name="Default",
+            project_domain_name="Default", region_name=REGION,
+            interface="public", identity_api_version="3",
+            load_yaml_config=False, load_envvars=False)
+    if fresh:
+        return connect()
+    with _ADMIN_LOCK:
+        if not _ADMIN:
+            _ADMIN.append(connect())
+        return _ADMIN[0]
 
 
-def bootstrap_identity(keystone):
-    """Service users, catalog, customer projects and users."""
-    keystone.result()
-    conn = admin_connection()
-    ident = conn.identity
+# Keystone bootstrap, split in small steps so that each consumer waits only
+# for what it needs (keystone answers ~0.3 s per write on this machine).
+
+def identity_base(keystone):
+    after(keystone)
+    ident = admin_connection().identity
     roles = {r.name: r for r in ident.roles()}
     for role in ("admin", "member", "reader", "service"):
         if role not in roles:
             roles[role] = ident.create_role(name=role)
     service_project = ident.create_project(
         name="service", domain_id="default", description="service users")
-
-    def service_user(user):
-        u = ident.create_user(name=user, password=SERVICE_PASSWORD,
-                              domain_id="default",
-                              default_project_id=service_project.id)
-        for role in ("admin", "service"):
-            ident.assign_project_role_to_user(service_project, u, roles[role])
-
-    def catalog_entry(name, stype, url):
-        svc = ident.create_service(name=name, type=stype)
-        for interface in ("public", "internal"):
-            ident.create_endpoint(service_id=svc.id, interface=interface,
-                                  url=url, region_id=REGION)
-
-    def customer(name):
-        project = ident.create_project(name=name, domain_id="default",
-                                       description=f"test tenant {name}")
-        username = f"{name}-user"
-        user = ident.create_user(name=username, password=f"{name}-secret",
-                                 domain_id="default",
-                                 default_project_id=project.id)
-        ident.assign_project_role_to_user(project, user, roles["member"])
-        return {"id": project.id, "name": name, "cloud": name,
-                "username": username, "password": f"{name}-secret",
-                "user_id": user.id, "role": "member"}
-
-    # Keystone answers in ~0.3 s per write: run the independent chains
-    # side by side.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        jobs = [pool.submit(service_user, u)
-                for u in ("nova", "placement", "glance")]
-        jobs += [pool.submit(catalog_entry, *entry) for entry in (
-            ("nova", "compute", f"http://{HOST}:{PORTS['nova-api']}/v2.1"),
-            ("placement", "placement", f"http://{HOST}:{PORTS['placement']}"),
-            ("glance", "image", f"http://{HOST}:{PORTS['glance']}"))]
-        customers = {c: pool.submit(customer, c) for c in CUSTOMERS}
-        for job in jobs:
-            job.result()
-        info = {"admin": {"project_id": conn.current_project_id,
-                          "project_name": "admin", "username": "admin",
-                          "password": ADMIN_PASSWORD, "cloud": "admin"},
-                "projects": {c: f.result() for c, f in customers.items()}}
-    say("keystone catalog, service users and customer projects created")
-    return info
+    return roles, service_project
 
 
-def upload_image(glance, catalog):
-    glance.result()
-    catalog.result()
-    conn = admin_connection()
+def service_user(base, name):
+    roles, service_project = base.result()
+    ident = admin_connection().identity
+    user = ident.create_user(name=name, password=SERVICE_PASSWORD,
+                             domain_id="default",
+                             default_project_id=service_project.id)
+    for role in ("admin", "service"):
+        ident.assign_project_role_to_user(service_project, user, roles[role])
+
+
+def catalog_entry(base, name, service_type, url):
+    base.result()
+    ident = admin_connection().identity
+    service = ident.create_service(name=name, type=service_type)
+    for interface in ("public", "internal"):
+        ident.create_endpoint(service_id=service.id, interface=interface,
+                              url=url, region_id=REGION)
+
+
+def customer_project(base, name):
+    roles, _ = base.result()
+    ident = admin_connection().identity
+    project = ident.create_project(name=name, domain_id="default",
+                                   description=f"test tenant {name}")
+    username = f"{name}-user"
+    user = ident.create_user(name=username, password=f"{name}-secret",
+                             domain_id="default",
+                             default_project_id=project.id)
+    ident.assign_project_role_to_user(project, user, roles["member"])
+    return {"id": project.id, "name": name, "cloud": name,
+            "username": username, "password": f"{name}-secret",
+            "user_id": user.id, "role": "member"}
+
+
+def upload_image(glance, glance_identity):
+    after(glance, *glance_identity)
+    conn = admin_connection(fresh=True)
     image = conn.image.create_image(
         IMAGE_NAME, data=b"\0" * IMAGE_SIZE, disk_format="raw",
         container_format="bare", visibility="public", wait=True, timeout=60)
@@ -858,11 +872,10 @@ def upload_image(glance, catalog):
             "disk_format": "raw", "container_format": "bare"}
 
 
-def create_flavor(nova_api, catalog):
-    nova_api.result()
-    catalog.result()
-    conn = admin_connection()
-    flavor = conn.compute.create_flavor(is_public=True, **FLAVOR)
+def create_flavor(nova_api, compute_identity):
+    after(nova_api, *compute_identity)
+    flavor = admin_connection(fresh=True).compute.create_flavor(
+        is_public=True, **FLAVOR)
     say(f"flavor {flavor.name} ({flavor.id}) created")
     return dict(FLAVOR, id=flavor.id)
 
@@ -954,9 +967,10 @@ def cmd_up(args):
     say(f"starting test cloud in {STATE} (logs: {LOGS})")
     os.environ.update({"no_proxy": "127.0.0.1,localhost",
                        "NO_PROXY": "127.0.0.1,localhost"})
-    ex = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    ex = concurrent.futures.ThreadPoolExecutor(max_workers=32)
     try:
         sub = ex.submit
+        # Every step only waits for steps submitted before it (no deadlock).
         db = sub(start_mariadb)
         rabbit = sub(start_rabbitmq)
         keys = sub(keystone_keys)
@@ -966,22 +980,35 @@ def cmd_up(args):
         glance = sub(start_glance, db)
         nova_db = sub(nova_databases, db)
         nova_api = sub(start_nova_api, nova_db)
-        control = sub(start_nova_control, nova_db, rabbit)
-        catalog = sub(bootstrap_identity, keystone)
-        compute = sub(start_nova_compute, control, catalog, placement)
-        image = sub(upload_image, glance, catalog)
-        flavor = sub(create_flavor, nova_api, catalog)
+        base = sub(identity_base, keystone)
+        users = {u: sub(service_user, base, u)
+                 for u in ("nova", "placement", "glance")}
+        entries = {t: sub(catalog_entry, base, n, t, u) for n, t, u in (
+            ("placement", "placement", f"http://{HOST}:{PORTS['placement']}"),
+            ("nova", "compute", f"http://{HOST}:{PORTS['nova-api']}/v2.1"),
+            ("glance", "image", f"http://{HOST}:{PORTS['glance']}"))}
+        customers = {c: sub(customer_project, base, c) for c in CUSTOMERS}
+        control = sub(start_nova_control, nova_db, rabbit, placement, (
+            users["nova"], users["placement"], entries["placement"]))
+        compute = sub(start_nova_compute, control)
+        image = sub(upload_image, glance, (users["glance"], entries["image"]))
+        flavor = sub(create_flavor, nova_api, (users["nova"],
+                                               entries["compute"]))
         futures = [db, rabbit, keys, neutron, keystone, placement, glance,
-                   nova_db, nova_api, control, catalog, compute, image,
-                   flavor]
+                   nova_db, nova_api, base, *users.values(),
+                   *entries.values(), *customers.values(), control, compute,
+                   image, flavor]
         # Fail fast: the first error wins, later ones are consequences.
         for fut in concurrent.futures.as_completed(futures):
             fut.result()
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
     seconds = time.monotonic() - t_start
-    write_client_files(catalog.result(), image.result(), flavor.result(),
-                       seconds)
+    identity = {"admin": {"project_id": admin_connection().current_project_id,
+                          "project_name": "admin", "username": "admin",
+                          "password": ADMIN_PASSWORD, "cloud": "admin"},
+                "projects": {c: f.result() for c, f in customers.items()}}
+    write_client_files(identity, image.result(), flavor.result(), seconds)
     say(f"test cloud up in {seconds:.1f}s "
         f"(total incl. installation checks: {time.monotonic() - _T0:.1f}s)")
     say(f"cloud description: {CLOUD_JSON}")
@@ -1207,4 +1234,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:   # e.g. `cloud.py logs | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
