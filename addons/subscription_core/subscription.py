@@ -1,13 +1,39 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-from trytond.model import fields
-from trytond.pool import PoolMeta
-from trytond.pyson import Eval
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from . import proration
+from .exceptions import LimitChangeError
 
 BILLING_STATUSES = [
     ('active', "Active"),
     ('grace', "Grace"),
     ]
+BILLING_TYPES = [
+    ('fixed', "Fixed"),
+    ('limit', "Limit"),
+    ('usage', "Usage"),
+    ('one_time', "One Time"),
+    ]
+BILLING_PERIODS = [
+    ('month', "Month"),
+    ('quarter', "Quarter"),
+    ('year', "Year"),
+    ('total', "Total"),
+    ]
+
+
+def first_of_month(date):
+    return date.replace(day=1)
 
 
 class Subscription(metaclass=PoolMeta):
@@ -27,11 +53,23 @@ class Subscription(metaclass=PoolMeta):
         sort=False,
         help="Where the subscription stands in the billing ladder. "
         "It only changes through billing actions.")
+    automation_hold_until = fields.Date(
+        "No Automated Action Until",
+        help="No automated billing action runs on this subscription "
+        "before this date (inclusive).")
+    automation_hold_reason = fields.Char(
+        "Hold Reason",
+        states={
+            'required': Bool(Eval('automation_hold_until')),
+            'invisible': ~Eval('automation_hold_until'),
+            })
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order.insert(0, ('billing_status', 'ASC'))
+        cls.end_date.states['required'] = (
+            (Eval('billing_model') == 'prepaid')
+            & (Eval('state') != 'draft'))
 
     @classmethod
     def default_billing_model(cls):
@@ -45,4 +83,336 @@ class Subscription(metaclass=PoolMeta):
     def copy(cls, subscriptions, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('billing_status', cls.default_billing_status())
+        default.setdefault('automation_hold_until')
+        default.setdefault('automation_hold_reason')
         return super().copy(subscriptions, default=default)
+
+    @classmethod
+    def validate_fields(cls, subscriptions, field_names):
+        super().validate_fields(subscriptions, field_names)
+        cls.check_prepaid_end_date(subscriptions, field_names)
+
+    @classmethod
+    def check_prepaid_end_date(cls, subscriptions, field_names=None):
+        if field_names and not (
+                field_names & {'billing_model', 'end_date', 'state'}):
+            return
+        for subscription in subscriptions:
+            if (subscription.billing_model == 'prepaid'
+                    and subscription.state != 'draft'
+                    and not subscription.end_date):
+                raise LimitChangeError(gettext(
+                        'subscription_core.msg_prepaid_end_date_required',
+                        subscription=subscription.rec_name))
+
+    def automation_held(self, date):
+        "Whether an override forbids automated billing actions on date"
+        party = self.invoice_party or self.party
+        for until in [self.automation_hold_until,
+                party.automation_hold_until]:
+            if until and date <= until:
+                return True
+        return False
+
+    def _get_billing_invoice(self, cycle, per_service=False):
+        "A new draft invoice for the billing cycle"
+        invoice = self._get_invoice()
+        invoice.invoice_date = None
+        invoice.billing_cycle = cycle
+        invoice.description = self.rec_name if per_service else None
+        if per_service:
+            invoice.billing_subscription = self
+        return invoice
+
+    # Hook: the overlay issues prepaid/renewal invoices ahead of the term.
+    def _prepaid_invoice_lead(self):
+        return datetime.timedelta(0)
+
+    # Scheduled job (1): create invoice lines for due periods.
+    @classmethod
+    def create_billing_lines(cls, date=None):
+        "Create the invoice lines of every period due on date"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Line = pool.get('sale.subscription.line')
+        InvoiceLine = pool.get('account.invoice.line')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        lines = Line.search([
+                ('subscription.state', 'in', ['running', 'closed']),
+                ('subscription.company', '=', company_id),
+                ['OR',
+                    ('billed_until', '=', None),
+                    ('billed_until', '<', datetime.date.max),
+                    ],
+                ],
+            order=[('subscription', 'ASC'), ('sequence', 'ASC'),
+                ('id', 'ASC')])
+        charges = []
+        to_write = defaultdict(list)
+        for line in lines:
+            line_charges, billed_until = line.get_due_charges(date)
+            charges.extend(line_charges)
+            if billed_until:
+                to_write[billed_until].append(line)
+        charges.extend(Line.get_due_adjustments(lines, date))
+        invoice_lines = InvoiceLine.create_billing_lines(charges, date)
+        if to_write:
+            Line.write(*(v for k, l in to_write.items() for v in (l, {
+                            'billed_until': k})))
+        return invoice_lines
+
+    # Scheduled job (2): close the cycle.
+    @classmethod
+    def close_billing_cycle(cls, date=None):
+        "Apply credits and compensations, then post the cycle's invoices"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Invoice = pool.get('account.invoice')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        invoices = Invoice.search([
+                ('company', '=', company_id),
+                ('type', '=', 'out'),
+                ('state', '=', 'draft'),
+                ('billing_cycle', '<=', first_of_month(date)),
+                ], order=[('id', 'ASC')])
+        Invoice.close_billing(invoices, date)
+        return invoices
+
+
+class Line(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.line'
+
+    billing_type = fields.Selection(
+        BILLING_TYPES, "Billing Type", required=True,
+        states={
+            'readonly': Eval('subscription_state') != 'draft',
+            },
+        help="Fixed: a flat price per period.\n"
+        "Limit: price × reserved limit; the limit can change at any time.\n"
+        "Usage: price × consumed quantity, billed in arrears.\n"
+        "One Time: charged once.")
+    billing_period = fields.Selection(
+        BILLING_PERIODS, "Billing Period", required=True,
+        states={
+            'readonly': Eval('subscription_state') != 'draft',
+            })
+    billed_until = fields.Date(
+        "Billed Until", readonly=True,
+        help="The line is invoiced up to this date (excluded).")
+    limit_changes = fields.One2Many(
+        'sale.subscription.line.limit_change', 'line', "Limit Changes",
+        readonly=True)
+
+    @classmethod
+    def default_billing_type(cls):
+        return 'limit'
+
+    @classmethod
+    def default_billing_period(cls):
+        return 'month'
+
+    @fields.depends('service', 'quantity', 'unit',
+        'subscription', '_parent_subscription.party',
+        methods=['_get_context_sale_price'])
+    def on_change_service(self):
+        super().on_change_service()
+        if self.service:
+            if self.unit_price is None:
+                # The on-change record may carry a partial product: price
+                # it again from the stored one.
+                pool = Pool()
+                Product = pool.get('product.product')
+                product = Product(self.service.product.id)
+                with Transaction().set_context(
+                        self._get_context_sale_price()):
+                    self.unit_price = Product.get_sale_price(
+                        [product], self.quantity or 0)[product.id]
+            self.billing_type = self.service.billing_type
+            self.billing_period = self.service.billing_period
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('billed_until')
+        default.setdefault('limit_changes')
+        return super().copy(lines, default=default)
+
+    @property
+    def billing_start(self):
+        return max(self.start_date, self.subscription.start_date)
+
+    @property
+    def billing_end(self):
+        ends = [d for d in [self.end_date, self.subscription.end_date] if d]
+        return min(ends) if ends else None
+
+    @property
+    def limit_history(self):
+        "(initial quantity, [(date, quantity)]) of the reserved limit"
+        changes = sorted(self.limit_changes, key=lambda c: (c.date, c.id))
+        initial = changes[0].old_quantity if changes else self.quantity
+        return initial, [(c.date, c.quantity) for c in changes]
+
+    def get_due_charges(self, date):
+        "Return the proration.Charge due on date and the new billed_until"
+        if self.billing_type == 'usage':
+            return self.get_due_usage_charges(date)
+        subscription = self.subscription
+        initial, changes = self.limit_history
+        if subscription.billing_model == 'prepaid':
+            initial = proration.quantity_at(
+                initial, changes, self.billing_start)
+            changes = []
+        charges, billed_until = proration.due_charges(
+            subscription.billing_model, self.billing_type,
+            self.billing_period, self.billing_start, self.billing_end,
+            self.billed_until, Decimal(str(initial)),
+            [(d, Decimal(str(q))) for d, q in changes],
+            self.unit_price, date, subscription.currency.rounding,
+            lead=subscription._prepaid_invoice_lead())
+        return [(self, c) for c in charges], billed_until
+
+    def get_due_usage_charges(self, date):
+        "Usage is billed in arrears from the recorded consumptions"
+        # Priced by the consumption grouping of sale_subscription; the engine
+        # adds the period bounds in InvoiceLine.create_billing_lines.
+        return [], None
+
+    @classmethod
+    def get_due_adjustments(cls, lines, date):
+        "Supplements and credits of limit changes on billed prepaid terms"
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        changes = [c for l in lines
+            if l.subscription.billing_model == 'prepaid'
+            and l.billed_until
+            for c in l.limit_changes
+            if l.billing_start < c.date < l.billed_until and c.date <= date]
+        if not changes:
+            return []
+        invoiced = {l.origin.id for l in InvoiceLine.search([
+                    ('origin', 'in', [str(c) for c in changes]),
+                    ])}
+        adjustments = []
+        for change in changes:
+            if change.id in invoiced:
+                continue
+            line = change.line
+            amount = proration.prepaid_adjustment(
+                line.unit_price, Decimal(str(change.old_quantity)),
+                Decimal(str(change.quantity)), change.date,
+                line.billed_until, line.subscription.currency.rounding)
+            if amount:
+                adjustments.append((change, proration.Charge(
+                            change.date, line.billed_until,
+                            change.date, line.billed_until,
+                            Decimal(str(change.quantity - change.old_quantity)),
+                            amount)))
+        return adjustments
+
+    @classmethod
+    def change_limit(cls, line, quantity, date, reason=None):
+        "Change the reserved limit of line from date on"
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        if line.billing_type not in {'limit', 'fixed'}:
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_type',
+                    line=line.rec_name))
+        if quantity is None or quantity < 0:
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_negative',
+                    line=line.rec_name))
+        if (line.subscription.billing_model == 'monthly'
+                and line.billed_until and date < line.billed_until):
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_billed',
+                    line=line.rec_name, date=date,
+                    billed_until=line.billed_until))
+        if line.billing_end and date >= line.billing_end \
+                or date < line.billing_start:
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_outside',
+                    line=line.rec_name, date=date))
+        change = LimitChange(
+            line=line, date=date, old_quantity=line.quantity,
+            quantity=quantity, reason=reason)
+        change.save()
+        cls.write([line], {'quantity': quantity})
+        return change
+
+
+class LimitChange(ModelSQL, ModelView):
+    "Subscription Line Limit Change"
+    __name__ = 'sale.subscription.line.limit_change'
+
+    line = fields.Many2One(
+        'sale.subscription.line', "Line", required=True, ondelete='CASCADE',
+        readonly=True)
+    date = fields.Date("Date", required=True, readonly=True,
+        help="The new limit applies from this day on.")
+    old_quantity = fields.Float("Old Limit", readonly=True, required=True)
+    quantity = fields.Float("New Limit", readonly=True, required=True)
+    reason = fields.Char("Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('line')
+        cls._order.insert(0, ('date', 'ASC'))
+
+    def get_rec_name(self, name):
+        return '%s: %s → %s (%s)' % (
+            self.line.rec_name, self.old_quantity, self.quantity, self.date)
+
+
+class ChangeLimitStart(ModelView):
+    "Change Subscription Limit"
+    __name__ = 'sale.subscription.line.change_limit.start'
+
+    line = fields.Many2One(
+        'sale.subscription.line', "Line", readonly=True, required=True)
+    current_quantity = fields.Float("Current Limit", readonly=True)
+    quantity = fields.Float("New Limit", required=True,
+        domain=[('quantity', '>=', 0)])
+    date = fields.Date("From", required=True,
+        help="The new limit applies from this day on.")
+    reason = fields.Char("Reason")
+
+
+class ChangeLimit(Wizard):
+    "Change Subscription Limit"
+    __name__ = 'sale.subscription.line.change_limit'
+    start = StateView('sale.subscription.line.change_limit.start',
+        'subscription_core.line_change_limit_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Change", 'change', 'tryton-ok', default=True),
+            ])
+    change = StateTransition()
+
+    def default_start(self, fields):
+        pool = Pool()
+        Date = pool.get('ir.date')
+        line = self.record
+        if line.subscription.state != 'running':
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_wizard_line_running',
+                    line=line.rec_name))
+        return {
+            'line': line.id,
+            'current_quantity': line.quantity,
+            'quantity': line.quantity,
+            'date': Date.today(),
+            }
+
+    def transition_change(self):
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Line.change_limit(
+            self.record, self.start.quantity, self.start.date,
+            reason=self.start.reason)
+        return 'end'

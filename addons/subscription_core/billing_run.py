@@ -1,0 +1,72 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+# Scheduled jobs of the engine, in the order a billing day runs them:
+# (cron method, model, classmethod)
+BILLING_JOBS = [
+    ('sale.subscription|create_billing_lines', "Create Invoice Lines"),
+    ('sale.subscription|close_billing_cycle', "Close Billing Cycle"),
+    ]
+
+
+def run_billing_job(job, date):
+    "Run one job for date, with Tryton's own dates following date"
+    model, method = job.split('|')
+    Model = Pool().get(model)
+    with Transaction().set_context(billing_date=date):
+        return getattr(Model, method)(date=date)
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend(BILLING_JOBS)
+
+
+class RunBillingStart(ModelView):
+    "Run Billing Job"
+    __name__ = 'sale.subscription.billing.run.start'
+
+    date = fields.Date("Date", required=True,
+        help="The day the job runs for: periods due on that day are "
+        "invoiced, invoices of its cycle are closed.")
+    job = fields.Selection(BILLING_JOBS + [
+            ('all', "All Jobs, in Order"),
+            ], "Job", required=True, sort=False)
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_job(cls):
+        return 'all'
+
+
+class RunBilling(Wizard):
+    "Run Billing Job"
+    __name__ = 'sale.subscription.billing.run'
+    start = StateView('sale.subscription.billing.run.start',
+        'subscription_core.billing_run_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Run", 'run', 'tryton-ok', default=True),
+            ])
+    run = StateTransition()
+
+    @classmethod
+    def _jobs(cls):
+        return [job for job, _ in BILLING_JOBS]
+
+    def transition_run(self):
+        jobs = (self._jobs() if self.start.job == 'all'
+            else [self.start.job])
+        for job in jobs:
+            run_billing_job(job, self.start.date)
+        return 'end'

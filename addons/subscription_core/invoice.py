@@ -1,0 +1,235 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+from . import proration
+from .exceptions import BillingError
+
+
+def _first_of_month(date):
+    return date.replace(day=1)
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    billing_cycle = fields.Date(
+        "Billing Cycle", readonly=True,
+        help="The first day of the month of the billing run "
+        "that created the invoice.")
+    billing_subscription = fields.Many2One(
+        'sale.subscription', "Billing Subscription", readonly=True,
+        help="Set when the customer is invoiced per subscription.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._check_modify_exclude.update(['billing_cycle'])
+
+    @classmethod
+    def copy(cls, invoices, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('billing_cycle')
+        default.setdefault('billing_subscription')
+        return super().copy(invoices, default=default)
+
+    @classmethod
+    def _billing_invoice_key(cls, subscription, cycle):
+        "Key of the invoice a subscription is billed on for a cycle"
+        party = subscription.invoice_party or subscription.party
+        per_service = party.subscription_invoice_grouping == 'subscription'
+        return (subscription.company.id, party.id, subscription.currency.id,
+            cycle, subscription.id if per_service else None)
+
+    @classmethod
+    def get_billing_invoices(cls, subscriptions, cycle):
+        "Return the draft invoices of the cycle per key, creating them"
+        subscriptions = list({s.id: s for s in subscriptions}.values())
+        parties = {(s.invoice_party or s.party).id for s in subscriptions}
+        invoices = {}
+        for invoice in cls.search([
+                    ('type', '=', 'out'),
+                    ('state', '=', 'draft'),
+                    ('billing_cycle', '=', cycle),
+                    ('party', 'in', list(parties)),
+                    ]):
+            key = (invoice.company.id, invoice.party.id, invoice.currency.id,
+                cycle,
+                invoice.billing_subscription.id
+                if invoice.billing_subscription else None)
+            invoices.setdefault(key, invoice)
+        to_create = {}
+        for subscription in subscriptions:
+            key = cls._billing_invoice_key(subscription, cycle)
+            if key not in invoices and key not in to_create:
+                to_create[key] = subscription._get_billing_invoice(
+                    cycle, per_service=key[-1] is not None)
+        if to_create:
+            cls.save(list(to_create.values()))
+            invoices.update(to_create)
+        return invoices
+
+    # Pipeline of the month-end close: each step takes (invoices, date).
+    # Adjustments (compensations, then credits) are inserted before
+    # 'post_billing' by the modules that define them.
+    @classmethod
+    def _billing_close_steps(cls):
+        return ['post_billing']
+
+    @classmethod
+    def close_billing(cls, invoices, date):
+        for step in cls._billing_close_steps():
+            getattr(cls, step)(invoices, date)
+
+    @classmethod
+    def post_billing(cls, invoices, date):
+        "Post with Tryton's own checks, numbering and moves"
+        invoices = [i for i in cls.browse(invoices) if i.state == 'draft']
+        if not invoices:
+            return
+        to_date = [i for i in invoices if not i.invoice_date]
+        if to_date:
+            cls.write(to_date, {'invoice_date': date})
+        # A scheduled job cannot answer warnings (e.g. an invoice dated in
+        # the future of the server clock when a run is replayed).
+        with Transaction().set_context(_skip_warnings=True):
+            cls.update_taxes(invoices)
+            cls.post(invoices)
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+
+    billing_start = fields.Date("Billing Start", readonly=True)
+    billing_end = fields.Date("Billing End", readonly=True,
+        help="Excluded.")
+    adjusted_line = fields.Many2One(
+        'account.invoice.line', "Adjusted Line", readonly=True,
+        help="The invoice line this supplement or credit adjusts.")
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table = cls.__table__()
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        # An origin is billed once per period: a re-run or a second worker
+        # hits this key instead of billing twice. Partial unique indexes
+        # exist on PostgreSQL and SQLite alike.
+        cursor.execute(
+            'CREATE UNIQUE INDEX IF NOT EXISTS '
+            'account_invoice_line_billing_origin_uniq ON '
+            '"%s" (origin, billing_start) '
+            'WHERE billing_start IS NOT NULL' % table._name)
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('billing_start')
+        default.setdefault('billing_end')
+        default.setdefault('adjusted_line')
+        return super().copy(lines, default=default)
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + [
+            'sale.subscription.line.limit_change',
+            ]
+
+    @classmethod
+    def create_billing_lines(cls, charges, date):
+        """Create invoice lines for (origin, proration.Charge) pairs
+
+        origin is a subscription line or one of its limit changes. Lines go
+        to the draft invoice of the customer for the billing cycle of date
+        (one per subscription when the party is invoiced per service).
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if not charges:
+            return []
+        cycle = _first_of_month(date)
+        invoices = Invoice.get_billing_invoices(
+            [cls._billing_subscription_line(o).subscription
+                for o, _ in charges], cycle)
+        templates = {}
+        lines = []
+        for origin, charge in charges:
+            sub_line = cls._billing_subscription_line(origin)
+            subscription = sub_line.subscription
+            invoice = invoices[Invoice._billing_invoice_key(
+                    subscription, cycle)]
+            key = (invoice.id, sub_line.service.product.id)
+            if key not in templates:
+                templates[key] = cls._billing_line_template(
+                    invoice, sub_line)
+            template = templates[key]
+            line = cls(**template)
+            line.origin = origin
+            line.quantity = 1
+            line.unit_price = charge.amount
+            line.billing_start = charge.start
+            line.billing_end = charge.end
+            line.description = cls._billing_description(
+                origin, sub_line, charge)
+            lines.append(line)
+        cls.save(lines)
+        return lines
+
+    @staticmethod
+    def _billing_subscription_line(origin):
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        if isinstance(origin, LimitChange):
+            return origin.line
+        return origin
+
+    @classmethod
+    def _billing_line_template(cls, invoice, sub_line):
+        "Field values shared by the lines of a product on an invoice"
+        line = cls(invoice=invoice, type='line')
+        line.on_change_invoice()
+        line.product = sub_line.service.product
+        line.unit = sub_line.unit
+        line.on_change_product()
+        if not line.account:
+            raise BillingError(gettext(
+                    'subscription_core.msg_billing_missing_account',
+                    product=line.product.rec_name))
+        return {
+            'invoice': invoice,
+            'type': 'line',
+            'company': invoice.company,
+            'currency': invoice.currency,
+            'product': line.product,
+            'unit': line.unit,
+            'account': line.account,
+            'taxes': [t.id for t in line.taxes],
+            }
+
+    @classmethod
+    def _billing_description(cls, origin, sub_line, charge):
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        name = sub_line.service.product.name
+        if sub_line.billing_type == 'fixed' and charge.quantity == 1:
+            unit = ''
+        else:
+            unit = ' ' + name
+            name = None
+        text = proration.describe_piece(
+            charge.quantity, unit.strip() or name, charge.start, charge.end,
+            charge.period_start, charge.period_end)
+        if sub_line.billing_type == 'one_time':
+            text = '%s × %s' % (
+                proration._format_quantity(charge.quantity), name or unit.strip())
+        if isinstance(origin, LimitChange):
+            text = gettext('subscription_core.msg_billing_adjustment',
+                old=origin.old_quantity, new=origin.quantity,
+                description=text)
+        return '%s @ %s' % (text, sub_line.subscription.rec_name)
