@@ -22,7 +22,8 @@ export TRYTOND_DATABASE__PATH ?= $(CURDIR)/data
 export TRYTOND_WEB__ROOT ?= $(SAO_ROOT)
 export TRYTOND_EMAIL__URI ?= smtp://127.0.0.1:8025
 
-.PHONY: help venv sao chromium demo test test-unit e2e bench clean
+.PHONY: help venv sao chromium demo test test-unit e2e bench clean \
+	cloud-up cloud-down cloud-status cloud-logs
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -65,6 +66,10 @@ test-unit: venv
 
 e2e: venv
 	@PYTHON=$(PYTHON) SUITE=e2e scripts/test.sh
+
+# The OpenStack test cloud alone (tests/openstack/README.md).
+cloud-up cloud-down cloud-status cloud-logs: cloud-%:
+	$(PYTHON_BIN) tests/openstack/cloud.py $*
 
 bench: venv
 	@$(PYTHON) bench/run.py $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(SIZE),--size $(SIZE))

@@ -4,7 +4,8 @@
 #      tests on SQLite;
 #   2. the same on PostgreSQL when TRYTOND_DATABASE__URI names one;
 #   3. one closing summary line over every run.
-# SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests.
+# SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests;
+# PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS='-x -k smoke').
 # The OpenStack test cloud is brought up once for all runs and always taken
 # down. Nothing is skipped silently: a missing prerequisite is an error.
 set -uo pipefail
@@ -60,11 +61,11 @@ status=0
 for backend in "${backends[@]}"; do
     echo "=== $backend: ${paths[*]}"
     if [ "$backend" = sqlite ]; then
-        env DB_NAME=':memory:' "$PYTHON" -m pytest "${paths[@]}" \
+        env DB_NAME=':memory:' "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
             --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
     else
         env TRYTOND_DATABASE__URI="$PG_URI" DB_NAME=cloudbill_test \
-            "$PYTHON" -m pytest "${paths[@]}" \
+            "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
             --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
     fi
 done
