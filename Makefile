@@ -72,6 +72,7 @@ cloud-up cloud-down cloud-status cloud-logs: cloud-%:
 	$(PYTHON_BIN) tests/openstack/cloud.py $*
 
 bench: venv
+	@test -f bench/run.py || { echo "make bench: the benchmarks are not built yet (subscription_core issue)"; exit 1; }
 	@$(PYTHON) bench/run.py $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(SIZE),--size $(SIZE))
 
 clean:
