@@ -35,9 +35,10 @@ CUSTOMERS = [
 
 def database_exists(name):
     from trytond import backend
-    from trytond.transaction import Transaction
-    with Transaction().start(None, 0, close=True) as transaction:
-        return name in backend.Database(name).list()
+    # Connect to the server's default database: on PostgreSQL, connecting to
+    # a database that does not exist yet fails.
+    database = backend.Database().connect()
+    return name in database.list()
 
 
 def create_database(name, reset=False):
