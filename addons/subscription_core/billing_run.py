@@ -9,7 +9,11 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 # (cron method, model, classmethod)
 BILLING_JOBS = [
     ('sale.subscription|create_billing_lines', "Create Invoice Lines"),
+    ('sale.subscription|create_on_demand_invoices',
+        "Create On-Demand Invoices"),
     ('sale.subscription|close_billing_cycle', "Close Billing Cycle"),
+    ('account.dunning|run_dunning_ladder', "Run Dunning Ladder"),
+    ('sale.subscription.billing.action|process', "Process Billing Actions"),
     ]
 
 

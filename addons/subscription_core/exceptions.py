@@ -2,6 +2,7 @@
 # the repository for copyright and license notices.
 from trytond.exceptions import UserError
 from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError
 
 
 class BillingError(UserError):
@@ -21,4 +22,41 @@ class CreditError(ValidationError):
 
 
 class CompensationError(ValidationError):
+    pass
+
+
+class BillingStatusError(AccessError):
+    "The billing status was written outside a billing action"
+    pass
+
+
+class BillingActionAccessError(AccessError):
+    pass
+
+
+class BillingActionOutcome(Exception):
+    """Raised by ``BillingAction._execute_<type>()`` to report an outcome
+
+    ``message`` is stored as the action's last error and ``external_ref``
+    (e.g. the OpenStack request id), when given, on the action.
+    """
+
+    def __init__(self, message, external_ref=None):
+        super().__init__(message)
+        self.message = message
+        self.external_ref = external_ref
+
+
+class BillingActionRetry(BillingActionOutcome):
+    "The action may succeed later: it goes back to planned"
+    pass
+
+
+class BillingActionFailure(BillingActionOutcome):
+    "The action cannot succeed: it is failed"
+class PriceTierError(ValidationError):
+    pass
+
+
+class UsageError(ValidationError):
     pass

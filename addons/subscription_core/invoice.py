@@ -139,6 +139,7 @@ class InvoiceLine(metaclass=PoolMeta):
     def _get_origin(cls):
         return super()._get_origin() + [
             'sale.subscription.line.limit_change',
+            'sale.subscription.line.consumption',
             ]
 
     @classmethod
@@ -175,17 +176,83 @@ class InvoiceLine(metaclass=PoolMeta):
             line.unit_price = charge.amount
             line.billing_start = charge.start
             line.billing_end = charge.end
+            line.adjusted_line = charge.adjusts
             line.description = cls._billing_description(
                 origin, sub_line, charge)
             lines.append(line)
         cls.save(lines)
         return lines
 
+    @classmethod
+    def create_on_demand_lines(cls, charges, date):
+        """Create invoice lines for on-demand (origin, proration.Charge)
+
+        Each window gets new invoices of its own, one per customer (or per
+        subscription when the party is invoiced per service), outside the
+        billing cycles; the caller closes them.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if not charges:
+            return []
+        invoices = {}
+        keys = []
+        for origin, charge in charges:
+            subscription = cls._billing_subscription_line(origin).subscription
+            key = (charge.period_start, charge.period_end) + (
+                Invoice._billing_invoice_key(subscription, None))
+            if key not in invoices:
+                invoice = subscription._get_billing_invoice(
+                    None, per_service=key[-1] is not None)
+                invoice.description = gettext(
+                    'subscription_core.msg_on_demand_invoice',
+                    window=proration.describe_window(
+                        charge.period_start, charge.period_end))
+                invoices[key] = invoice
+            keys.append(key)
+        Invoice.save(list(invoices.values()))
+        templates = {}
+        lines = []
+        for (origin, charge), key in zip(charges, keys):
+            sub_line = cls._billing_subscription_line(origin)
+            invoice = invoices[key]
+            template_key = (invoice.id, sub_line.service.product.id)
+            if template_key not in templates:
+                templates[template_key] = cls._billing_line_template(
+                    invoice, sub_line)
+            line = cls(**templates[template_key])
+            line.origin = origin
+            line.quantity = 1
+            line.unit_price = charge.amount
+            line.billing_start = charge.start
+            line.billing_end = charge.end
+            line.adjusted_line = charge.adjusts
+            line.description = cls._billing_description(
+                origin, sub_line, charge)
+            lines.append(line)
+        cls.save(lines)
+        return lines
+
+    @property
+    def billed_subscription(self):
+        """The subscription this line bills, None if it bills none
+
+        A hook: modules adding origins (compensations, consumptions) say
+        which subscription their lines bill.
+        """
+        pool = Pool()
+        SubscriptionLine = pool.get('sale.subscription.line')
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        if (isinstance(self.origin, (SubscriptionLine, LimitChange))
+                and self.origin.id >= 0):
+            return self._billing_subscription_line(self.origin).subscription
+
     @staticmethod
     def _billing_subscription_line(origin):
         pool = Pool()
         LimitChange = pool.get('sale.subscription.line.limit_change')
-        if isinstance(origin, LimitChange):
+        Consumption = pool.get('sale.subscription.line.consumption')
+        if isinstance(origin, (LimitChange, Consumption)):
             return origin.line
         return origin
 
@@ -216,6 +283,9 @@ class InvoiceLine(metaclass=PoolMeta):
     def _billing_description(cls, origin, sub_line, charge):
         pool = Pool()
         LimitChange = pool.get('sale.subscription.line.limit_change')
+        if charge.description:
+            return '%s @ %s' % (
+                charge.description, sub_line.subscription.rec_name)
         name = sub_line.service.product.name
         if sub_line.billing_type == 'fixed' and charge.quantity == 1:
             unit = ''
@@ -228,6 +298,11 @@ class InvoiceLine(metaclass=PoolMeta):
         if sub_line.billing_type == 'one_time':
             text = '%s × %s' % (
                 proration._format_quantity(charge.quantity), name or unit.strip())
+        elif sub_line.subscription.billing_model == 'prepaid':
+            # Prepaid terms and their adjustments are priced month by month
+            text = proration.describe_months(
+                charge.quantity, unit.strip() or name, charge.start,
+                charge.end)
         if isinstance(origin, LimitChange):
             text = gettext('subscription_core.msg_billing_adjustment',
                 old=origin.old_quantity, new=origin.quantity,

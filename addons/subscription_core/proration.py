@@ -23,9 +23,16 @@ __all__ = [
     'prepaid_adjustment', 'describe_piece', 'validate_tiers',
     'tiered_amount', 'split_amount', 'hourly_periods',
     'piece_amounts', 'Charge', 'due_charges', 'quantity_at',
+    'ON_DEMAND_PERIODS', 'USAGE_PERIODS', 'TierError', 'tiers_from_starts',
+    'tier_slices', 'price_usage', 'describe_usage', 'describe_window',
+    'describe_months', 'Window', 'usage_windows', 'tier_phase',
+    'last_window_end', 'next_due_date',
     ]
 
 PERIODS = ('month', 'quarter', 'year', 'total')
+# Usage lines may also be invoiced on demand, for each ended day or hour (UTC)
+ON_DEMAND_PERIODS = ('day', 'hour')
+USAGE_PERIODS = PERIODS + ON_DEMAND_PERIODS
 FREQUENCIES = ('hourly', 'daily')
 TIER_MODES = ('graduated', 'volume')
 
@@ -119,9 +126,12 @@ def period_bounds(date, period):
     """Return (start, end) of the calendar month/quarter/year holding date.
 
     The range is half-open: end is the first day of the next period.
-    'total' has no calendar bound and raises ValueError.
+    'day' is the day itself. 'total' has no calendar bound and raises
+    ValueError.
     """
     date = _date(date)
+    if period == 'day':
+        return date, date + _ONE_DAY
     if period == 'month':
         start, months = date.replace(day=1), 1
     elif period == 'quarter':
@@ -364,30 +374,111 @@ class Tier:
     unit_price: Decimal
 
 
-def validate_tiers(tiers):
-    """Check tiers: non-empty, up_to strictly ascending, last one open.
+class TierError(ValueError):
+    """Invalid tiers; code names the rule that is broken.
 
-    Return the tiers as a tuple of Tier; raise ValueError otherwise.
+    Codes: 'empty', 'open_not_last', 'last_not_open', 'not_ascending',
+    'first_not_zero', 'negative_price'. The models turn the code into a
+    translated message.
+    """
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def validate_tiers(tiers):
+    """Check tiers: non-empty, up_to strictly ascending, last one open,
+    prices not negative.
+
+    Return the tiers as a tuple of Tier; raise TierError otherwise.
     """
     tiers = tuple(t if isinstance(t, Tier) else Tier(*t) for t in tiers)
     if not tiers:
-        raise ValueError("at least one tier is required")
+        raise TierError('empty', "at least one tier is required")
     previous = Fraction(0)
     for index, tier in enumerate(tiers):
-        _fraction(tier.unit_price, 'unit_price')
+        if _fraction(tier.unit_price, 'unit_price') < 0:
+            raise TierError('negative_price',
+                f"tier unit price must not be negative: {tier.unit_price}")
         last = index == len(tiers) - 1
         if tier.up_to is None:
             if not last:
-                raise ValueError("only the last tier can be open (up_to None)")
+                raise TierError('open_not_last',
+                    "only the last tier can be open (up_to None)")
             continue
         if last:
-            raise ValueError("the last tier must be open (up_to None)")
+            raise TierError('last_not_open',
+                "the last tier must be open (up_to None)")
         up_to = _quantity(tier.up_to, 'up_to')
         if up_to <= previous:
-            raise ValueError(
+            raise TierError('not_ascending',
                 f"tier up_to must be positive and ascending: {tier.up_to}")
         previous = up_to
     return tiers
+
+
+def tiers_from_starts(starts):
+    """Tiers from (from_quantity, unit_price) pairs, as a price list shows
+    them: "from 0: 0.05, from 1000: 0.04".
+
+    The first tier starts at 0; each tier ends where the next one starts
+    and the last one is open. Pairs may come in any order.
+    """
+    starts = sorted(
+        ((_quantity(q, 'from_quantity'), p) for q, p in starts),
+        key=lambda s: s[0])
+    if not starts:
+        raise TierError('empty', "at least one tier is required")
+    if starts[0][0] != 0:
+        raise TierError('first_not_zero', "the first tier must start at 0")
+    for (low, _), (high, _) in zip(starts, starts[1:]):
+        if high <= low:
+            raise TierError('not_ascending',
+                f"two tiers start at the same quantity: {high}")
+    ups = [s[0] for s in starts[1:]] + [None]
+    return validate_tiers(
+        Tier(up_to, price) for up_to, (_, price) in zip(ups, starts))
+
+
+def tier_slices(quantity, tiers, mode='graduated', already_used=0):
+    """The (quantity, unit_price) slices that price quantity with tiers.
+
+    'graduated': the usage slice [already_used, already_used + quantity) is
+    cut at each tier it crosses.
+    'volume': quantity as one slice at the price of the tier in which the
+    cumulative total already_used + quantity falls (tier bounds inclusive).
+    Quantities are Fraction; zero-quantity slices are left out except for
+    a zero quantity, which gives one slice.
+    """
+    if mode not in TIER_MODES:
+        raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
+    tiers = validate_tiers(tiers)
+    quantity = _quantity(quantity)
+    used = _quantity(already_used, 'already_used')
+    if quantity < 0 or used < 0:
+        raise ValueError("quantity and already_used must not be negative")
+    low, high = used, used + quantity
+    if not quantity:
+        tier = next(t for t in tiers
+            if t.up_to is None or low < _quantity(t.up_to))
+        return [(quantity, tier.unit_price)]
+    if mode == 'volume':
+        tier = next(t for t in tiers
+            if t.up_to is None or high <= _quantity(t.up_to))
+        return [(quantity, tier.unit_price)]
+    slices = []
+    floor = Fraction(0)
+    for tier in tiers:
+        ceiling = None if tier.up_to is None else _quantity(tier.up_to)
+        top = high if ceiling is None else min(high, ceiling)
+        portion = top - max(low, floor)
+        if portion > 0:
+            slices.append((portion, tier.unit_price))
+        if ceiling is None or ceiling >= high:
+            break
+        floor = ceiling
+    return slices
 
 
 def tiered_amount(quantity, tiers, mode='graduated', already_used=0,
@@ -399,32 +490,51 @@ def tiered_amount(quantity, tiers, mode='graduated', already_used=0,
     'volume': quantity is billed at the price of the tier in which the
     cumulative total already_used + quantity falls (tier bounds inclusive).
     """
-    if mode not in TIER_MODES:
-        raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
-    tiers = validate_tiers(tiers)
-    quantity = _quantity(quantity)
-    used = _quantity(already_used, 'already_used')
-    if quantity < 0 or used < 0:
-        raise ValueError("quantity and already_used must not be negative")
-    low, high = used, used + quantity
-    if mode == 'volume':
-        for tier in tiers:
-            if tier.up_to is None or high <= _quantity(tier.up_to):
-                break
-        exact = quantity * _fraction(tier.unit_price, 'unit_price')
+    slices = tier_slices(quantity, tiers, mode, already_used)
+    return round_money(_slices_exact(slices), rounding)
+
+
+def _slices_exact(slices):
+    return sum(
+        (q * _fraction(p, 'unit_price') for q, p in slices), Fraction(0))
+
+
+def price_usage(quantity, unit_price, rounding, tiers=None,
+        mode='graduated', already_used=0):
+    """Amount and slices of a consumed quantity, rounded once.
+
+    Without tiers: quantity × unit_price in one slice. With tiers (a list
+    of Tier): see tier_slices; unit_price is then not used.
+    Return (amount, [(quantity, unit_price)]).
+    """
+    if tiers:
+        slices = tier_slices(quantity, tiers, mode, already_used)
     else:
-        exact = Fraction(0)
-        floor = Fraction(0)
-        for tier in tiers:
-            ceiling = None if tier.up_to is None else _quantity(tier.up_to)
-            top = high if ceiling is None else min(high, ceiling)
-            portion = top - max(low, floor)
-            if portion > 0:
-                exact += portion * _fraction(tier.unit_price, 'unit_price')
-            if ceiling is None or ceiling >= high:
-                break
-            floor = ceiling
-    return round_money(exact, rounding)
+        quantity = _quantity(quantity)
+        if quantity < 0:
+            raise ValueError("quantity must not be negative")
+        _fraction(unit_price, 'unit_price')
+        slices = [(quantity, unit_price)]
+    return round_money(_slices_exact(slices), rounding), slices
+
+
+def describe_usage(quantity, unit_label, slices):
+    """Describe a usage price, e.g. "1250 GB × 0.05" or, across tiers,
+    "1250 GB: 1000 × 0.05 + 250 × 0.04".
+    """
+    head = _format_quantity(quantity)
+    if unit_label:
+        head = f"{head} {unit_label}"
+    if len(slices) == 1 and _quantity(slices[0][0]) == _quantity(quantity):
+        return f"{head} × {_format_price(slices[0][1])}"
+    return head + ': ' + ' + '.join(
+        f"{_format_quantity(q)} × {_format_price(p)}" for q, p in slices)
+
+
+def _format_price(price):
+    if isinstance(price, Decimal):
+        return format(price.normalize(), 'f')
+    return _format_quantity(price)
 
 
 # ---------------------------------------------------------------------------
@@ -509,6 +619,162 @@ def hourly_periods(start_dt, end_dt, frequency):
 
 
 # ---------------------------------------------------------------------------
+# Usage windows
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """Consumptions of one billing window of a usage line.
+
+    period_start/period_end: the window (dates, or naive UTC datetimes for
+    'hour'); start/end: the days it covers within the line's dates (for
+    'hour', the day of the window); keys: the consumptions' keys in order.
+    """
+    period_start: object
+    period_end: object
+    start: _dt.date
+    end: _dt.date
+    quantity: Fraction
+    keys: tuple
+
+
+def _moment(value, name='until'):
+    "Naive UTC datetime of a date (its midnight) or a datetime."
+    return _utc(value, name)[0]
+
+
+def _window_bounds(moment, period, start, end):
+    if period == 'hour':
+        w_start = moment.replace(minute=0, second=0, microsecond=0)
+        return w_start, w_start + _dt.timedelta(hours=1)
+    if period == 'total':
+        return start, end
+    return period_bounds(moment.date(), period)
+
+
+def usage_windows(consumptions, period, until, start, end=None):
+    """Group consumptions by billing window; keep the windows ended at until.
+
+    consumptions: (key, moment, quantity) with moment a date (taken as its
+    00:00 UTC) or a datetime; period one of USAGE_PERIODS ('total' is the
+    whole [start, end), never ended without end); until: a date (00:00 UTC)
+    or a datetime. A consumption outside [start, end) raises ValueError.
+    Return the Windows in chronological order.
+    """
+    if period not in USAGE_PERIODS:
+        raise ValueError(f"unknown period {period!r}, expected {USAGE_PERIODS}")
+    start = _date(start, 'start')
+    end = _date(end, 'end') if end else None
+    until = _moment(until)
+    groups = {}
+    for key, moment, quantity in consumptions:
+        moment = _moment(moment, 'moment')
+        day = moment.date()
+        if day < start or (end and day >= end):
+            raise ValueError(
+                f"consumption {key!r} of {day} is outside the line's dates")
+        bounds = _window_bounds(moment, period, start, end)
+        if bounds[1] is None:
+            continue
+        keys, total = groups.get(bounds, ((), Fraction(0)))
+        groups[bounds] = (keys + (key,), total + _quantity(quantity))
+    windows = []
+    for (w_start, w_end), (keys, total) in sorted(groups.items()):
+        ended = _moment(w_end)
+        if ended > until:
+            continue
+        if period == 'hour':
+            first, last = w_start.date(), w_start.date() + _ONE_DAY
+        else:
+            first = max(w_start, start)
+            last = min(w_end, end) if end else w_end
+        windows.append(Window(w_start, w_end, first, last, total, keys))
+    return windows
+
+
+def tier_phase(window_start, period):
+    """First day of the phase in which usage accumulates for tiers.
+
+    On-demand windows ('day', 'hour') accumulate over their calendar month;
+    other windows are their own phase.
+    """
+    if period in ON_DEMAND_PERIODS:
+        return _date(window_start).replace(day=1)
+    return _date(window_start)
+
+
+def last_window_end(period, until, start, end=None):
+    """Day until which the usage windows ended at until are invoiced.
+
+    The end of the last window (clipped to the line's dates) that has
+    ended at until, as a date; for 'hour', the day of until. None when no
+    window has ended yet.
+    """
+    start = _date(start, 'start')
+    end = _date(end, 'end') if end else None
+    until = _moment(until)
+    day = until.date()
+    if period == 'hour':
+        boundary = day
+    elif period == 'total':
+        boundary = end if end and end <= day else None
+    else:
+        boundary = period_bounds(day, period)[0]
+    if boundary is None:
+        return None
+    if end:
+        boundary = min(boundary, end)
+    return boundary if boundary > start else None
+
+
+def describe_window(start, end):
+    """The days of [start, end) inclusive, e.g. "(2026-01-01 – 2026-01-31)",
+    or for a UTC datetime window "(2026-01-05 13:00–14:00 UTC)".
+    """
+    if isinstance(start, _dt.datetime):
+        start, end = _moment(start, 'start'), _moment(end, 'end')
+        last = end.strftime('%H:%M')
+        if end.date() != start.date() and last == '00:00':
+            last = '24:00'
+        return f"({start:%Y-%m-%d %H:%M}–{last} UTC)"
+    start, end = _check_range(start, end)
+    last = end - _ONE_DAY
+    if last <= start:
+        return f"({start.isoformat()})"
+    return f"({start.isoformat()} – {last.isoformat()})"
+
+
+def describe_months(quantity, unit_label, start, end):
+    """Describe a price month by month, e.g. "8 vCPU × 3 months
+    (2026-12-01 – 2027-02-28)" or "4 vCPU × (16/31 + 1) months (...)".
+    """
+    start, end = _check_range(start, end)
+    head = _format_quantity(quantity)
+    if unit_label:
+        head = f"{head} {unit_label}"
+    parts = []
+    full = 0
+    for p_start, p_end, m_start, m_end in month_pieces(start, end):
+        covered, days = (p_end - p_start).days, (m_end - m_start).days
+        if covered == days:
+            full += 1
+            continue
+        if full:
+            parts.append(str(full))
+            full = 0
+        parts.append(f"{covered}/{days}")
+    if full or not parts:
+        parts.append(str(full))
+    if len(parts) > 1:
+        share = f"({' + '.join(parts)}) months"
+    elif parts[0] == '1' or '/' in parts[0]:
+        share = f"{parts[0]} month"
+    else:
+        share = f"{parts[0]} months"
+    return f"{head} × {share} {describe_window(start, end)}"
+
+
+# ---------------------------------------------------------------------------
 # What is due on a subscription line
 # ---------------------------------------------------------------------------
 
@@ -542,6 +808,11 @@ class Charge:
     end: _dt.date
     quantity: object
     amount: Decimal
+    # Opaque references kept by the caller: the charge this one adjusts,
+    # what it bills (e.g. consumptions), and a ready description.
+    adjusts: object = None
+    sources: tuple = ()
+    description: str = None
 
 
 def due_charges(
@@ -583,6 +854,9 @@ def due_charges(
             return [], None
         amount = prepaid_amount(unit_price, quantity, start, end, rounding)
         return [Charge(start, end, start, end, quantity, amount)], end
+    if date <= begin:
+        # Nothing of the line has ended yet (e.g. it starts later)
+        return [], None
     charges = []
     new_billed_until = None
     for p_start, p_end in iter_periods(begin, end or date, billing_period):
@@ -618,3 +892,21 @@ def quantity_at(initial_quantity, changes, date):
         else:
             break
     return quantity
+
+
+def next_due_date(billing_model, billing_type, billing_period, start, end,
+        billed_until, lead=_dt.timedelta(0)):
+    """First date on which due_charges returns a charge for the line.
+
+    None when nothing more is due (usage lines are priced from
+    consumptions, not here). Used to quote a subscription before it runs.
+    """
+    start = _date(start, 'start')
+    end = _date(end, 'end') if end else None
+    begin = max(start, billed_until) if billed_until else start
+    if billing_type == 'usage' or (end is not None and begin >= end):
+        return None
+    if (billing_type == 'one_time' or billing_period == 'total'
+            or billing_model == 'prepaid'):
+        return None if billed_until else start - lead
+    return period_bounds(begin, billing_period)[1]

@@ -1,9 +1,15 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.product import price_digits
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
 
-from .subscription import BILLING_PERIODS, BILLING_TYPES
+from . import proration
+from .exceptions import PriceTierError
+from .subscription import (
+    BILLING_PERIODS, BILLING_TYPES, TIER_MODES, check_on_demand_period)
 
 
 class Service(metaclass=PoolMeta):
@@ -13,7 +19,26 @@ class Service(metaclass=PoolMeta):
         BILLING_TYPES, "Billing Type", required=True,
         help="The default billing type of the subscription lines.")
     billing_period = fields.Selection(
-        BILLING_PERIODS, "Billing Period", required=True)
+        BILLING_PERIODS, "Billing Period", required=True,
+        help="Day and Hour invoice usage on demand, after each day or "
+        "hour (UTC), on an invoice of its own.")
+    tier_mode = fields.Selection(
+        TIER_MODES, "Tier Mode", required=True,
+        states={
+            'invisible': Eval('billing_type') != 'usage',
+            },
+        help="Graduated: each tier's price applies to the quantity within "
+        "the tier.\n"
+        "Volume: the whole quantity at the price of the tier its total "
+        "reaches.")
+    tiers = fields.One2Many(
+        'sale.subscription.service.tier', 'service', "Price Tiers",
+        states={
+            'invisible': Eval('billing_type') != 'usage',
+            },
+        help="Usage prices by consumed quantity per billing period (per "
+        "month for on-demand billing); without tiers the line's unit "
+        "price applies.")
 
     @classmethod
     def default_billing_type(cls):
@@ -22,3 +47,72 @@ class Service(metaclass=PoolMeta):
     @classmethod
     def default_billing_period(cls):
         return 'month'
+
+    @classmethod
+    def default_tier_mode(cls):
+        return 'graduated'
+
+    @classmethod
+    def validate_fields(cls, services, field_names):
+        super().validate_fields(services, field_names)
+        check_on_demand_period(services, field_names)
+        cls.check_tiers(services, field_names)
+
+    @classmethod
+    def check_tiers(cls, services, field_names=None):
+        if field_names and not (field_names & {'tiers', 'billing_type'}):
+            return
+        for service in services:
+            try:
+                service.usage_tiers
+            except proration.TierError as error:
+                if error.code in {
+                        'first_not_zero', 'not_ascending', 'negative_price'}:
+                    message = gettext(
+                        'subscription_core.msg_tier_%s' % error.code,
+                        service=service.rec_name)
+                else:
+                    message = gettext('subscription_core.msg_tier_invalid',
+                        service=service.rec_name, error=str(error))
+                raise PriceTierError(message) from error
+
+    @property
+    def usage_tiers(self):
+        "The proration.Tier of the service, or None without tiers"
+        if self.billing_type != 'usage' or not self.tiers:
+            return None
+        return proration.tiers_from_starts(
+            (t.from_quantity, t.unit_price) for t in self.tiers)
+
+
+class ServiceTier(ModelSQL, ModelView):
+    "Subscription Service Price Tier"
+    __name__ = 'sale.subscription.service.tier'
+
+    service = fields.Many2One(
+        'sale.subscription.service', "Service", required=True,
+        ondelete='CASCADE')
+    from_quantity = fields.Float(
+        "From Quantity", required=True,
+        help="The tier's price applies from this consumed quantity on.")
+    unit_price = fields.Numeric(
+        "Unit Price", digits=price_digits, required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('service')
+        cls._order.insert(0, ('from_quantity', 'ASC'))
+
+    def get_rec_name(self, name):
+        return '%s ≥ %s' % (self.service.rec_name, self.from_quantity)
+
+    @classmethod
+    def validate_fields(cls, tiers, field_names):
+        pool = Pool()
+        Service = pool.get('sale.subscription.service')
+        super().validate_fields(tiers, field_names)
+        if field_names and not (
+                field_names & {'service', 'from_quantity', 'unit_price'}):
+            return
+        Service.check_tiers(Service.browse({t.service.id for t in tiers}))

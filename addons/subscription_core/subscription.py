@@ -6,13 +6,14 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import proration
-from .exceptions import LimitChangeError
+from .exceptions import LimitChangeError, UsageError
 
 BILLING_STATUSES = [
     ('active', "Active"),
@@ -29,11 +30,31 @@ BILLING_PERIODS = [
     ('quarter', "Quarter"),
     ('year', "Year"),
     ('total', "Total"),
+    ('day', "Day (on demand)"),
+    ('hour', "Hour (on demand)"),
+    ]
+TIER_MODES = [
+    ('graduated', "Graduated"),
+    ('volume', "Volume"),
     ]
 
 
 def first_of_month(date):
     return date.replace(day=1)
+
+
+def check_on_demand_period(records, field_names=None):
+    "On-demand periods (day, hour) are for usage lines and services only"
+    if field_names and not (field_names & {'billing_type', 'billing_period'}):
+        return
+    for record in records:
+        if (record.billing_period in proration.ON_DEMAND_PERIODS
+                and record.billing_type != 'usage'):
+            period = dict(record.fields_get(['billing_period'])[
+                    'billing_period']['selection'])[record.billing_period]
+            raise UsageError(gettext(
+                    'subscription_core.msg_on_demand_period_usage_only',
+                    record=record.rec_name, period=period))
 
 
 class Subscription(metaclass=PoolMeta):
@@ -63,6 +84,27 @@ class Subscription(metaclass=PoolMeta):
             'required': Bool(Eval('automation_hold_until')),
             'invisible': ~Eval('automation_hold_until'),
             })
+    quote_first_invoice_date = fields.Function(fields.Date(
+            "First Invoice Date",
+            help="The day the first billing run invoices the subscription."),
+        'get_quote')
+    quote_first_invoice_amount = fields.Function(Monetary(
+            "First Invoice", currency='currency', digits='currency',
+            help="Untaxed amount the first billing run invoices "
+            "(usage excluded: it is priced from the consumptions)."),
+        'get_quote')
+    quote_month_amount = fields.Function(Monetary(
+            "Per Month", currency='currency', digits='currency',
+            help="Untaxed amount invoiced for each following full month."),
+        'get_quote')
+    quote_quarter_amount = fields.Function(Monetary(
+            "Per Quarter", currency='currency', digits='currency',
+            help="Untaxed amount invoiced for each following full quarter."),
+        'get_quote')
+    quote_year_amount = fields.Function(Monetary(
+            "Per Year", currency='currency', digits='currency',
+            help="Untaxed amount invoiced for each following full year."),
+        'get_quote')
 
     @classmethod
     def __setup__(cls):
@@ -70,6 +112,14 @@ class Subscription(metaclass=PoolMeta):
         cls.end_date.states['required'] = (
             (Eval('billing_model') == 'prepaid')
             & (Eval('state') != 'draft'))
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('//page[@id="quote"]', 'states', {
+                    'invisible': ~Eval('state').in_(['draft', 'quotation']),
+                    }),
+            ]
 
     @classmethod
     def default_billing_model(cls):
@@ -113,6 +163,64 @@ class Subscription(metaclass=PoolMeta):
             if until and date <= until:
                 return True
         return False
+
+    @classmethod
+    def get_quote(cls, subscriptions, names):
+        "Price of a draft or quoted subscription, as the billing runs will be"
+        result = {name: {} for name in names}
+        for subscription in subscriptions:
+            quote = {}
+            if subscription.state in {'draft', 'quotation'}:
+                quote = subscription._get_quote()
+            for name in names:
+                result[name][subscription.id] = quote.get(name)
+        return result
+
+    def _get_quote(self):
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        if (self.billing_model == 'prepaid' and not self.end_date
+                or not self.start_date):
+            return {}
+        lead = self._prepaid_invoice_lead()
+        lines = [l for l in self.lines
+            if l.billing_type != 'usage' and l.start_date
+            and l.unit_price is not None and l.quantity is not None]
+        dues = {}
+        for line in lines:
+            due = proration.next_due_date(
+                self.billing_model, line.billing_type, line.billing_period,
+                line.billing_start, line.billing_end, None, lead)
+            if due:
+                dues[line] = due
+        if not dues:
+            return {}
+        first = min(dues.values())
+        quote = {
+            'quote_first_invoice_date': first,
+            'quote_first_invoice_amount': sum(
+                (c.amount for l in lines for _, c in l.get_due_charges(
+                        first)[0]), Decimal(0)),
+            }
+        # The next period of each recurring line, billed as the runs will
+        recurring = defaultdict(Decimal)
+        for line, due in dues.items():
+            if line.billing_period not in {'month', 'quarter', 'year'}:
+                continue
+            _, billed_until = line.get_due_charges(due)
+            next_due = proration.next_due_date(
+                self.billing_model, line.billing_type, line.billing_period,
+                line.billing_start, line.billing_end, billed_until, lead)
+            if not billed_until or not next_due:
+                continue
+            following = Line(line.id)
+            following.billed_until = billed_until
+            charges, _ = following.get_due_charges(next_due)
+            recurring[line.billing_period] += sum(
+                c.amount for _, c in charges)
+        for period, amount in recurring.items():
+            quote['quote_%s_amount' % period] = amount
+        return quote
 
     def _get_billing_invoice(self, cycle, per_service=False):
         "A new draft invoice for the billing cycle"
@@ -161,7 +269,85 @@ class Subscription(metaclass=PoolMeta):
         if to_write:
             Line.write(*(v for k, l in to_write.items() for v in (l, {
                             'billed_until': k})))
+        invoice_lines += cls.create_usage_lines(lines, date)
         return invoice_lines
+
+    # Scheduled job (hourly): on-demand usage invoices.
+    @classmethod
+    def create_on_demand_invoices(cls, date=None):
+        """Invoice the usage of every day or hour (UTC) ended at date
+
+        date is a datetime (naive UTC) or a date (its 00:00 UTC); by default
+        the run date of the billing wizard or now.
+        """
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        if date is None:
+            date = (Transaction().context.get('billing_date')
+                or datetime.datetime.now(datetime.timezone.utc).replace(
+                    tzinfo=None))
+        company_id = Transaction().context.get('company', -1)
+        lines = Line.search([
+                ('billing_type', '=', 'usage'),
+                ('billing_period', 'in', proration.ON_DEMAND_PERIODS),
+                ('subscription.state', 'in', ['running', 'closed']),
+                ('subscription.company', '=', company_id),
+                ], order=[('id', 'ASC')])
+        return cls.create_usage_lines(lines, date)
+
+    @classmethod
+    def create_usage_lines(cls, lines, until):
+        """Invoice the consumptions of the usage windows ended at until
+
+        Windows of a month, quarter, year or the total term go on the
+        customer's invoice of the billing cycle; on-demand windows (day,
+        hour) on an invoice per customer and window, closed (posted) at once.
+        until is a date (00:00 UTC) or a naive UTC datetime.
+        """
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Consumption = pool.get('sale.subscription.line.consumption')
+        date = until.date() if isinstance(until, datetime.datetime) else until
+        lines = [l for l in lines if l.billing_type == 'usage']
+        if not lines:
+            return []
+        charges = Line.get_due_usage_charges(lines, until)
+        in_cycle, on_demand = [], []
+        for origin, charge in charges:
+            sub_line = InvoiceLine._billing_subscription_line(origin)
+            if sub_line.billing_period in proration.ON_DEMAND_PERIODS:
+                on_demand.append((origin, charge))
+            else:
+                in_cycle.append((origin, charge))
+        invoice_lines = InvoiceLine.create_billing_lines(in_cycle, date)
+        on_demand_lines = InvoiceLine.create_on_demand_lines(on_demand, date)
+        invoice_lines += on_demand_lines
+        Consumption.link_billing_lines(invoice_lines, charges)
+        if on_demand_lines:
+            Invoice.close_billing(
+                list({l.invoice for l in on_demand_lines}), date)
+        to_write = defaultdict(list)
+        for line in lines:
+            billed_until = proration.last_window_end(
+                line.billing_period, until, line.billing_start,
+                line.billing_end)
+            if billed_until and (not line.billed_until
+                    or billed_until > line.billed_until):
+                to_write[billed_until].append(line)
+        if to_write:
+            Line.write(*(v for k, l in to_write.items() for v in (l, {
+                            'billed_until': k})))
+        return invoice_lines
+
+    @classmethod
+    def generate_invoice(cls, date=None):
+        "Invoice through the billing jobs"
+        # sale_subscription's own job would invoice the consumptions a second
+        # time, outside the billing cycles: its cron and wizard run the
+        # engine's job instead.
+        cls.create_billing_lines(date=date)
 
     # Scheduled job (2): close the cycle.
     @classmethod
@@ -241,6 +427,11 @@ class Line(metaclass=PoolMeta):
         default.setdefault('limit_changes')
         return super().copy(lines, default=default)
 
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        check_on_demand_period(lines, field_names)
+
     @property
     def billing_start(self):
         return max(self.start_date, self.subscription.start_date)
@@ -260,7 +451,8 @@ class Line(metaclass=PoolMeta):
     def get_due_charges(self, date):
         "Return the proration.Charge due on date and the new billed_until"
         if self.billing_type == 'usage':
-            return self.get_due_usage_charges(date)
+            # Billed from the consumptions by get_due_usage_charges
+            return [], None
         subscription = self.subscription
         initial, changes = self.limit_history
         if subscription.billing_model == 'prepaid':
@@ -276,11 +468,12 @@ class Line(metaclass=PoolMeta):
             lead=subscription._prepaid_invoice_lead())
         return [(self, c) for c in charges], billed_until
 
-    def get_due_usage_charges(self, date):
-        "Usage is billed in arrears from the recorded consumptions"
-        # Priced by the consumption grouping of sale_subscription; the engine
-        # adds the period bounds in InvoiceLine.create_billing_lines.
-        return [], None
+    @classmethod
+    def get_due_usage_charges(cls, lines, until):
+        "(origin, proration.Charge) of the usage windows ended at until"
+        pool = Pool()
+        Consumption = pool.get('sale.subscription.line.consumption')
+        return Consumption.get_due_usage_charges(lines, until)
 
     @classmethod
     def get_due_adjustments(cls, lines, date):
@@ -297,6 +490,12 @@ class Line(metaclass=PoolMeta):
         invoiced = {l.origin.id for l in InvoiceLine.search([
                     ('origin', 'in', [str(c) for c in changes]),
                     ])}
+        # The term's invoice line each adjustment is linked to
+        terms = {(l.origin.id, l.billing_start): l.id
+            for l in InvoiceLine.search([
+                    ('origin', 'in', list({str(c.line) for c in changes})),
+                    ('billing_start', '!=', None),
+                    ])}
         adjustments = []
         for change in changes:
             if change.id in invoiced:
@@ -311,7 +510,9 @@ class Line(metaclass=PoolMeta):
                             change.date, line.billed_until,
                             change.date, line.billed_until,
                             Decimal(str(change.quantity - change.old_quantity)),
-                            amount)))
+                            amount,
+                            adjusts=terms.get(
+                                (line.id, line.billing_start)))))
         return adjustments
 
     @classmethod

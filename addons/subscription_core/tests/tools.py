@@ -4,7 +4,8 @@
 
 ``setup_billing`` is the one setup function scenarios pass to
 ``activate_modules`` so that ``DB_CACHE`` snapshots a database with a company,
-its chart of accounts, fiscal years, the billing users and the services.
+its chart of accounts, fiscal years, the billing users and the services
+(and the accounts of credits and compensations).
 """
 import datetime
 from decimal import Decimal
@@ -19,7 +20,9 @@ from trytond.modules.company.tests.tools import create_company, get_company
 
 __all__ = ['setup_billing', 'create_billing_users', 'create_services',
     'get_services', 'get_monthly_recurrence', 'create_customer',
-    'BILLING_YEARS', 'USER_PASSWORD']
+    'BILLING_YEARS', 'USER_PASSWORD',
+    'create_payment_term', 'create_dunning_procedure', 'create_payment_method',
+    'create_adjustment_accounts', 'get_adjustment_accounts']
 
 # Scenarios travel in time inside these fiscal years.
 BILLING_YEARS = (2025, 2026, 2027)
@@ -62,6 +65,7 @@ def setup_billing(config, years=BILLING_YEARS):
         fiscalyear.click('create_period')
     create_billing_users(config)
     create_services(config)
+    create_adjustment_accounts(config)
     _mark_config_wizard_done(config)
 
 
@@ -151,3 +155,124 @@ def create_customer(name, email=None, config=None):
         party.contact_mechanisms.new(type='email', value=email)
     party.save()
     return party
+
+
+def create_payment_term(days=14, name=None, config=None):
+    "A payment term: everything due days after the invoice date"
+    PaymentTerm = Model.get('account.invoice.payment_term', config=config)
+    payment_term = PaymentTerm(name=name or f"Net {days} days")
+    line = payment_term.lines.new(type='remainder')
+    line.relativedeltas.new(days=days)
+    payment_term.save()
+    return payment_term
+
+
+def create_dunning_procedure(
+        levels, name="Billing Ladder", default=True, config=None):
+    """A dunning procedure from a list of levels
+
+    Each level is a dict with ``overdue`` (days after the due date),
+    optional ``send_email`` (bool), ``action`` (a billing action type) and
+    ``delay`` (days between reaching the level and the action). With
+    default, new customers get it (accounting configuration).
+    """
+    Procedure = Model.get('account.dunning.procedure', config=config)
+    procedure = Procedure(name=name)
+    for sequence, values in enumerate(levels, 1):
+        level = procedure.levels.new()
+        level.sequence = sequence
+        level.overdue = datetime.timedelta(days=values['overdue'])
+        if values.get('send_email'):
+            level.send_email = True
+            level.email_from = values.get(
+                'email_from', 'billing@cloud.example')
+        if values.get('action'):
+            level.billing_action_type = values['action']
+            level.billing_action_delay = datetime.timedelta(
+                days=values.get('delay', 0))
+    procedure.save()
+    if default:
+        Configuration = Model.get('account.configuration', config=config)
+        configuration = Configuration(1)
+        configuration.default_dunning_procedure = procedure
+        configuration.save()
+    return procedure
+
+
+def create_payment_method(name="Bank", config=None):
+    "A payment method on the cash journal to pay invoices with"
+    Journal = Model.get('account.journal', config=config)
+    PaymentMethod = Model.get('account.invoice.payment.method', config=config)
+    accounts = get_accounts(config=config)
+    journal, = Journal.find([('type', '=', 'cash')])
+    method = PaymentMethod(name=name)
+    method.journal = journal
+    method.credit_account = accounts['cash']
+    method.debit_account = accounts['cash']
+    method.save()
+    return method
+
+
+# code: (name, kind) of the accounts of credits and compensations
+ADJUSTMENT_ACCOUNTS = {
+    'credit': ("Customer Credits", 'customer_credit'),
+    'credit_expiry': ("Expired Customer Credits", 'revenue'),
+    'compensation': ("Compensations", 'revenue'),
+    }
+
+
+def create_adjustment_accounts(config):
+    """Accounts of credits and compensations, set in the configuration
+
+    Customer credits are a liability (money the customers paid ahead), of
+    an account type flagged "Customer Credit", one balance per party;
+    expired credits and compensations are revenue accounts.
+    """
+    AccountType = Model.get('account.account.type', config=config)
+    Account = Model.get('account.account', config=config)
+    Configuration = Model.get('account.configuration', config=config)
+    company = get_company(config=config)
+    accounts = get_accounts(company, config=config)
+
+    liabilities, = AccountType.find([
+            ('company', '=', company.id),
+            ('name', '=', "Liabilities"),
+            ])
+    credit_type = AccountType(name="Customer Credits", company=company)
+    credit_type.parent = liabilities
+    credit_type.statement = 'balance'
+    credit_type.assets = False
+    credit_type.customer_credit = True
+    credit_type.save()
+
+    root, = Account.find([
+            ('company', '=', company.id),
+            ('parent', '=', None),
+            ], limit=1)
+    created = {}
+    for code, (name, kind) in ADJUSTMENT_ACCOUNTS.items():
+        account = Account(name=name, code=f'adj-{code}', company=company)
+        if kind == 'customer_credit':
+            account.parent = root
+            account.type = credit_type
+        else:
+            account.parent = accounts['revenue'].parent
+            account.type = accounts['revenue'].type
+        # One balance per customer on the credit account
+        account.party_required = kind == 'customer_credit'
+        account.save()
+        created[code] = account
+
+    configuration = Configuration(1)
+    configuration.customer_credit_account = created['credit']
+    configuration.customer_credit_expiry_account = created['credit_expiry']
+    configuration.compensation_account = created['compensation']
+    configuration.save()
+    return created
+
+
+def get_adjustment_accounts(config=None):
+    "The accounts of create_adjustment_accounts per code"
+    Account = Model.get('account.account', config=config)
+    return {code: Account.find([('code', '=', f'adj-{code}')])[0]
+        for code in ADJUSTMENT_ACCOUNTS}

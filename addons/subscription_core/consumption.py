@@ -1,0 +1,232 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+from fractions import Fraction
+
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import PoolMeta
+from trytond.tools import grouped_slice
+
+from . import proration
+from .exceptions import UsageError
+
+
+def _decimal(fraction):
+    "Decimal of a Fraction summed from decimal quantities (exact)"
+    return Decimal(fraction.numerator) / Decimal(fraction.denominator)
+
+
+class Consumption(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.line.consumption'
+
+    consumed_at = fields.DateTime(
+        "Consumed At",
+        help="When the consumption happened (UTC); its date follows it. "
+        "Hourly usage is invoiced per hour of this time; without it, the "
+        "consumption counts at 00:00 UTC of its date.")
+
+    @fields.depends('consumed_at')
+    def on_change_consumed_at(self):
+        if self.consumed_at:
+            self.date = self.consumed_at.date()
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('consumed_at'):
+            values['date'] = values['consumed_at'].date()
+        return values
+
+    @classmethod
+    def validate_fields(cls, consumptions, field_names):
+        super().validate_fields(consumptions, field_names)
+        cls.check_usage(consumptions, field_names)
+
+    @classmethod
+    def check_usage(cls, consumptions, field_names=None):
+        if field_names and not (field_names & {
+                    'line', 'date', 'consumed_at', 'quantity'}):
+            return
+        for consumption in consumptions:
+            line = consumption.line
+            if (consumption.consumed_at
+                    and consumption.consumed_at.date() != consumption.date):
+                raise UsageError(gettext(
+                        'subscription_core.msg_consumption_date_time',
+                        consumption=consumption.rec_name,
+                        time=consumption.consumed_at))
+            if line.billing_type != 'usage':
+                continue
+            if consumption.quantity < 0:
+                raise UsageError(gettext(
+                        'subscription_core.msg_consumption_negative',
+                        consumption=consumption.rec_name,
+                        line=line.rec_name))
+            end = line.billing_end
+            if (consumption.date < line.billing_start
+                    or (end and consumption.date >= end)):
+                raise UsageError(gettext(
+                        'subscription_core.msg_consumption_outside',
+                        date=consumption.date, line=line.rec_name))
+
+    @property
+    def billing_moment(self):
+        "When the consumption counts for its billing window (naive UTC)"
+        return self.consumed_at or self.date
+
+    @classmethod
+    def get_due_usage_charges(cls, lines, until):
+        """(origin, proration.Charge) of the usage windows of lines ended at
+        until, one per line and window, with the consumptions they bill as
+        the charge's sources.
+
+        The origin is the subscription line for the first invoice of a day,
+        month, quarter, year or total window; a window already invoiced
+        (late consumptions) or an hour window is keyed by its first
+        consumption, so that the (origin, billing_start) key stays unique.
+        Usage accumulates in a phase (the window, or its month for on-demand
+        windows) to find the tier prices.
+        """
+        lines = [l for l in lines if l.billing_type == 'usage']
+        if not lines:
+            return []
+        day = until.date() if isinstance(until, datetime.datetime) else until
+        lines_by_id = {l.id: l for l in lines}
+        pending = defaultdict(list)
+        for sub_ids in grouped_slice(
+                sorted(lines_by_id), backend.MAX_QUERY_PARAMS):
+            for consumption in cls.search([
+                        ('line', 'in', list(sub_ids)),
+                        ('invoice_line', '=', None),
+                        ('date', '<=', day),
+                        ], order=[('date', 'ASC'), ('id', 'ASC')]):
+                pending[consumption.line.id].append(consumption)
+        windows = {}
+        for line_id, consumptions in pending.items():
+            line = lines_by_id[line_id]
+            line_windows = proration.usage_windows(
+                ((c.id, c.billing_moment, c.quantity) for c in consumptions),
+                line.billing_period, until, line.billing_start,
+                line.billing_end)
+            if line_windows:
+                windows[line] = line_windows
+        if not windows:
+            return []
+        phase_used, invoiced_windows = cls._get_invoiced_usage(windows)
+        charges = []
+        for line, line_windows in windows.items():
+            charges.extend(cls._get_line_usage_charges(
+                    line, line_windows, phase_used, invoiced_windows))
+        return charges
+
+    @classmethod
+    def _get_invoiced_usage(cls, windows):
+        """Usage already invoiced around the windows to bill
+
+        Return the quantity invoiced per (line id, tier phase) and the
+        invoice line per (line id, window start) that already bills a
+        window.
+        """
+        # Only the days of the windows to bill (late usage), and for tiered
+        # lines the whole phases of these windows
+        ranges = defaultdict(list)
+        for line, line_windows in windows.items():
+            first, last = line_windows[0], line_windows[-1]
+            start, end = first.start, last.end
+            if (line.service.usage_tiers
+                    and line.billing_period in proration.ON_DEMAND_PERIODS):
+                start = min(start, proration.tier_phase(
+                        first.period_start, line.billing_period))
+                end = max(end, proration.period_bounds(
+                        proration.tier_phase(
+                            last.period_start, line.billing_period),
+                        'month')[1])
+            ranges[start, end].append(line.id)
+        phase_used = defaultdict(Fraction)
+        invoiced_windows = {}
+        invoiced = defaultdict(list)
+        for (start, end), line_ids in ranges.items():
+            for sub_ids in grouped_slice(
+                    sorted(line_ids), backend.MAX_QUERY_PARAMS):
+                for consumption in cls.search([
+                            ('line', 'in', list(sub_ids)),
+                            ('invoice_line', '!=', None),
+                            ('date', '>=', start),
+                            ('date', '<', end),
+                            ], order=[('id', 'ASC')]):
+                    invoiced[consumption.line.id].append(consumption)
+        for line in windows:
+            consumptions = invoiced.get(line.id)
+            if not consumptions:
+                continue
+            invoice_lines = {c.id: c.invoice_line.id for c in consumptions}
+            for window in proration.usage_windows(
+                    ((c.id, c.billing_moment, c.quantity)
+                        for c in consumptions),
+                    line.billing_period, datetime.datetime.max,
+                    line.billing_start, line.billing_end):
+                phase = proration.tier_phase(
+                    window.period_start, line.billing_period)
+                phase_used[line.id, phase] += window.quantity
+                invoiced_windows[line.id, window.period_start] = min(
+                    invoice_lines[k] for k in window.keys)
+        return phase_used, invoiced_windows
+
+    @classmethod
+    def link_billing_lines(cls, invoice_lines, charges):
+        "Link the consumptions billed by charges to their invoice lines"
+        sources = {(str(o), c.start): c.sources for o, c in charges
+            if c.sources}
+        to_write = []
+        for invoice_line in invoice_lines:
+            ids = sources.get(
+                (str(invoice_line.origin), invoice_line.billing_start))
+            if ids:
+                to_write.extend(
+                    (cls.browse(ids), {'invoice_line': invoice_line.id}))
+        if to_write:
+            cls.write(*to_write)
+
+    @classmethod
+    def _get_line_usage_charges(
+            cls, line, windows, phase_used, invoiced_windows):
+        "(origin, proration.Charge) of the windows of a usage line"
+        service = line.service
+        tiers = service.usage_tiers
+        rounding = line.subscription.currency.rounding
+        label = service.product.name
+        hourly = line.billing_period == 'hour'
+        charges = []
+        for window in windows:
+            phase = proration.tier_phase(
+                window.period_start, line.billing_period)
+            amount, slices = proration.price_usage(
+                window.quantity, line.unit_price, rounding, tiers,
+                service.tier_mode, phase_used[line.id, phase])
+            phase_used[line.id, phase] += window.quantity
+            adjusts = invoiced_windows.get((line.id, window.period_start))
+            if hourly:
+                days = proration.describe_window(
+                    window.period_start, window.period_end)
+            else:
+                days = proration.describe_window(window.start, window.end)
+            description = '%s %s' % (proration.describe_usage(
+                    _decimal(window.quantity), label, slices), days)
+            if adjusts:
+                description = gettext('subscription_core.msg_usage_late',
+                    description=description)
+            if adjusts or hourly:
+                origin = cls(min(window.keys))
+            else:
+                origin = line
+            charges.append((origin, proration.Charge(
+                        window.period_start, window.period_end,
+                        window.start, window.end,
+                        _decimal(window.quantity), amount,
+                        adjusts=adjusts, sources=window.keys,
+                        description=description)))
+        return charges

@@ -1,0 +1,275 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""The dunning ladder: Tryton's dunnings drive the billing actions.
+
+Scheduled job (3), ``account.dunning.run_dunning_ladder``, generates the
+dunnings of the day with Tryton's own ``generate_dunnings``, processes the new
+ones the way the *Process Dunning* wizard does (state, date, email logged in
+``ir.email``) and plans the billing action of each reached level for every
+subscription billed on the dunned invoice. The payment of an invoice calls the
+published hook ``sale.subscription.on_debt_paid``.
+"""
+import datetime
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.sendmail import SMTPDataManager
+from trytond.transaction import Transaction, without_check_access
+
+from . import ladder
+
+
+class Level(metaclass=PoolMeta):
+    __name__ = 'account.dunning.level'
+
+    billing_action_type = fields.Selection(
+        'get_billing_action_types', "Billing Action", sort=False,
+        help="The billing action planned for the subscriptions billed on "
+        "the invoice when a dunning reaches this level.")
+    billing_action_delay = fields.TimeDelta(
+        "Billing Action Delay",
+        states={
+            'invisible': ~Eval('billing_action_type'),
+            },
+        help="The action is planned this long after the day the level is "
+        "reached (whole days).")
+
+    @classmethod
+    def default_billing_action_delay(cls):
+        return datetime.timedelta(0)
+
+    @classmethod
+    def get_billing_action_types(cls):
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        selection = Action.fields_get(['type'])['type']['selection']
+        return [(None, '')] + list(selection)
+
+    def test(self, line, date):
+        # A dunning climbs at most one level a day, so running the ladder
+        # twice for the same day changes nothing the second time.
+        result = super().test(line, date)
+        if result:
+            for dunning in line.dunnings:
+                if dunning.date and dunning.date >= date:
+                    return False
+        return result
+
+
+class Dunning(metaclass=PoolMeta):
+    __name__ = 'account.dunning'
+
+    billing_actions = fields.One2Many(
+        'sale.subscription.billing.action', 'dunning', "Billing Actions",
+        readonly=True)
+
+    @classmethod
+    def copy(cls, dunnings, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('billing_actions')
+        return super().copy(dunnings, default=default)
+
+    @property
+    def billing_invoice(self):
+        "The customer invoice the dunned line belongs to"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        move = self.line.move
+        if isinstance(move.origin, Invoice):
+            return move.origin
+        with without_check_access():
+            invoices = Invoice.search(['OR',
+                    ('move', '=', move.id),
+                    ('additional_moves', '=', move.id),
+                    ], limit=1)
+        return invoices[0] if invoices else None
+
+    # Scheduled job (3).
+    @classmethod
+    def run_dunning_ladder(cls, date=None):
+        """Generate, process and act on the dunnings of date
+
+        Return the dunnings processed.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        transaction = Transaction()
+        # A job does what the scheduler would: as root, for the company.
+        with transaction.set_user(0), without_check_access(), \
+                transaction.set_context(billing_date=date):
+            cls.generate_dunnings(date=date)
+            drafts = cls.search([
+                    ('company', '=', company_id),
+                    ('state', '=', 'draft'),
+                    ('blocked', '=', False),
+                    ], order=[('id', 'ASC')])
+            held = cls.get_ladder_held(drafts, date)
+            dunnings = [d for d in drafts if d.id not in held]
+            cls.process(dunnings)
+            dunnings = cls.browse(dunnings)
+            cls.send_ladder_emails(dunnings)
+            cls.plan_billing_actions(dunnings)
+        return dunnings
+
+    @classmethod
+    def get_ladder_held(cls, dunnings, date):
+        """Ids of the dunnings an automation hold keeps in draft on date
+
+        Held: the customer is on hold, or every subscription billed on the
+        invoice is. A held dunning is processed once the hold has ended.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoices = {d.id: d.billing_invoice for d in dunnings}
+        subscriptions = Invoice.get_billed_subscriptions(
+            [i for i in invoices.values() if i])
+        held = set()
+        for dunning in dunnings:
+            if ladder.hold_applies(date, dunning.party.automation_hold_until):
+                held.add(dunning.id)
+                continue
+            invoice = invoices[dunning.id]
+            subs = subscriptions.get(invoice.id, []) if invoice else []
+            if subs and all(s.automation_held(date) for s in subs):
+                held.add(dunning.id)
+        return held
+
+    @classmethod
+    def send_ladder_emails(cls, dunnings):
+        "Send the emails of the levels reached, as Process Dunning does"
+        pool = Pool()
+        Email = pool.get('ir.email')
+        datamanager = SMTPDataManager()
+        if not pool.test:
+            Transaction().join(datamanager)
+        emails = []
+        for dunning in dunnings:
+            if dunning.level.send_email:
+                email = dunning.send_email(datamanager=datamanager)
+                if email:
+                    emails.append(email)
+        if emails:
+            Email.save(emails)
+        return emails
+
+    @classmethod
+    def plan_billing_actions(cls, dunnings):
+        "Plan the billing action of each dunning's level (idempotent)"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Invoice = pool.get('account.invoice')
+        dunnings = [d for d in dunnings
+            if d.level.billing_action_type and d.state != 'draft']
+        invoices = {d.id: d.billing_invoice for d in dunnings}
+        subscriptions = Invoice.get_billed_subscriptions(
+            [i for i in invoices.values() if i])
+        actions = []
+        for dunning in dunnings:
+            invoice = invoices[dunning.id]
+            if not invoice:
+                continue
+            level = dunning.level
+            date = ladder.action_planned_date(
+                dunning.date, level.billing_action_delay)
+            for subscription in subscriptions.get(invoice.id, []):
+                actions.append(Action.plan(
+                        subscription, level.billing_action_type, date,
+                        invoice=invoice, dunning=dunning,
+                        reason=gettext(
+                            'subscription_core'
+                            '.msg_billing_action_reason_dunning',
+                            level=level.rec_name, date=dunning.date,
+                            invoice=invoice.rec_name)))
+        return actions
+
+
+class Invoice(metaclass=PoolMeta):
+    __name__ = 'account.invoice'
+
+    @classmethod
+    def get_billed_subscriptions(cls, invoices):
+        "Return {invoice id: [subscriptions]} the invoices bill"
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        result = defaultdict(dict)
+        ids = list({i.id for i in invoices})
+        with without_check_access():
+            for invoice in cls.browse(ids):
+                if invoice.billing_subscription:
+                    subscription = invoice.billing_subscription
+                    result[invoice.id][subscription.id] = subscription
+            lines = InvoiceLine.search([
+                    ('invoice', 'in', ids),
+                    ], order=[('id', 'ASC')])
+            for line in lines:
+                subscription = line._billed_subscription()
+                if subscription:
+                    result[line.invoice.id][subscription.id] = subscription
+        return {k: sorted(v.values(), key=lambda s: s.id)
+            for k, v in result.items()}
+
+    def is_billing_overdue(self, date):
+        "Whether the posted invoice has an unpaid amount overdue on date"
+        if self.state != 'posted':
+            return False
+        return ladder.is_overdue(
+            [l.maturity_date for l in self.lines_to_pay
+                if not l.reconciliation], date)
+
+    @classmethod
+    def paid(cls, invoices):
+        newly = [i.id for i in invoices
+            if i.type == 'out' and i.state != 'paid']
+        super().paid(invoices)
+        if newly:
+            cls.on_billing_debt_paid(
+                [i for i in cls.browse(newly) if i.state == 'paid'])
+
+    @classmethod
+    def on_billing_debt_paid(cls, invoices):
+        "Call Subscription.on_debt_paid for the subscriptions invoices bill"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Subscription = pool.get('sale.subscription')
+        if not invoices:
+            return
+        billed = cls.get_billed_subscriptions(invoices)
+        subscriptions = {s.id: s for subs in billed.values() for s in subs}
+        if subscriptions:
+            paid = [i for i in invoices if billed.get(i.id)]
+            with without_check_access():
+                Subscription.on_debt_paid(
+                    Subscription.browse(sorted(subscriptions)), paid,
+                    Date.today())
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+
+    def _billed_subscription(self):
+        "The subscription this line bills, or None"
+        pool = Pool()
+        SubscriptionLine = pool.get('sale.subscription.line')
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        origin = self.origin
+        if isinstance(origin, SubscriptionLine) and origin.id >= 0:
+            return origin.subscription
+        if isinstance(origin, LimitChange) and origin.id >= 0:
+            return origin.line.subscription
+        return None
+
+    @classmethod
+    def _billed_subscription_domain(cls, subscription_ids):
+        "Domain of the lines that bill the subscriptions"
+        return ['OR',
+            ('origin.subscription', 'in', subscription_ids,
+                'sale.subscription.line'),
+            ('origin.line.subscription', 'in', subscription_ids,
+                'sale.subscription.line.limit_change'),
+            ]

@@ -1,0 +1,232 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+import copy
+
+from sql.aggregate import Max
+
+from trytond.model import ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateView, Wizard
+
+from .billing_run import BILLING_JOBS, run_billing_job
+
+# Jobs (1) to (3): what a billing day would invoice, post and plan. Job (4)
+# (process the actions) is left out: it acts, it does not bill.
+PREVIEW_EXCLUDED_JOBS = {'sale.subscription.billing.action|process'}
+
+# The transaction's side channels that outlive a rolled back savepoint:
+# records queued for triggers and logs, datamanagers (e.g. emails sent on
+# commit), notifications.
+_TRANSACTION_STATE = [
+    'create_records', 'delete_records', 'trigger_records', 'log_records',
+    'user_notifications', 'check_warnings', '_datamanagers',
+    ]
+
+
+def preview_jobs():
+    return [job for job, _ in BILLING_JOBS
+        if job not in PREVIEW_EXCLUDED_JOBS]
+
+
+class BillingPreviewStart(ModelView):
+    "Preview Billing Run"
+    __name__ = 'sale.subscription.billing.preview.start'
+
+    date = fields.Date("Date", required=True,
+        help="The day the billing run would run for.")
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class BillingPreviewLine(ModelView):
+    "Billing Preview Line"
+    __name__ = 'sale.subscription.billing.preview.line'
+
+    kind = fields.Selection([
+            ('invoice_line', "Invoice Line"),
+            ('invoice', "Invoice Posted"),
+            ('action', "Billing Action"),
+            ('email', "Email"),
+            ], "Kind", readonly=True, sort=False)
+    party = fields.Many2One('party.party', "Customer", readonly=True)
+    subscription = fields.Many2One(
+        'sale.subscription', "Subscription", readonly=True)
+    description = fields.Char("Description", readonly=True)
+    billing_start = fields.Date("From", readonly=True)
+    billing_end = fields.Date("To", readonly=True)
+    currency = fields.Many2One('currency.currency', "Currency", readonly=True)
+    amount = Monetary(
+        "Amount", currency='currency', digits='currency', readonly=True)
+    planned_date = fields.Date("Planned Date", readonly=True)
+
+
+class BillingPreviewResult(ModelView):
+    "Billing Preview"
+    __name__ = 'sale.subscription.billing.preview.result'
+
+    date = fields.Date("Date", readonly=True)
+    lines = fields.One2Many(
+        'sale.subscription.billing.preview.line', None, "Preview",
+        readonly=True)
+
+
+class BillingPreview(Wizard):
+    "Preview Billing Run"
+    __name__ = 'sale.subscription.billing.preview'
+    start = StateView('sale.subscription.billing.preview.start',
+        'subscription_core.billing_preview_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Preview", 'result', 'tryton-ok', default=True),
+            ])
+    result = StateView('sale.subscription.billing.preview.result',
+        'subscription_core.billing_preview_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_result(self, fields):
+        date = self.start.date
+        return {
+            'date': date,
+            'lines': self.preview(date),
+            }
+
+    @classmethod
+    def preview(cls, date):
+        """Run jobs (1) to (3) for date inside a savepoint rolled back at the
+        end and return what they did as preview line values.
+
+        Nothing is written: the rows, the emails queued for the commit, the
+        queued tasks and the caches are all dropped with the savepoint.
+        """
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        before = cls._max_ids()
+        state = {a: copy.copy(getattr(transaction, a, None))
+            for a in _TRANSACTION_STATE}
+        cursor.execute('SAVEPOINT billing_preview')
+        try:
+            draft = cls._draft_invoice_ids()
+            for job in preview_jobs():
+                run_billing_job(job, date)
+            # Only what the jobs just created is read back.
+            with without_check_access():
+                lines = cls._collect(before, draft)
+        finally:
+            cursor.execute('ROLLBACK TO SAVEPOINT billing_preview')
+            cursor.execute('RELEASE SAVEPOINT billing_preview')
+            for attribute, value in state.items():
+                if hasattr(transaction, attribute):
+                    setattr(transaction, attribute, value)
+            for cache in transaction.cache.values():
+                cache.clear()
+        return lines
+
+    @classmethod
+    def _preview_models(cls):
+        return ['account.invoice', 'account.invoice.line',
+            'sale.subscription.billing.action', 'ir.email']
+
+    @classmethod
+    def _max_ids(cls):
+        pool = Pool()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for name in cls._preview_models():
+            table = pool.get(name).__table__()
+            cursor.execute(*table.select(Max(table.id)))
+            result[name], = cursor.fetchone()
+            result[name] = result[name] or 0
+        return result
+
+    @classmethod
+    def _draft_invoice_ids(cls):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*invoice.select(invoice.id,
+                where=(invoice.state == 'draft') & (invoice.type == 'out')))
+        return {i for i, in cursor}
+
+    @classmethod
+    def _collect(cls, before, draft):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Action = pool.get('sale.subscription.billing.action')
+        Email = pool.get('ir.email')
+        action_types = dict(
+            Action.fields_get(['type'])['type']['selection'])
+        lines = []
+        for line in InvoiceLine.search([
+                    ('id', '>', before['account.invoice.line']),
+                    ('invoice.type', '=', 'out'),
+                    ], order=[('invoice.party', 'ASC'), ('id', 'ASC')]):
+            subscription = cls._line_subscription(line)
+            lines.append({
+                    'kind': 'invoice_line',
+                    'party': line.invoice.party.id,
+                    'subscription': subscription.id if subscription else None,
+                    'description': line.description,
+                    'billing_start': line.billing_start,
+                    'billing_end': line.billing_end,
+                    'currency': line.invoice.currency.id,
+                    'amount': line.amount,
+                    })
+        posted = Invoice.search([
+                ['OR',
+                    ('id', '>', before['account.invoice']),
+                    ('id', 'in', list(draft)),
+                    ],
+                ('type', '=', 'out'),
+                ('state', 'in', ['posted', 'paid']),
+                ], order=[('party', 'ASC'), ('id', 'ASC')])
+        for invoice in posted:
+            lines.append({
+                    'kind': 'invoice',
+                    'party': invoice.party.id,
+                    'subscription': (invoice.billing_subscription.id
+                        if invoice.billing_subscription else None),
+                    'description': invoice.number,
+                    'currency': invoice.currency.id,
+                    'amount': invoice.total_amount,
+                    })
+        for action in Action.search([
+                    ('id', '>', before['sale.subscription.billing.action']),
+                    ], order=[('id', 'ASC')]):
+            lines.append({
+                    'kind': 'action',
+                    'party': action.subscription.party.id,
+                    'subscription': action.subscription.id,
+                    'description': '%s: %s' % (
+                        action_types.get(action.type, action.type), action.reason or ''),
+                    'planned_date': action.planned_date,
+                    })
+        for email in Email.search([
+                    ('id', '>', before['ir.email']),
+                    ], order=[('id', 'ASC')]):
+            lines.append({
+                    'kind': 'email',
+                    'description': '%s: %s' % (
+                        email.recipients, email.subject),
+                    })
+        return lines
+
+    @staticmethod
+    def _line_subscription(line):
+        pool = Pool()
+        SubscriptionLine = pool.get('sale.subscription.line')
+        origin = line.origin
+        if isinstance(origin, SubscriptionLine):
+            return origin.subscription
+        sub_line = getattr(origin, 'line', None)
+        if isinstance(sub_line, SubscriptionLine):
+            return sub_line.subscription
+        subscription = getattr(origin, 'subscription', None)
+        if subscription and subscription.__name__ == 'sale.subscription':
+            return subscription
+        return None
