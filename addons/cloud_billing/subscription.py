@@ -1,16 +1,90 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-from trytond.pool import PoolMeta
+import datetime
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction, without_check_access
+
+from subscription_core import proration
+
+from . import grace, openstack
+from .exceptions import (
+    CloudConnectionError, CloudProjectError, QuotaMappingError)
+from .quota import QuotaError, format_quota, project_quota
 
 CLOUD_BILLING_STATUSES = [
     ('shelved', "Shelved"),
     ('pending_deletion', "Pending Deletion"),
     ('deleted', "Deleted"),
     ]
+CLOUD_JOBS = [
+    ('sale.subscription|sync_cloud_resources', "Sync Cloud Resources"),
+    ]
 
 
 class Subscription(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
+
+    cloud = fields.Many2One(
+        'cloud_billing.cloud', "Cloud", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ],
+        states={
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            },
+        help="The OpenStack cloud and region of the project.")
+    project_id = fields.Char(
+        "Project ID", strip=True,
+        states={
+            'required': Bool(Eval('cloud')),
+            'invisible': ~Eval('cloud'),
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            },
+        help="The OpenStack project (tenant) this subscription bills.")
+    region = fields.Function(
+        fields.Char("Region"), 'on_change_with_region',
+        searcher='search_region')
+    cloud_resources = fields.One2Many(
+        'cloud_billing.resource', 'subscription', "Cloud Resources",
+        readonly=True,
+        states={
+            'invisible': ~Eval('cloud'),
+            })
+    cloud_synced_at = fields.Timestamp(
+        "Last Cloud Sync", readonly=True,
+        states={
+            'invisible': ~Eval('cloud'),
+            })
+    cloud_sync_error = fields.Text(
+        "Cloud Sync Error", readonly=True,
+        states={
+            'invisible': ~Eval('cloud_sync_error'),
+            })
+    cloud_shelved_date = fields.Date(
+        "Shelved on", readonly=True,
+        states={
+            'invisible': ~Eval('cloud_shelved_date'),
+            },
+        help="The day billing shelved the project's servers.")
+    cloud_deletion_date = fields.Date(
+        "Deletion Date", readonly=True,
+        states={
+            'invisible': ~Eval('cloud_deletion_date'),
+            },
+        help="The day the shelved servers are deleted unless the debt is "
+        "paid.")
+    cloud_quota = fields.Function(
+        fields.Char("Cloud Quota",
+            states={
+                'invisible': ~Eval('cloud'),
+                },
+            help="The project quota the subscription lines give today."),
+        'get_cloud_quota_text')
 
     @classmethod
     def __setup__(cls):
@@ -20,3 +94,279 @@ class Subscription(metaclass=PoolMeta):
             if value not in selection:
                 selection.append(value)
         cls.billing_status.selection = selection
+        cls._buttons.update({
+                'sync_resources': {
+                    'invisible': (~Eval('cloud')
+                        | (Eval('state') != 'running')),
+                    'depends': ['cloud', 'state'],
+                    },
+                })
+
+    @fields.depends('cloud')
+    def on_change_with_region(self, name=None):
+        # Only managers read the cloud's configuration; everybody who reads
+        # the subscription sees its region.
+        if self.cloud:
+            with without_check_access():
+                return self.cloud.__class__(self.cloud.id).region
+
+    @classmethod
+    def search_region(cls, name, clause):
+        return [('cloud.region',) + tuple(clause[1:])]
+
+    @classmethod
+    def copy(cls, subscriptions, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('cloud_resources')
+        default.setdefault('cloud_synced_at')
+        default.setdefault('cloud_sync_error')
+        default.setdefault('cloud_shelved_date')
+        default.setdefault('cloud_deletion_date')
+        return super().copy(subscriptions, default=default)
+
+    def _restore_action_type(self):
+        "A cloud subscription whose servers billing shelved is unshelved"
+        if self.cloud and self.billing_status in {
+                'shelved', 'pending_deletion'}:
+            return 'unshelve'
+        return super()._restore_action_type()
+
+    @classmethod
+    def on_debt_paid(cls, subscriptions, invoices, date):
+        """A deleted subscription is not given back by a late payment
+
+        Its planned actions on the debt are still cancelled (the engine
+        cancels by invoice).
+        """
+        super().on_debt_paid(
+            [s for s in cls.browse(subscriptions)
+                if s.billing_status != 'deleted'],
+            invoices, date)
+
+    def _prepaid_invoice_lead(self):
+        "The renewal invoice of a cloud subscription comes ahead of its term"
+        pool = Pool()
+        Configuration = pool.get('cloud_billing.configuration')
+        if not self.cloud or not self.company:
+            return super()._prepaid_invoice_lead()
+        return grace.lead_days(
+            Configuration.get_for(self.company).pre_expiry_days)
+
+    @classmethod
+    def validate_fields(cls, subscriptions, field_names):
+        super().validate_fields(subscriptions, field_names)
+        cls.check_cloud_project(subscriptions, field_names)
+
+    @classmethod
+    def check_cloud_project(cls, subscriptions, field_names=None):
+        "One running subscription per project of a cloud"
+        if field_names and not (
+                field_names & {'cloud', 'project_id', 'state'}):
+            return
+        for subscription in subscriptions:
+            if not subscription.cloud:
+                continue
+            project_id = subscription.project_id or ''
+            if not project_id or any(c.isspace() for c in project_id):
+                raise CloudProjectError(gettext(
+                        'cloud_billing.msg_project_id_invalid',
+                        subscription=subscription.rec_name,
+                        project=project_id))
+            if subscription.state != 'running':
+                continue
+            others = cls.search([
+                    ('id', '!=', subscription.id),
+                    ('cloud', '=', subscription.cloud.id),
+                    ('project_id', '=', project_id),
+                    ('state', '=', 'running'),
+                    ], limit=1)
+            if others:
+                other, = others
+                raise CloudProjectError(gettext(
+                        'cloud_billing.msg_project_in_use',
+                        subscription=subscription.rec_name,
+                        project=project_id,
+                        cloud=subscription.cloud.rec_name,
+                        other=other.rec_name))
+
+    def get_cloud_quota(self, date):
+        """The project quota the lines give on date: {key: limit}
+
+        Each line of a service with a quota key counts its limit in force
+        on date × the service's multiplier.
+        """
+        items = []
+        for line in self.lines:
+            service = line.service
+            if (not service or not service.quota_key
+                    or line.billing_type not in {'limit', 'fixed'}):
+                continue
+            if line.billing_start > date or (
+                    line.billing_end and line.billing_end <= date):
+                continue
+            initial, changes = line.limit_history
+            quantity = proration.quantity_at(initial, changes, date)
+            items.append((service.quota_key, quantity,
+                    service.quota_multiplier or 1, line))
+        return project_quota(items)
+
+    def get_cloud_quota_text(self, name):
+        if not self.cloud:
+            return None
+        date = Pool().get('ir.date').today()
+        try:
+            return format_quota(self.get_cloud_quota(date))
+        except QuotaError as e:
+            return gettext('cloud_billing.msg_quota_not_integral',
+                line=e.item.rec_name if e.item else '', key=e.key,
+                value=e.value)
+
+    @classmethod
+    def apply_cloud_quota(cls, subscriptions, date=None):
+        """Set each project's quota to what the lines give on date
+
+        Returns {subscription: openstack.QuotaOutcome}; records nothing.
+        The remote calls are slow: call this from an ir.queue task.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        outcomes = {}
+        connections = {}
+        for subscription in subscriptions:
+            if not subscription.cloud or not subscription.project_id:
+                continue
+            quota = subscription.get_cloud_quota(date)
+            cloud = subscription.cloud
+            if cloud not in connections:
+                try:
+                    connections[cloud] = cloud.connect()
+                except CloudConnectionError as e:
+                    connections[cloud] = e
+            conn = connections[cloud]
+            if isinstance(conn, CloudConnectionError):
+                outcomes[subscription] = openstack.QuotaOutcome(
+                    project_id=subscription.project_id,
+                    result=openstack.FAILED, requested=quota,
+                    error=conn.message)
+            else:
+                outcomes[subscription] = openstack.quota_change(
+                    conn, subscription.project_id, quota)
+        return outcomes
+
+    @classmethod
+    @ModelView.button
+    def sync_resources(cls, subscriptions):
+        "Record the project's servers now (through ir.queue)"
+        subscriptions = [s for s in subscriptions
+            if s.cloud and s.project_id and s.state == 'running']
+        if subscriptions:
+            cls.__queue__.fetch_cloud_resources(subscriptions)
+
+    # Scheduled job
+    @classmethod
+    def sync_cloud_resources(cls, date=None):
+        "Queue the sync of every running cloud subscription of the company"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        subscriptions = cls.search([
+                ('company', '=', company_id),
+                ('state', '=', 'running'),
+                ('cloud', '!=', None),
+                ('project_id', '!=', None),
+                ('start_date', '<=', date),
+                ['OR',
+                    ('end_date', '=', None),
+                    ('end_date', '>=', date),
+                    ],
+                ])
+        if subscriptions:
+            with Transaction().set_context(queue_batch=1):
+                cls.__queue__.fetch_cloud_resources(subscriptions)
+        return subscriptions
+
+    @classmethod
+    def fetch_cloud_resources(cls, subscriptions):
+        """List each project's servers in Nova and record them
+
+        A failure is written on the subscription (cloud_sync_error), never
+        raised: the other projects still sync.
+        """
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        now = datetime.datetime.now()
+        by_cloud = defaultdict(list)
+        for subscription in subscriptions:
+            if (subscription.cloud and subscription.project_id
+                    and subscription.state == 'running'):
+                by_cloud[subscription.cloud].append(subscription)
+        errors = {}
+        synced = []
+        for cloud, cloud_subscriptions in by_cloud.items():
+            try:
+                conn = cloud.connect()
+            except CloudConnectionError as e:
+                for subscription in cloud_subscriptions:
+                    errors[subscription] = e.message
+                continue
+            for subscription in cloud_subscriptions:
+                try:
+                    servers = openstack.list_servers(
+                        conn, subscription.project_id)
+                except openstack.RemoteError as e:
+                    errors[subscription] = gettext(
+                        'cloud_billing.msg_cloud_sync_failed',
+                        project=subscription.project_id,
+                        cloud=cloud.rec_name, error=e.message)
+                    continue
+                Resource.record_servers(subscription, servers, now)
+                synced.append(subscription)
+        to_write = []
+        if synced:
+            to_write.extend((synced, {
+                        'cloud_synced_at': now,
+                        'cloud_sync_error': None,
+                        }))
+        for subscription, error in errors.items():
+            to_write.extend(([subscription], {'cloud_sync_error': error}))
+        if to_write:
+            cls.write(*to_write)
+
+
+class Line(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.line'
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        cls.check_cloud_quota(lines, field_names)
+
+    @classmethod
+    def check_cloud_quota(cls, lines, field_names=None):
+        "The limit × multiplier of a quota line is a whole number"
+        if field_names and not (field_names & {'quantity', 'service'}):
+            return
+        for line in lines:
+            service = line.service
+            if not service or not service.quota_key:
+                continue
+            try:
+                project_quota([(service.quota_key, line.quantity,
+                            service.quota_multiplier or 1, line)])
+            except QuotaError as e:
+                raise QuotaMappingError(gettext(
+                        'cloud_billing.msg_quota_not_integral',
+                        line=line.rec_name, key=e.key, value=e.value)) from e
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend(CLOUD_JOBS)

@@ -1,0 +1,80 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, Unique, fields)
+from trytond.transaction import Transaction
+
+from . import openstack
+from .exceptions import CloudConnectionError
+
+
+def get_option(name, type_=str, default=None):
+    "An option of the [cloud_billing] section of the trytond configuration"
+    getter = {
+        str: config.get, int: config.getint, float: config.getfloat,
+        }[type_]
+    return getter('cloud_billing', name, default=default)
+
+
+class Cloud(DeactivableMixin, ModelSQL, ModelView):
+    "OpenStack Cloud"
+    __name__ = 'cloud_billing.cloud'
+
+    name = fields.Char("Name", required=True)
+    entry = fields.Char(
+        "clouds.yaml Entry", required=True, strip=True,
+        help="The name of the cloud in the openstacksdk clouds.yaml of the "
+        "server. Credentials stay in that file (and its secure.yaml), "
+        "never in the database.")
+    region = fields.Char(
+        "Region", required=True, strip=True,
+        help="The OpenStack region of this cloud, e.g. RegionOne.")
+    company = fields.Many2One(
+        'company.company', "Company", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('entry_region_company_unique',
+                Unique(t, t.company, t.entry, t.region),
+                'cloud_billing.msg_cloud_entry_region_unique'),
+            ]
+        cls._order.insert(0, ('name', 'ASC'))
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def connect(self):
+        """An openstacksdk Connection to this cloud's region
+
+        The factory is openstacksdk's unless the context key
+        ``cloud_billing_connection`` names another registered one
+        (``openstack.register_connection_factory``, used by the tests).
+        Raises CloudConnectionError when no connection can be built.
+        """
+        name = Transaction().context.get(
+            'cloud_billing_connection') or 'openstacksdk'
+        factory = openstack.CONNECTION_FACTORIES.get(name)
+        if factory is None:
+            raise CloudConnectionError(gettext(
+                    'cloud_billing.msg_cloud_connection_factory',
+                    cloud=self.rec_name, factory=name))
+        try:
+            return factory(
+                self.entry, region=self.region,
+                clouds_yaml=get_option('clouds_yaml') or None,
+                connect_timeout=get_option(
+                    'connect_timeout', float, openstack.CONNECT_TIMEOUT),
+                read_timeout=get_option(
+                    'read_timeout', float, openstack.READ_TIMEOUT),
+                connect_retries=get_option(
+                    'connect_retries', int, openstack.CONNECT_RETRIES))
+        except openstack.RemoteError as e:
+            raise CloudConnectionError(gettext(
+                    'cloud_billing.msg_cloud_connection',
+                    cloud=self.rec_name, error=e.message)) from e

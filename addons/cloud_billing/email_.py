@@ -1,0 +1,429 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Branded customer emails of the grace workflow.
+
+The texts are Tryton email templates (``ir.email.template``) that finance
+edits; ``Subscription.send_billing_email`` renders one for a subscription
+with the values the workflow passes, wraps it in the company's branded
+layout, sends it through the transactional SMTP data manager (after commit),
+logs it in ``ir.email`` and records the step in
+``sale.subscription.billing_email`` whose unique key (subscription, kind,
+step) stops a second mail for the same step.
+"""
+import datetime
+import logging
+from decimal import Decimal
+
+from genshi.template.base import TemplateError
+
+import trytond.config as config
+from trytond import backend
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.sendmail import SMTPDataManager, send_message_transactional
+from trytond.tools import grouped_slice
+from trytond.tools.email_ import has_rcpt, set_from_header
+from trytond.transaction import Transaction
+from trytond.url import host
+
+from . import email_layout
+from .exceptions import BillingEmailError
+
+logger = logging.getLogger(__name__)
+
+BILLING_EMAIL_KINDS = [
+    ('reminder', "Payment Reminder"),
+    ('shelved', "Shelved"),
+    ('pre_deletion', "Pre-Deletion Warning"),
+    ('deleted', "Deleted"),
+    ('restored', "Restored"),
+    ]
+# The values the caller must give (after the defaults) per kind.
+REQUIRED_VALUES = {
+    'reminder': ('invoice_numbers', 'overdue_amount', 'oldest_due_date',
+        'shelve_date'),
+    'shelved': ('invoice_numbers', 'overdue_amount', 'shelve_date',
+        'deletion_date'),
+    'pre_deletion': ('invoice_numbers', 'overdue_amount', 'deletion_date'),
+    'deleted': ('invoice_numbers', 'overdue_amount', 'deletion_date'),
+    'restored': ('restore_date',),
+    }
+# The date value that defaults to the day of the email per kind.
+DATE_OF_EMAIL = {
+    'shelved': 'shelve_date',
+    'deleted': 'deletion_date',
+    'restored': 'restore_date',
+    }
+# Every variable a template may use (empty when the caller gave nothing).
+TEMPLATE_VARIABLES = (
+    'customer', 'subscription', 'company', 'date', 'invoice_numbers',
+    'overdue_amount', 'amount_to_pay', 'oldest_due_date', 'shelve_date',
+    'deletion_date', 'restore_date', 'payment_line')
+VALUES_CONTEXT_KEY = 'billing_email_values'
+# What a template edited by finance may raise while rendering (database
+# errors are not among them: they must reach the transaction's retry).
+TEMPLATE_ERRORS = (TemplateError, NameError, AttributeError, TypeError,
+    ValueError, KeyError, IndexError, ArithmeticError)
+
+
+class _SMTPDataManager(SMTPDataManager):
+    "Connect to the mail server at commit only when a message is queued"
+
+    def tpc_vote(self, trans):
+        if self.queue:
+            super().tpc_vote(trans)
+
+
+class EmailTemplate(metaclass=PoolMeta):
+    __name__ = 'ir.email.template'
+
+    billing_email_kind = fields.Selection(
+        [(None, "")] + BILLING_EMAIL_KINDS, "Billing Email",
+        help="The step of the grace workflow that sends this template "
+        "to the customer of a subscription.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('billing_email_kind_unique', Unique(t, t.billing_email_kind),
+                'cloud_billing.msg_billing_email_template_unique'),
+            ]
+
+    def get_context(self, record):
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Subscription = pool.get('sale.subscription')
+        context = super().get_context(record)
+        values = Transaction().context.get(VALUES_CONTEXT_KEY)
+        if (values is None and self.billing_email_kind
+                and self.model.name == 'sale.subscription'):
+            # Opened from the client's email dialog: what the subscription
+            # knows, the workflow's values left empty.
+            values = Subscription(int(record))._billing_email_format(
+                {}, Lang.get())
+        if values is not None:
+            context.update(values)
+        return context
+
+    @classmethod
+    def get_billing_template(cls, kind):
+        "The template of the kind of billing email"
+        templates = cls.search([
+                ('billing_email_kind', '=', kind),
+                ('model.name', '=', 'sale.subscription'),
+                ], limit=1)
+        if not templates:
+            raise BillingEmailError(gettext(
+                    'cloud_billing.msg_billing_email_no_template',
+                    kind=dict(BILLING_EMAIL_KINDS).get(kind, kind)))
+        template, = templates
+        return template
+
+
+class BillingEmail(ModelSQL, ModelView):
+    "Billing Email"
+    __name__ = 'sale.subscription.billing_email'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    subscription = fields.Many2One(
+        'sale.subscription', "Subscription", required=True, readonly=True,
+        ondelete='CASCADE')
+    kind = fields.Selection(
+        BILLING_EMAIL_KINDS, "Kind", required=True, readonly=True)
+    step_key = fields.Char(
+        "Step", required=True, readonly=True,
+        help="The workflow step that sent the email; one email per "
+        "subscription, kind and step.")
+    date = fields.Date("Date", required=True, readonly=True)
+    state = fields.Selection([
+            ('sent', "Sent"),
+            ('no_recipient', "No Recipient"),
+            ], "State", required=True, readonly=True, sort=False,
+        help="Sent: handed to the mail server after commit.\n"
+        "No Recipient: the customer has no email address; the next call "
+        "for the same step sends it once an address is set.")
+    recipients = fields.Char("Recipients", readonly=True)
+    subject = fields.Char("Subject", readonly=True)
+    email = fields.Many2One(
+        'ir.email', "Email", readonly=True, ondelete='SET NULL')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('step_unique', Unique(t, t.subscription, t.kind, t.step_key),
+                'cloud_billing.msg_billing_email_step_unique'),
+            ]
+        cls._order.insert(0, ('date', 'DESC'))
+        cls._order.insert(1, ('id', 'DESC'))
+
+    def get_rec_name(self, name):
+        return '%s: %s (%s)' % (
+            self.subscription.rec_name,
+            dict(BILLING_EMAIL_KINDS)[self.kind], self.step_key)
+
+
+class Subscription(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    billing_email_party = fields.Function(
+        fields.Many2One(
+            'party.party', "Billing Email Party",
+            context={
+                'company': Eval('company', -1),
+                },
+            depends={'company'}),
+        'get_billing_email_party')
+
+    def get_billing_email_party(self, name):
+        "The party the billing emails go to: the invoice party, or the party"
+        party = self.invoice_party or self.party
+        return party.id if party else None
+
+    def send_billing_email(self, kind, step_key, values=None, date=None):
+        """Send the billing email of the kind for the workflow step.
+
+        Return the ``sale.subscription.billing_email`` record, or None when
+        this step was already mailed. See ``send_billing_emails``.
+        """
+        records = self.send_billing_emails(
+            [(self, kind, step_key, values)], date=date)
+        return records[0] if records else None
+
+    @classmethod
+    def send_billing_emails(cls, requests, date=None):
+        """Send the billing emails of workflow steps, at most once per step.
+
+        ``requests`` is a list of ``(subscription, kind, step_key, values)``;
+        ``kind`` one of ``BILLING_EMAIL_KINDS``; ``step_key`` a string that
+        names the step (e.g. the due date it is about), ``values`` a dict for
+        the template (see ``get_billing_email``).
+
+        The messages leave after the transaction commits (strict: a mail
+        server that cannot be reached fails the commit, so nothing is marked
+        sent without having been handed over). A step already sent is
+        skipped; a step whose customer had no email address is retried.
+        Return the new ``sale.subscription.billing_email`` records.
+        """
+        pool = Pool()
+        BillingEmail = pool.get('sale.subscription.billing_email')
+        Email = pool.get('ir.email')
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        requests = list(requests)
+        kinds = dict(BILLING_EMAIL_KINDS)
+        for _, kind, step_key, _ in requests:
+            if kind not in kinds:
+                raise BillingEmailError(gettext(
+                        'cloud_billing.msg_billing_email_kind', kind=kind))
+            if not step_key:
+                raise BillingEmailError(gettext(
+                        'cloud_billing.msg_billing_email_step_key'))
+
+        previous = {}
+        subscription_ids = list({int(r[0]) for r in requests})
+        step_keys = list({str(r[2]) for r in requests})
+        for sub_ids in grouped_slice(
+                subscription_ids, backend.MAX_QUERY_PARAMS // 4):
+            for record in BillingEmail.search([
+                        ('subscription', 'in', list(sub_ids)),
+                        ('step_key', 'in', step_keys),
+                        ]):
+                previous[(record.subscription.id, record.kind,
+                        record.step_key)] = record
+
+        to_delete, records, emails, messages = [], [], [], []
+        seen = set()
+        for subscription, kind, step_key, values in requests:
+            key = (subscription.id, kind, str(step_key))
+            if key in seen:
+                continue
+            seen.add(key)
+            if key in previous:
+                if previous[key].state == 'sent':
+                    continue
+                to_delete.append(previous[key])
+            msg, body = subscription.get_billing_email(
+                kind, values, date=date)
+            record = BillingEmail(
+                company=subscription.company,
+                subscription=subscription,
+                kind=kind,
+                step_key=str(step_key),
+                date=date,
+                subject=msg['Subject'])
+            if has_rcpt(msg):
+                record.state = 'sent'
+                record.recipients = msg['To']
+                emails.append(Email.from_message(
+                        msg, body=body, resource=subscription))
+                messages.append(msg)
+            else:
+                record.state = 'no_recipient'
+                emails.append(None)
+                logger.warning(
+                    "billing email %s/%s of subscription %s not sent: "
+                    "%s has no email address", kind, step_key,
+                    subscription.rec_name,
+                    subscription.billing_email_party.rec_name)
+            records.append(record)
+
+        BillingEmail.delete(to_delete)
+        Email.save([e for e in emails if e])
+        for record, email in zip(records, emails):
+            record.email = email
+        # The unique key stops a second worker racing on the same step: its
+        # transaction fails here, before anything of it is sent.
+        BillingEmail.save(records)
+        datamanager = _SMTPDataManager(strict=True)
+        for msg in messages:
+            send_message_transactional(msg, datamanager=datamanager)
+        return records
+
+    def get_billing_email(self, kind, values=None, date=None):
+        """Render the billing email of the kind without sending it.
+
+        Return ``(message, body)``: an ``EmailMessage`` (multipart/
+        alternative text and HTML, the logo inline) with From, To, Cc, Bcc
+        and Subject set, and the HTML of the body for the ``ir.email`` log.
+
+        ``values`` (all optional unless the kind needs them, see
+        ``REQUIRED_VALUES``): ``invoices`` (the overdue ``account.invoice``
+        records), ``invoice_numbers``, ``overdue_amount`` and
+        ``amount_to_pay`` (Decimal, rounded to the currency),
+        ``oldest_due_date`` (these four default from the invoices),
+        ``shelve_date``, ``deletion_date``, ``restore_date`` (dates);
+        any other key is passed to the template too. The template sees them
+        formatted in the customer's language (amounts with the currency),
+        the originals under ``raw``.
+        """
+        pool = Pool()
+        Template = pool.get('ir.email.template')
+        Branding = pool.get('sale.subscription.billing_email.branding')
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+
+        template = Template.get_billing_template(kind)
+        party = self.billing_email_party
+        with Transaction().set_context(usage=template.contact_mechanism):
+            lang, = Template.get_languages(party)[:1]
+        raw = self._billing_email_raw_values(kind, values or {}, date)
+        with Transaction().set_context(language=lang.code):
+            subscription = self.__class__(self.id)
+            branding = Branding.get_for_company(subscription.company)
+            template = Template(template.id)
+            formatted = subscription._billing_email_format(raw, lang)
+            layout = branding.get_layout(
+                subscription.company.party.rec_name)
+            with Transaction().set_context(
+                    {VALUES_CONTEXT_KEY: formatted}):
+                try:
+                    rendered = template.get(subscription)
+                except TEMPLATE_ERRORS as exception:
+                    raise BillingEmailError(gettext(
+                            'cloud_billing.msg_billing_email_render',
+                            template=template.rec_name,
+                            subscription=subscription.rec_name,
+                            exception=exception)) from exception
+            email_from = branding.email_from
+        return self._billing_email_message(rendered, layout, email_from)
+
+    def _billing_email_raw_values(self, kind, values, date):
+        "The caller's values completed with what the subscription knows"
+        raw = dict(values)
+        raw.setdefault('date', date)
+        if DATE_OF_EMAIL.get(kind):
+            raw.setdefault(DATE_OF_EMAIL[kind], date)
+        invoices = raw.get('invoices') or []
+        if invoices:
+            for invoice in invoices:
+                if invoice.currency != self.currency:
+                    raise BillingEmailError(gettext(
+                            'cloud_billing.msg_billing_email_currency',
+                            invoice=invoice.rec_name,
+                            subscription=self.rec_name))
+            total, oldest = email_layout.overdue_summary(
+                (invoice.amount_to_pay, min(
+                        (line.maturity_date for line in invoice.lines_to_pay
+                            if not line.reconciliation and line.maturity_date),
+                        default=None))
+                for invoice in invoices)
+            raw.setdefault('overdue_amount', total)
+            raw.setdefault('oldest_due_date', oldest)
+            raw.setdefault('invoice_numbers',
+                [i.number or i.rec_name for i in invoices])
+        if raw.get('overdue_amount') is not None:
+            raw.setdefault('amount_to_pay', raw['overdue_amount'])
+        for name in ['overdue_amount', 'amount_to_pay']:
+            if raw.get(name) is not None:
+                raw[name] = self.currency.round(raw[name])
+        missing = [name for name in REQUIRED_VALUES[kind]
+            if raw.get(name) in (None, '', [])]
+        if missing:
+            raise BillingEmailError(gettext(
+                    'cloud_billing.msg_billing_email_missing_value',
+                    kind=dict(BILLING_EMAIL_KINDS)[kind],
+                    subscription=self.rec_name,
+                    values=', '.join(missing)))
+        return raw
+
+    def _billing_email_format(self, raw, lang):
+        "The template variables: the values as text in the language"
+        pool = Pool()
+        Branding = pool.get('sale.subscription.billing_email.branding')
+        party = self.billing_email_party
+        branding = Branding.get_for_company(self.company)
+        formatted = {name: '' for name in TEMPLATE_VARIABLES}
+        formatted.update({
+                'customer': party.rec_name if party else '',
+                'subscription': self.rec_name,
+                'company': self.company.party.rec_name,
+                'payment_line': branding.payment_line or '',
+                })
+        for name, value in raw.items():
+            formatted[name] = self._billing_email_format_value(value, lang)
+        formatted['raw'] = raw
+        return formatted
+
+    def _billing_email_format_value(self, value, lang):
+        if value is None:
+            return ''
+        if isinstance(value, Decimal):
+            return lang.currency(value, self.currency, symbol=True,
+                grouping=True)
+        if isinstance(value, datetime.datetime):
+            return lang.strftime(value, '%s %%H:%%M' % lang.date)
+        if isinstance(value, datetime.date):
+            return lang.strftime(value)
+        if isinstance(value, (list, tuple)):
+            return ', '.join(
+                self._billing_email_format_value(v, lang) for v in value)
+        if isinstance(value, ModelSQL):
+            return value.rec_name
+        return str(value)
+
+    def _billing_email_message(self, rendered, layout, email_from):
+        subject = rendered.get('subject', '')
+        body = rendered.get('body', '')
+        cid = email_layout.new_cid(host()) if layout['logo'] else None
+        text = email_layout.render_text(body, layout['footer'])
+        html_ = email_layout.render_html(
+            subject, body, color=layout['color'], footer=layout['footer'],
+            company=layout['company'], logo_cid=cid)
+        msg = email_layout.build_message(
+            subject, text, html_, logo=layout['logo'], logo_cid=cid)
+        sender = config.get('email', 'from')
+        set_from_header(msg, sender, email_from or sender)
+        for key, header in [('to', 'To'), ('cc', 'Cc'), ('bcc', 'Bcc')]:
+            if rendered.get(key):
+                msg[header] = ', '.join(rendered[key])
+        msg['Auto-Submitted'] = 'auto-generated'
+        return msg, email_layout.text_to_html(body)

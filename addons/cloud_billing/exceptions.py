@@ -1,0 +1,32 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class CloudConnectionError(UserError):
+    pass
+
+
+class CloudProjectError(ValidationError):
+    pass
+
+
+class QuotaMappingError(ValidationError):
+    pass
+
+
+class BrandingError(ValidationError):
+    pass
+
+
+class BillingEmailError(UserError):
+    pass
+
+
+class GraceConfigurationError(ValidationError):
+    pass
+
+
+class QuotaChangeError(UserError):
+    pass

@@ -1,0 +1,204 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+import datetime
+from collections import defaultdict
+
+from trytond.model import ModelSQL, ModelView, Unique, fields
+
+from . import openstack
+from .exceptions import CloudConnectionError
+
+# Actions of openstack.py that act on recorded servers
+REMOTE_ACTIONS = {
+    'shelve': openstack.shelve,
+    'unshelve': openstack.unshelve,
+    'delete': openstack.delete,
+    }
+
+
+class Resource(ModelSQL, ModelView):
+    "Cloud Resource"
+    __name__ = 'cloud_billing.resource'
+
+    subscription = fields.Many2One(
+        'sale.subscription', "Subscription", required=True, readonly=True,
+        ondelete='RESTRICT')
+    cloud = fields.Many2One(
+        'cloud_billing.cloud', "Cloud", required=True, readonly=True,
+        ondelete='RESTRICT')
+    uuid = fields.Char("UUID", required=True, readonly=True,
+        help="The Nova server UUID.")
+    name = fields.Char("Name", readonly=True)
+    project_id = fields.Char("Project ID", required=True, readonly=True)
+    region = fields.Char("Region", readonly=True)
+    flavor = fields.Char("Flavor", readonly=True)
+    status = fields.Char("Status", readonly=True,
+        help="The Nova status when last seen or acted on.")
+    last_seen = fields.Timestamp("Last Seen", readonly=True,
+        help="When a sync last found the server in Nova.")
+    gone = fields.Boolean("Gone", readonly=True,
+        help="Nova no longer lists the server. The record stays.")
+    gone_since = fields.Timestamp("Gone Since", readonly=True)
+    shelved_by_billing = fields.Boolean("Shelved by Billing", readonly=True,
+        help="Billing shelved the server: unshelving restores only these.")
+    company = fields.Function(
+        fields.Many2One('company.company', "Company"),
+        'get_company', searcher='search_company')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('cloud_uuid_unique', Unique(t, t.cloud, t.uuid),
+                'cloud_billing.msg_resource_uuid_unique'),
+            ]
+        cls._order = [
+            ('subscription', 'ASC'), ('gone', 'ASC'), ('name', 'ASC'),
+            ('id', 'ASC')]
+
+    @classmethod
+    def default_gone(cls):
+        return False
+
+    @classmethod
+    def default_shelved_by_billing(cls):
+        return False
+
+    def get_rec_name(self, name):
+        return '%s (%s)' % (self.name or '', self.uuid)
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, *_ = clause
+        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+            'not ') else 'OR'
+        return [bool_op,
+            ('name',) + tuple(clause[1:]),
+            ('uuid',) + tuple(clause[1:]),
+            ]
+
+    def get_company(self, name):
+        return self.subscription.company.id
+
+    @classmethod
+    def search_company(cls, name, clause):
+        return [('subscription.company',) + tuple(clause[1:])]
+
+    @classmethod
+    def record_servers(cls, subscription, servers, seen_at):
+        """Record the servers Nova lists for the project of subscription
+
+        servers: openstack.Server of the subscription's project. Recorded
+        servers of that project missing from the list, or listed as
+        DELETED, are marked gone (never deleted).
+        """
+        cloud = subscription.cloud
+        uuids = [s.id for s in servers]
+        known = cls.search([
+                ('cloud', '=', cloud.id),
+                ['OR',
+                    ('uuid', 'in', uuids),
+                    [
+                        ('subscription', '=', subscription.id),
+                        ('project_id', '=', subscription.project_id),
+                        ('gone', '=', False),
+                        ],
+                    ],
+                ])
+        by_uuid = {r.uuid: r for r in known}
+        to_save = []
+        for server in servers:
+            resource = by_uuid.pop(server.id, None)
+            if resource is None:
+                resource = cls(cloud=cloud, uuid=server.id, gone=False)
+            resource.subscription = subscription
+            resource.name = server.name
+            resource.project_id = server.project_id
+            resource.region = cloud.region
+            resource.flavor = server.flavor
+            resource.status = server.status
+            resource.last_seen = seen_at
+            # Nova lists a deleted server for a moment before forgetting it.
+            gone = server.status in openstack.DELETED
+            if not gone:
+                resource.gone_since = None
+            elif not resource.gone:
+                resource.gone_since = seen_at
+            resource.gone = gone
+            to_save.append(resource)
+        for resource in by_uuid.values():
+            resource.gone = True
+            resource.gone_since = seen_at
+            to_save.append(resource)
+        cls.save(to_save)
+        return to_save
+
+    @classmethod
+    def record_outcomes(cls, resources, outcomes, date=None):
+        """Record on resources what openstack's server actions did
+
+        The status, gone, and shelved_by_billing: set when billing's shelve
+        was accepted or may have been (sent), cleared once unshelved.
+        """
+        if date is None:
+            date = datetime.datetime.now()
+        by_uuid = {o.server_id: o for o in outcomes}
+        to_save = []
+        for resource in resources:
+            outcome = by_uuid.get(resource.uuid)
+            if outcome is None:
+                continue
+            if outcome.status:
+                resource.status = outcome.status
+            if outcome.action == 'shelve' and (
+                    outcome.result == openstack.DONE or outcome.sent):
+                resource.shelved_by_billing = True
+            elif outcome.action == 'unshelve' and outcome.result in {
+                    openstack.DONE, openstack.ALREADY}:
+                resource.shelved_by_billing = False
+            if outcome.status == 'DELETED' and outcome.result in {
+                    openstack.DONE, openstack.ALREADY, openstack.GONE}:
+                if not resource.gone:
+                    resource.gone_since = date
+                resource.gone = True
+            to_save.append(resource)
+        cls.save(to_save)
+
+    @classmethod
+    def remote_action(cls, resources, action, wait=None,
+            interval=openstack.POLL_INTERVAL):
+        """Run the openstack action on recorded resources, record outcomes
+
+        action: 'shelve', 'unshelve' or 'delete'. Each server is checked
+        against the project it was recorded in; unshelve acts only on
+        resources billing shelved. Returns {resource: ServerOutcome}.
+        The remote calls are slow: call this from an ir.queue task.
+        """
+        function = REMOTE_ACTIONS[action]
+        if action == 'unshelve':
+            resources = [r for r in resources if r.shelved_by_billing]
+        groups = defaultdict(list)
+        for resource in resources:
+            groups[(resource.cloud, resource.project_id)].append(resource)
+        result = {}
+        connections = {}
+        for (cloud, project_id), group in groups.items():
+            uuids = [r.uuid for r in group]
+            if cloud not in connections:
+                try:
+                    connections[cloud] = cloud.connect()
+                except CloudConnectionError as e:
+                    connections[cloud] = e
+            conn = connections[cloud]
+            if isinstance(conn, CloudConnectionError):
+                outcomes = [openstack.ServerOutcome(
+                        server_id=u, action=action, result=openstack.FAILED,
+                        error=conn.message)
+                    for u in uuids]
+            else:
+                outcomes = function(
+                    conn, uuids, project_id, wait=wait, interval=interval)
+            cls.record_outcomes(group, outcomes)
+            result.update(zip(group, outcomes))
+        return result

@@ -1,0 +1,417 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""The cloud's billing actions against the fake OpenStack connection.
+
+Each attempt goes the way the engine's queued task runs it
+(``_start`` re-check, ``execute``, ``_record_failed_attempt``, ``_finish``)
+inside the test transaction.
+"""
+import datetime
+import json
+import unittest
+
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
+
+from cloud_billing import openstack
+from cloud_billing.tests import fake_openstack
+from subscription_core.action import action_path
+from subscription_core.exceptions import (
+    BillingActionOutcome, BillingActionRetry)
+
+from ..exceptions import GraceConfigurationError
+from . import test_module as base
+from .test_module import OTHER, PROJECT
+
+DATE = datetime.date(2026, 2, 10)
+
+
+class CloudBillingActionTestCase(unittest.TestCase):
+    "Cloud billing actions"
+
+    create_service = base.CloudBillingTestCase.create_service
+    create_subscription = base.CloudBillingTestCase.create_subscription
+    _cloud_subscription = base.CloudBillingTestCase._cloud_subscription
+    cloud_subscription = base.CloudBillingTestCase.cloud_subscription
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        activate_module('cloud_billing')
+        openstack.register_connection_factory('fake', fake_openstack.connect)
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = fake_openstack.reset()
+
+    def context(self, date=DATE):
+        return Transaction().set_context(
+            cloud_billing_connection='fake', billing_date=date)
+
+    def sync(self, subscription):
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        with self.context():
+            Subscription.fetch_cloud_resources([subscription])
+
+    def plan(self, subscription, type_, date=DATE, **values):
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        return Action.plan(subscription, type_, date, **values)
+
+    def attempt(self, action, date=DATE):
+        "One attempt of the queued task, without its commits"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        with action_path(), self.context(date):
+            action = Action(action.id)
+            if not action._start(date):
+                return Action(action.id)
+            try:
+                ref = action.execute()
+            except BillingActionOutcome as e:
+                action._record_failed_attempt(e)
+                action._finish(
+                    'retry' if isinstance(e, BillingActionRetry)
+                    else 'failed', e.message, e.external_ref)
+            else:
+                action._finish('done', None, ref)
+        return Action(action.id)
+
+    def configure(self, company, **values):
+        pool = Pool()
+        Configuration = pool.get('cloud_billing.configuration')
+        configuration = Configuration(company=company, **values)
+        configuration.save()
+        return configuration
+
+    @with_transaction()
+    def test_shelve_state_machine(self):
+        "Shelve: active, shutoff, paused, suspended shelved; shelved kept"
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            servers = {s: self.cloud.add_server(PROJECT, name=s.lower(),
+                    status=s) for s in ['ACTIVE', 'SHUTOFF', 'PAUSED',
+                    'SUSPENDED', 'SHELVED', 'SHELVED_OFFLOADED']}
+            self.sync(subscription)
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(action.subscription.billing_status, 'shelved')
+            self.assertTrue(action.external_ref)
+            for status, server in servers.items():
+                self.assertEqual(self.cloud.servers[server.id].status,
+                    'SHELVED_OFFLOADED' if status != 'SHELVED' else 'SHELVED',
+                    status)
+            by_name = {r.name: r for r in Resource.search([])}
+            for status in ['ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED']:
+                self.assertTrue(
+                    by_name[status.lower()].shelved_by_billing, status)
+            for status in ['SHELVED', 'SHELVED_OFFLOADED']:
+                self.assertFalse(
+                    by_name[status.lower()].shelved_by_billing, status)
+            outcomes = json.loads(action.remote_outcomes)
+            self.assertEqual(len(outcomes), 6)
+
+    @with_transaction()
+    def test_shelve_409_retries_and_keeps_marks(self):
+        "A 409 retries later; servers shelved before it stay marked"
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            first = self.cloud.add_server(PROJECT, name='a')
+            second = self.cloud.add_server(PROJECT, name='b')
+            self.sync(subscription)
+            self.cloud.inject('shelve_server', second.id, fault=409)
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'planned')
+            self.assertEqual(action.attempts, 1)
+            self.assertIn(second.id, action.last_error)
+            self.assertEqual(action.subscription.billing_status, 'active')
+            marked = {r.name for r in Resource.search([
+                        ('shelved_by_billing', '=', True)])}
+            self.assertEqual(marked, {'a'})
+
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(action.attempts, 2)
+            self.assertEqual(
+                {self.cloud.servers[s.id].status for s in [first, second]},
+                {'SHELVED_OFFLOADED'})
+            marked = {r.name for r in Resource.search([
+                        ('shelved_by_billing', '=', True)])}
+            # a was shelved by the first attempt: still billing's.
+            self.assertEqual(marked, {'a', 'b'})
+
+    @with_transaction()
+    def test_shelve_error_fails(self):
+        "An ERROR server fails the action: a person looks"
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            broken = self.cloud.add_server(PROJECT, name='b', status='ERROR')
+            self.sync(subscription)
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'failed')
+            self.assertEqual(
+                self.cloud.servers[server.id].status, 'SHELVED_OFFLOADED')
+            self.assertIn(broken.id, action.last_error)
+            self.assertIn('ERROR', action.last_error)
+            self.assertEqual(action.subscription.billing_status, 'active')
+
+    @with_transaction()
+    def test_shelve_timeout_retries(self):
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            self.cloud.inject('shelve_server', server.id, fault='timeout')
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'planned')
+            self.assertEqual(action.attempts, 1)
+            self.assertTrue(action.last_error)
+
+    @with_transaction()
+    def test_unshelve_only_billing_shelved(self):
+        "Unshelve gives back what billing shelved, not what a person did"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            web = self.cloud.add_server(PROJECT, name='web')
+            parked = self.cloud.add_server(
+                PROJECT, name='parked', status='SHELVED_OFFLOADED')
+            self.sync(subscription)
+            self.attempt(self.plan(subscription, 'shelve'))
+
+            action = self.attempt(self.plan(subscription, 'unshelve'))
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(action.subscription.billing_status, 'active')
+            self.assertEqual(self.cloud.servers[web.id].status, 'ACTIVE')
+            self.assertEqual(
+                self.cloud.servers[parked.id].status, 'SHELVED_OFFLOADED')
+            self.assertEqual(Action.search([
+                        ('type', '=', 'unshelve')]), [action])
+
+    @with_transaction()
+    def test_delete_only_when_due(self):
+        "Delete needs pending deletion and its date; 404 counts as done"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            gone = self.cloud.add_server(PROJECT, name='b')
+            self.sync(subscription)
+
+            # Not pending deletion: cancelled, nothing deleted.
+            action = self.attempt(self.plan(subscription, 'delete'))
+            self.assertEqual(action.state, 'cancelled')
+            self.assertIn(server.id, self.cloud.servers)
+
+            deletion = DATE + datetime.timedelta(days=3)
+            with action_path():
+                Subscription.write([subscription], {
+                        'billing_status': 'pending_deletion',
+                        'cloud_deletion_date': deletion,
+                        })
+            # Before its date: process does not pick it; forced, refused.
+            action = self.plan(subscription, 'delete', date=deletion)
+            early = self.attempt(action, date=DATE)
+            self.assertEqual(early.state, 'cancelled')
+            self.assertIn(server.id, self.cloud.servers)
+
+            del self.cloud.servers[gone.id]
+            action = self.attempt(
+                self.plan(subscription, 'delete', date=deletion),
+                date=deletion)
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(action.subscription.billing_status, 'deleted')
+            self.assertNotIn(server.id, self.cloud.servers)
+            self.assertTrue(action.external_ref)
+            results = {o['server_id']: o['result']
+                for o in json.loads(action.remote_outcomes)}
+            self.assertEqual(results, {
+                    server.id: openstack.DONE, gone.id: openstack.DONE})
+
+    @with_transaction()
+    def test_delete_refuses_foreign_project(self):
+        "A recorded server of another project: nothing is deleted"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Resource = pool.get('cloud_billing.resource')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            own = self.cloud.add_server(PROJECT, name='own')
+            foreign = self.cloud.add_server(OTHER, name='foreign')
+            self.sync(subscription)
+            resource, = Resource.search([])
+            Resource.copy([resource], {
+                    'uuid': foreign.id, 'project_id': OTHER})
+            with action_path():
+                Subscription.write([subscription], {
+                        'billing_status': 'pending_deletion',
+                        'cloud_deletion_date': DATE,
+                        })
+
+            action = self.attempt(self.plan(subscription, 'delete'))
+
+            self.assertEqual(action.state, 'failed')
+            self.assertIn(foreign.id, action.last_error)
+            self.assertIn(own.id, self.cloud.servers)
+            self.assertIn(foreign.id, self.cloud.servers)
+            self.assertEqual(self.cloud.actions('DELETE'), [])
+
+    @with_transaction()
+    def test_quota_change(self):
+        "Quota applied without force, read back, then the limit changes"
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        with self.cloud_subscription() as (company, subscription):
+            vcpu = [l for l in subscription.lines
+                if l.service.quota_key == 'cores'][0]
+            action = self.plan(subscription, 'quota_change',
+                quota_line=vcpu, quota_quantity=6, actor='user')
+
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(self.cloud.quota(PROJECT)['cores'], 6)
+            self.assertEqual(self.cloud.quota(PROJECT)['ram'], 8 * 1024)
+            change, = LimitChange.search([])
+            self.assertEqual(
+                (change.date, change.old_quantity, change.quantity),
+                (DATE, 4, 6))
+
+    @with_transaction()
+    def test_quota_change_refused(self):
+        "A quota the cloud does not take leaves the limit unchanged"
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        Line = pool.get('sale.subscription.line')
+        with self.cloud_subscription() as (company, subscription):
+            vcpu = [l for l in subscription.lines
+                if l.service.quota_key == 'cores'][0]
+            self.cloud.ignored_quota_keys.add('cores')
+            action = self.plan(subscription, 'quota_change',
+                quota_line=vcpu, quota_quantity=6, actor='user')
+
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'failed')
+            self.assertIn('cores', action.last_error)
+
+    @with_transaction()
+    def test_pause_switch(self):
+        "Paused: scheduler actions stay planned, by hand ones run"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, automation_paused=True, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            action = self.plan(subscription, 'shelve')
+
+            with self.context():
+                Action.process(date=DATE)
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'planned')
+            self.assertIn('paused', action.events[-1].message)
+            self.assertEqual(self.cloud.servers[server.id].status, 'ACTIVE')
+
+    @with_transaction()
+    def test_destructive_limit(self):
+        "Above the limit no destructive action runs; managers alerted"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Notification = pool.get('res.notification')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        with set_company(company):
+            manager = User(login='fm', name="FM", companies=[company],
+                company=company, groups=[ModelData.get_id(
+                        'subscription_core',
+                        'group_billing_finance_manager')])
+            manager.save()
+            self.configure(company, destructive_limit=1, remote_wait=5)
+            first = self._cloud_subscription(company)
+            cloud = first.cloud
+            second = self.create_subscription(
+                company, [], project_id=OTHER, cloud=cloud)
+            actions = [self.plan(s, 'shelve') for s in [first, second]]
+
+            with self.context():
+                Action.process(date=DATE)
+
+            self.assertEqual(
+                [Action(a.id).state for a in actions], ['planned'] * 2)
+            self.assertIn('limit', Action(actions[0].id).events[-1].message)
+            notification, = Notification.search([('user', '=', manager.id)])
+            self.assertEqual(
+                sorted(json.loads(notification.records)),
+                sorted(a.id for a in actions))
+
+    @with_transaction()
+    def test_configuration_never_zero(self):
+        "A zero or missing duration is refused; defaults when none"
+        pool = Pool()
+        Configuration = pool.get('cloud_billing.configuration')
+        company = create_company()
+        with set_company(company):
+            defaults = Configuration.get_for(company)
+            self.assertEqual(
+                (defaults.pre_expiry_days, defaults.shelve_grace_hours,
+                    defaults.retention_days, defaults.deletion_warning_days),
+                (7, 48, 14, 7))
+            for name in ['retention_days', 'shelve_grace_hours',
+                    'deletion_warning_days', 'destructive_limit',
+                    'pre_expiry_days']:
+                for value in [0, -1, None]:
+                    with self.subTest(name=name, value=value):
+                        record = Configuration.get_for(company)
+                        setattr(record, name, value)
+                        with self.assertRaises(GraceConfigurationError):
+                            Configuration.check_durations([record])
+            with self.assertRaises(GraceConfigurationError):
+                self.configure(company, retention_days=0)
+
+    @with_transaction()
+    def test_shelve_without_valid_retention_plans_no_delete(self):
+        "Defensive: a retention of zero in the database never deletes now"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Configuration = pool.get('cloud_billing.configuration')
+        with self.cloud_subscription() as (company, subscription):
+            configuration = self.configure(company, remote_wait=5)
+            # Bypass the validation, as a bad migration would.
+            table = Configuration.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.update(
+                    [table.retention_days], [0],
+                    where=table.id == configuration.id))
+            Transaction().cache.clear()
+            self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(Action.search([
+                        ('type', 'in', ['delete', 'pending_deletion'])]), [])
+            self.assertIsNone(action.subscription.cloud_deletion_date)

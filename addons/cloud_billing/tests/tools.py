@@ -1,0 +1,125 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Test helpers of the cloud overlay: a real SMTP server on loopback and the
+workflow's call of the billing emails.
+
+``MailCatcher`` starts an aiosmtpd SMTP server on 127.0.0.1 on a free port
+and points trytond's ``[email] uri`` at it, so the emails go the way they go
+in production: the transactional SMTP data manager connects at commit and
+hands them over with smtplib. Stop it at the end (``stop()``, or use it as a
+context manager); the previous configuration is restored.
+"""
+import email
+import email.policy
+import socket
+import struct
+import threading
+import zlib
+
+from proteus.config import get_config
+
+from trytond import config as tconfig
+
+__all__ = ['MailCatcher', 'send_billing_email', 'make_png']
+
+
+class MailCatcher:
+    "An SMTP server on loopback that keeps what it receives"
+
+    def __init__(self, sender='billing@cloud.example'):
+        self.sender = sender
+        self.messages = []
+        self._lock = threading.Lock()
+        self._controller = None
+        self._previous = {}
+
+    # aiosmtpd handler hook
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content,
+            policy=email.policy.default)
+        with self._lock:
+            self.messages.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), message))
+        return '250 Message accepted for delivery'
+
+    def start(self):
+        from aiosmtpd.controller import Controller
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(('127.0.0.1', 0))
+            self.port = sock.getsockname()[1]
+        self._controller = Controller(
+            self, hostname='127.0.0.1', port=self.port, ready_timeout=10)
+        self._controller.start()
+        for option, value in [
+                ('uri', f'smtp://127.0.0.1:{self.port}'),
+                ('from', self.sender),
+                ]:
+            self._previous[option] = tconfig.get('email', option)
+            tconfig.set('email', option, value)
+        return self
+
+    def stop(self):
+        for option, value in self._previous.items():
+            tconfig.set('email', option, value)
+        self._previous.clear()
+        if self._controller:
+            self._controller.stop()
+            self._controller = None
+
+    def pop(self):
+        "The messages received since the last call, as (from, to, message)"
+        with self._lock:
+            messages, self.messages = self.messages, []
+        return messages
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def send_billing_email(
+        subscription, kind, step_key, values=None, date=None, config=None):
+    """Call ``send_billing_email`` as the workflow's scheduled job does.
+
+    In its own transaction as the root user with the subscription's company,
+    committed at the end, so the email leaves through the SMTP server.
+    ``values`` may hold proteus invoices under ``invoices``. Return the
+    state of the new billing email record, or None when the step was
+    already mailed.
+    """
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    if config is None:
+        config = get_config()
+    values = dict(values or {})
+    # Read everything through proteus before the transaction starts: a
+    # proteus call would run inside it.
+    company_id = subscription.company.id
+    subscription_id = subscription.id
+    if 'invoices' in values:
+        values['invoices'] = [i.id for i in values['invoices']]
+    with Transaction().start(
+            config.database_name, 0, context={'company': company_id}):
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Invoice = pool.get('account.invoice')
+        if 'invoices' in values:
+            values['invoices'] = Invoice.browse(values['invoices'])
+        record = Subscription(subscription_id).send_billing_email(
+            kind, step_key, values, date=date)
+        return record.state if record else None
+
+
+def make_png(width=96, height=32, color=(0x1f, 0x4e, 0x79)):
+    "A plain-colour RGB PNG image"
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data
+            + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff))
+    row = b'\x00' + bytes(color) * width
+    return (b'\x89PNG\r\n\x1a\n'
+        + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
+        + chunk(b'IDAT', zlib.compress(row * height))
+        + chunk(b'IEND', b''))
