@@ -18,19 +18,54 @@ from decimal import Decimal
 ADMIN_PASSWORD = 'admin-demo'
 MODULES = 'cloud_billing'
 
-# name, e-mail, billing model, [(service code, quantity)], start (months ago)
+# name, e-mail, [(service code, quantity)], start (months ago), story
+# The story says what the customer pays and so where the engine's own jobs
+# leave it (see GRACE_DAY).
 CUSTOMERS = [
-    ("Acme Hosting", 'billing@acme.example', 'monthly',
-        [('vcpu', 8), ('ram', 16), ('instance', 2)], 5),
-    ("Globex Corporation", 'ap@globex.example', 'monthly',
-        [('vcpu', 4), ('ram', 8), ('instance', 1), ('support', 1)], 3),
-    ("Initech", 'finance@initech.example', 'monthly',
-        [('vcpu', 2), ('ram', 4), ('instance', 1)], 2),
-    ("Umbrella Labs", 'accounts@umbrella.example', 'monthly',
-        [('vcpu', 16), ('ram', 64), ('instance', 4)], 4),
-    ("Stark Analytics", 'billing@stark.example', 'monthly',
-        [('vcpu', 6), ('ram', 12), ('instance', 2)], 1),
+    ("Acme Hosting", 'billing@acme.example',
+        [('vcpu', 8), ('ram', 16), ('instance', 2)], 5, 'active'),
+    ("Globex Corporation", 'ap@globex.example',
+        [('vcpu', 4), ('ram', 8), ('instance', 1), ('support', 1)], 3,
+        'active'),
+    ("Initech", 'finance@initech.example',
+        [('vcpu', 2), ('ram', 4), ('instance', 1)], 3, 'grace'),
+    ("Umbrella Labs", 'accounts@umbrella.example',
+        [('vcpu', 16), ('ram', 64), ('instance', 4)], 3, 'shelved'),
+    ("Stark Analytics", 'billing@stark.example',
+        [('vcpu', 6), ('ram', 12), ('instance', 2)], 1, 'active'),
+    ("Soylent Systems", 'ap@soylent.example',
+        [('vcpu', 4), ('ram', 8), ('instance', 2)], 3, 'pending_deletion'),
+    ("Wayne Cloudworks", 'billing@wayne.example',
+        [('vcpu', 8), ('ram', 32), ('instance', 2)], 3, 'deleted'),
     ]
+# Active customers pay each invoice five days after its date; the others
+# never pay. Their first invoice falls due so that the ladder puts them in
+# grace this many days before today; the grace workflow (defaults: shelve
+# 2 days after grace, pending deletion 7 days before and deletion 14 days
+# after the shelve) then takes each to its status.
+GRACE_DAY = {
+    'grace': 0,
+    'shelved': 4,
+    'pending_deletion': 12,
+    'deleted': 22,
+    }
+# Invoices of active customers are due 30 days after their date.
+PAYMENT_DAYS = 30
+LADDER = [
+    {'overdue': 1, 'action': 'grace'},
+    ]
+# DEMO ONLY: the servers of each customer's project in the in-memory demo
+# cloud (scripts/demo_cloud.py), synced into cloud resources.
+SERVERS = {
+    "Acme Hosting": [('web-1', 'm1.small'), ('web-2', 'm1.small')],
+    "Globex Corporation": [('erp', 'm1.medium')],
+    "Initech": [('tps-reports', 'm1.tiny')],
+    "Umbrella Labs": [('lab-1', 'm1.large'), ('lab-2', 'm1.large'),
+        ('lab-db', 'm1.xlarge')],
+    "Stark Analytics": [('jarvis', 'm1.medium')],
+    "Soylent Systems": [('green-1', 'm1.small'), ('green-2', 'm1.small')],
+    "Wayne Cloudworks": [('batcomputer', 'm1.xlarge')],
+    }
 
 
 def database_exists(name):
@@ -65,37 +100,135 @@ def trytond_admin(*args):
         subprocess.run([admin, *args], env=env, check=True)
 
 
-def load_demo_data(database, today=None):
-    from proteus import Model, config as pconfig
-    from subscription_core.tests.tools import (
-        create_customer, get_monthly_recurrence, setup_billing)
+def _months(start, today):
+    "The first day of each month after start up to today"
     from dateutil.relativedelta import relativedelta
+    month = start + relativedelta(months=1, day=1)
+    while month <= today:
+        yield month
+        month += relativedelta(months=1)
+
+
+def load_demo_data(database, today=None):
+    """Customers in every cloud billing status, produced by the engine's own
+    jobs run for past dates (clock travel) on an in-memory demo cloud"""
+    from proteus import Model, Wizard, config as pconfig
+    from subscription_core.tests.tools import (
+        create_customer, create_dunning_procedure, create_payment_method,
+        create_payment_term, get_monthly_recurrence, setup_billing)
+    from cloud_billing.tests.tools import MailCatcher
+    from dateutil.relativedelta import relativedelta
+
+    import demo_cloud
 
     today = today or datetime.date.today()
     config = pconfig.set_trytond(database=database)
     setup_billing(config, years=(today.year - 1, today.year, today.year + 1))
+    # DEMO ONLY: every call of this process reaches the in-memory cloud.
+    demo_cloud.register()
+    config._context.update(demo_cloud.CONTEXT)
+
+    Configuration = Model.get('cloud_billing.configuration')
+    configuration = Configuration()
+    configuration.remote_wait = 5
+    configuration.save()
+    create_dunning_procedure(LADDER, name="Cloud Billing Ladder")
+    payment_method = create_payment_method()
+    cloud = demo_cloud.create_cloud()
 
     Subscription = Model.get('sale.subscription')
     Service = Model.get('sale.subscription.service')
     services = {s.product.code: s for s in Service.find([])}
     monthly = get_monthly_recurrence()
-    subscriptions = []
-    for name, email, model, lines, months_ago in CUSTOMERS:
+    terms = {}
+    subscriptions = {}
+    for name, email, lines, months_ago, story in CUSTOMERS:
         party = create_customer(name, email=email)
+        start = today - relativedelta(months=months_ago, day=1)
+        if story in GRACE_DAY:
+            # The first invoice (the first of the next month) falls due
+            # the day before the ladder's grace day.
+            first_invoice = start + relativedelta(months=1)
+            days = (today - datetime.timedelta(days=GRACE_DAY[story] + 1)
+                - first_invoice).days
+        else:
+            days = PAYMENT_DAYS
+        if days not in terms:
+            terms[days] = create_payment_term(days)
+        party.customer_payment_term = terms[days]
+        party.save()
         subscription = Subscription(party=party)
         subscription.description = f"{name} cloud project"
-        subscription.start_date = today - relativedelta(
-            months=months_ago, day=1)
+        subscription.start_date = start
         subscription.invoice_recurrence = monthly
-        subscription.billing_model = model
+        subscription.billing_model = 'monthly'
+        subscription.cloud = cloud
+        subscription.project_id = demo_cloud.project_id(name)
         for code, quantity in lines:
             line = subscription.lines.new(service=services[code])
             line.quantity = quantity
         subscription.save()
-        subscriptions.append(subscription)
-    Subscription.click(subscriptions, 'quote')
-    Subscription.click(subscriptions, 'run')
+        subscriptions[name] = subscription
+        for server, flavor in SERVERS.get(name, []):
+            demo_cloud.CLOUD.add_server(
+                subscription.project_id, name=server, flavor=flavor)
+    Subscription.click(list(subscriptions.values()), 'quote')
+    Subscription.click(list(subscriptions.values()), 'run')
+    # The queued sync runs at commit in this process, where the demo
+    # cloud lives.
+    Subscription.click(list(subscriptions.values()), 'sync_resources')
+
+    # Clock travel: the engine's jobs run on each day something happens:
+    # the first of each month (billing run), then every day a billing
+    # action is planned for (the steps of the grace workflow plan each
+    # other), up to today. The emails go to a mail catcher of this process.
+    Invoice = Model.get('account.invoice')
+    Action = Model.get('sale.subscription.billing.action')
+    first = min(s.start_date for s in subscriptions.values())
+    days = set(_months(first, today))
+    for story, grace_day in GRACE_DAY.items():
+        days.add(today - datetime.timedelta(days=grace_day))
+    done = set()
+    with MailCatcher():
+        while days:
+            day = min(days)
+            days.discard(day)
+            done.add(day)
+            run = Wizard('sale.subscription.billing.run')
+            run.form.date = day
+            run.form.job = 'all'
+            run.execute('run')
+            if day.day == 1:
+                _pay_invoices(Invoice, subscriptions, day, payment_method,
+                    today)
+            for action in Action.find([
+                        ('state', '=', 'planned'),
+                        ('planned_date', '>', day),
+                        ('planned_date', '<=', today),
+                        ]):
+                if action.planned_date not in done:
+                    days.add(action.planned_date)
     return config
+
+
+def _pay_invoices(Invoice, subscriptions, date, payment_method, today):
+    "Active customers pay the invoices of date five days later"
+    paid_on = date + datetime.timedelta(days=5)
+    if paid_on > today:
+        return
+    for name, _, _, _, story in CUSTOMERS:
+        if story in GRACE_DAY:
+            continue
+        party = subscriptions[name].party
+        for invoice in Invoice.find([
+                    ('party', '=', party.id),
+                    ('invoice_date', '=', date),
+                    ('state', '=', 'posted'),
+                    ]):
+            pay = invoice.click('pay')
+            pay.form.payment_method = payment_method
+            pay.form.date = paid_on
+            pay.execute('choice')
 
 
 def main(argv=None):

@@ -5,7 +5,8 @@
 #   2. the same on PostgreSQL when TRYTOND_DATABASE__URI names one;
 #   3. one closing summary line over every run.
 # SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests;
-# PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS='-x -k smoke').
+# PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS='-x -k smoke');
+# PG_DB_NAME names the PostgreSQL test database (default cloudbill_test).
 # The OpenStack test cloud is brought up once for all runs and always taken
 # down. Nothing is skipped silently: a missing prerequisite is an error.
 set -uo pipefail
@@ -17,8 +18,9 @@ rm -rf "$ART" && mkdir -p "$ART"
 
 # Snapshots of activated databases (DB_CACHE) are keyed by the modules'
 # source, so a change to a model or an XML file never reuses a stale one.
-src_hash=$(find addons -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.rst' \
-    | grep -v '/tests/' | sort | xargs cat | sha1sum | cut -c1-12)
+# tests/tools.py builds the snapshots' data (setup_billing), so it counts.
+src_hash=$( (find addons -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.rst' \
+    | grep -v '/tests/'; ls addons/*/tests/tools.py) | sort | xargs cat | sha1sum | cut -c1-12)
 export DB_CACHE="$PWD/.cache/db/$src_hash"
 find .cache/db -mindepth 1 -maxdepth 1 ! -name "$src_hash" -exec rm -rf {} + 2>/dev/null
 mkdir -p "$DB_CACHE"
@@ -64,7 +66,7 @@ for backend in "${backends[@]}"; do
         env DB_NAME=':memory:' "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
             --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
     else
-        env TRYTOND_DATABASE__URI="$PG_URI" DB_NAME=cloudbill_test \
+        env TRYTOND_DATABASE__URI="$PG_URI" DB_NAME="${PG_DB_NAME:-cloudbill_test}" \
             "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
             --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
     fi

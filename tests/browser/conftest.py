@@ -40,6 +40,9 @@ def _drop_postgresql_database(uri, name):
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+DATABASE = 'cloudbill_browser'
+
+
 @pytest.fixture(scope='session')
 def demo_server(tmp_path_factory):
     "URL of a trytond server serving the web client on the demo data"
@@ -49,7 +52,7 @@ def demo_server(tmp_path_factory):
             "run `make sao`")
     data = tmp_path_factory.mktemp('browser-db')
     port = _free_port()
-    database = 'cloudbill_browser'
+    database = DATABASE
     pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
     env = dict(os.environ,
         TRYTOND_CONFIG=str(ROOT / 'config' / 'trytond.conf'),
@@ -137,8 +140,11 @@ def screenshot(page, request):
 
 
 def login(page, url, user, password):
-    "Log in through sao's login dialog"
-    page.goto(url)
+    "Log in through sao's login dialog to the test database"
+    # The URL's hash names the database: on PostgreSQL the server lists
+    # every Tryton database of the cluster, and the dialog's choice could be
+    # another one.
+    page.goto(url + '#' + DATABASE)
     page.wait_for_selector('input#login')
     page.fill('input#login', user)
     page.click('button[type=submit]')

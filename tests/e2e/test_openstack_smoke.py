@@ -7,6 +7,7 @@ compute quotas set by an admin and enforced by Nova (403 past the quota), and
 tenant isolation.
 """
 
+import time
 import uuid
 
 import pytest
@@ -28,6 +29,22 @@ def _wait(conn, server, status):
     return conn.compute.wait_for_server(server, status=status,
                                         failures=["ERROR"], interval=POLL,
                                         wait=WAIT)
+
+
+def _wait_gone(conn, server):
+    """Wait until Nova answers 404 for server
+
+    The SDK's wait_for_delete also returns on status DELETED, which Nova
+    shows for a moment before the 404.
+    """
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            conn.compute.get_server(server.id)
+        except exceptions.NotFoundException:
+            return
+        time.sleep(POLL)
+    pytest.fail(f"server {server.id} still answers after {WAIT}s")
 
 
 def _delete_quietly(conn, server_id):
@@ -101,7 +118,7 @@ def test_server_lifecycle_and_quota(openstack_cloud):
 
         # Delete and check it is gone.
         conn.compute.delete_server(server)
-        conn.compute.wait_for_delete(server, interval=POLL, wait=WAIT)
+        _wait_gone(conn, server)
         created.remove(server.id)
         with pytest.raises(exceptions.NotFoundException):
             conn.compute.get_server(server.id)

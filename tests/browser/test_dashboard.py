@@ -1,0 +1,71 @@
+"""A support user opens the cloud billing dashboard on the demo data."""
+import pytest
+
+from conftest import login
+from test_web_client import open_menu
+
+pytestmark = pytest.mark.browser
+
+# The status labels the demo data (scripts/demo_data.py) produces.
+DEMO_STATUSES = [
+    "Active", "Grace", "Shelved", "Pending Deletion", "Deleted"]
+
+
+def test_support_reads_dashboard(demo_server, page, screenshot):
+    login(page, demo_server, 'support', 'billing-demo')
+    open_menu(page, 'Billing', 'Cloud Billing Dashboard')
+    tab = page.locator('#tabcontent .tab-pane.active')
+    rows = tab.locator('table.tree tbody tr:visible')
+    # The list opens on "Needs Attention": the customers not in good
+    # standing; "All" adds the others.
+    tab.get_by_text("Initech").first.wait_for(timeout=30000)
+    tab.get_by_role('tab', name='All').first.click()
+    tab.get_by_text("Acme Hosting").first.wait_for(timeout=30000)
+    table = tab.locator('table.tree').first.inner_text()
+    path = screenshot('list')
+    assert path.stat().st_size > 10_000
+    for status in DEMO_STATUSES:
+        assert status in table, f"no {status} row in the dashboard"
+    assert "Shelve" in table  # the next action of the customer in grace
+
+    # Support may neither create nor save anything here.
+    for button in ['new_', 'save']:
+        assert tab.locator(f'button#{button}').is_disabled()
+
+    # A row opens read-only. The form's fields are checked in one pass in
+    # the page (sao re-renders widgets while the record loads, so counting
+    # then indexing elements would race with it).
+    rows.filter(has_text="Initech").first.dblclick()
+    form = tab.locator('.form').first
+    form.wait_for(timeout=30000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll(
+            '#tabcontent .tab-pane.active .form input')]
+            .some(e => e.value.includes('Initech'))""", timeout=30000)
+    editable = tab.locator('.form input').evaluate_all(
+        """els => els.filter(e => e.offsetParent !== null
+            && !e.disabled && !e.readOnly
+            && e.type !== 'hidden' && e.type !== 'checkbox')
+            .map(e => e.outerHTML)""")
+    assert tab.locator('.form input:visible').count()
+    assert not editable, editable
+    assert tab.locator('button#save').is_disabled()
+    screenshot('form')
+
+    # The graph view: customers per billing status, one bar per status.
+    tab.locator('button#switch_').first.click()
+    graph = tab.locator('.graph svg').first
+    graph.wait_for(timeout=30000)
+    page.wait_for_function(
+        """() => document.querySelectorAll(
+            '#tabcontent .tab-pane.active .graph svg .bb-bar').length > 0""",
+        timeout=30000)
+    legend = tab.locator('.graph').first.inner_text()
+    bars = tab.locator('.graph svg path.bb-bar').count()
+    path = screenshot('graph')
+    assert path.stat().st_size > 5_000
+    assert bars >= len(DEMO_STATUSES), (bars, legend)
+    labels = tab.locator('.graph svg .bb-axis-x .tick').evaluate_all(
+        'els => els.map(e => e.textContent)')
+    for status in DEMO_STATUSES:
+        assert any(status in label for label in labels), (status, labels)
