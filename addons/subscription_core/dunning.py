@@ -253,16 +253,8 @@ class InvoiceLine(metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     def _billed_subscription(self):
-        "The subscription this line bills, or None"
-        pool = Pool()
-        SubscriptionLine = pool.get('sale.subscription.line')
-        LimitChange = pool.get('sale.subscription.line.limit_change')
-        origin = self.origin
-        if isinstance(origin, SubscriptionLine) and origin.id >= 0:
-            return origin.subscription
-        if isinstance(origin, LimitChange) and origin.id >= 0:
-            return origin.line.subscription
-        return None
+        "The subscription this line bills, or None (billed_subscription)"
+        return self.billed_subscription
 
     @classmethod
     def _billed_subscription_domain(cls, subscription_ids):
@@ -272,4 +264,6 @@ class InvoiceLine(metaclass=PoolMeta):
                 'sale.subscription.line'),
             ('origin.line.subscription', 'in', subscription_ids,
                 'sale.subscription.line.limit_change'),
+            ('origin.line.subscription', 'in', subscription_ids,
+                'sale.subscription.line.consumption'),
             ]

@@ -243,7 +243,9 @@ class InvoiceLine(metaclass=PoolMeta):
         pool = Pool()
         SubscriptionLine = pool.get('sale.subscription.line')
         LimitChange = pool.get('sale.subscription.line.limit_change')
-        if (isinstance(self.origin, (SubscriptionLine, LimitChange))
+        Consumption = pool.get('sale.subscription.line.consumption')
+        if (isinstance(self.origin,
+                    (SubscriptionLine, LimitChange, Consumption))
                 and self.origin.id >= 0):
             return self._billing_subscription_line(self.origin).subscription
 
