@@ -100,6 +100,7 @@ class Compensation(Workflow, ModelSQL, ModelView):
             ('draft', 'waiting'),
             ('draft', 'applied'),
             ('waiting', 'applied'),
+            ('applied', 'waiting'),
             ('draft', 'cancelled'),
             ('waiting', 'cancelled'),
             }
@@ -296,6 +297,23 @@ class Compensation(Workflow, ModelSQL, ModelView):
                     })
         return applied
 
+    @classmethod
+    @Workflow.transition('waiting')
+    def reopen(cls, compensations):
+        "Wait again: the invoices the compensation was applied on are gone"
+        cls.write(compensations, {'applied_date': None})
+
+    @classmethod
+    def reopen_cancelled(cls, compensations):
+        "Reopen the applied compensations with no line left on a live invoice"
+        compensations = [c for c in cls.browse(compensations)
+            if c.state == 'applied'
+            and all(l.invoice.state == 'cancelled' for l in c.invoice_lines
+                if l.invoice)]
+        if compensations:
+            cls.reopen(compensations)
+        return compensations
+
     @property
     def _period(self):
         "The compensated period as a half-open range"
@@ -440,6 +458,19 @@ class Invoice(metaclass=PoolMeta):
             if 'apply_billing_credits' in steps else 'post_billing')
         steps.insert(steps.index(before), 'apply_billing_compensations')
         return steps
+
+    @classmethod
+    def cancel(cls, invoices):
+        pool = Pool()
+        Compensation = pool.get('sale.subscription.compensation')
+        # A compensation applied on a draft invoice that is cancelled was
+        # never given: it waits again for a billed period.
+        compensations = {l.origin.id for i in invoices
+            if i.state in {'draft', 'validated'} for l in i.lines
+            if isinstance(l.origin, Compensation) and l.origin.id >= 0}
+        super().cancel(invoices)
+        if compensations:
+            Compensation.reopen_cancelled(list(compensations))
 
     @classmethod
     def apply_billing_compensations(cls, invoices, date):
