@@ -307,6 +307,7 @@ class InvoiceLine(metaclass=PoolMeta):
                 charge.end)
         if isinstance(origin, LimitChange):
             text = gettext('subscription_core.msg_billing_adjustment',
-                old=origin.old_quantity, new=origin.quantity,
+                old=proration._format_quantity(origin.old_quantity),
+                new=proration._format_quantity(origin.quantity),
                 description=text)
         return '%s @ %s' % (text, sub_line.subscription.rec_name)
