@@ -50,6 +50,12 @@ def test_support_reads_dashboard(demo_server, page, screenshot):
     assert tab.locator('.form input:visible').count()
     assert not editable, editable
     assert tab.locator('button#save').is_disabled()
+    # Finance's button is shown but cannot be clicked by support; opening
+    # the subscription (a read) can.
+    sync = tab.locator('.form button', has_text='Sync Cloud Resources')
+    assert sync.first.is_disabled()
+    opening = tab.locator('.form button', has_text='Open Subscription')
+    assert opening.first.is_enabled()
     screenshot('form')
 
     # The graph view: customers per billing status, one bar per status.
