@@ -23,6 +23,7 @@ measures report rendering (``queued_tasks`` counts them).
 """
 import datetime
 import os
+import sys
 import time
 from decimal import Decimal
 
@@ -30,6 +31,8 @@ OURS_DATE = datetime.date(2025, 2, 1)
 STOCK_DATE = datetime.date(2025, 1, 1)
 # Stock fails on SQLite at about 1,000 customers in one call
 # ("Expression tree is too large"): it runs in chunks of this many.
+# Transactions restarted by a TransactionError (lock needed), as ir.cron
+RETRIES = [0]
 STOCK_CHUNK = int(os.environ.get("BENCH_STOCK_CHUNK", 500))
 
 
@@ -60,6 +63,9 @@ def in_transaction(database, context, function):
             except TransactionError as exception:
                 transaction.rollback()
                 exception.fix(extras)
+                RETRIES[0] += 1
+                print(f"bench: transaction retried with {extras}",
+                    file=sys.stderr)
                 continue
             transaction.commit()
             return result
@@ -80,9 +86,9 @@ def run_baseline(database, chunk=STOCK_CHUNK):
     """Stock's jobs, chunk customers at a time
 
     Stock's jobs take no list of subscriptions: a chunk is run by
-    ``stock_chunk`` in the context, which restricts the search of
-    subscription lines and consumptions the jobs start from to the chunk's
-    subscriptions (bench/stock_chunk.py); everything else is stock code.
+    ``stock_chunk`` in the context, which restricts the jobs' searches of
+    what is due to the chunk's subscriptions (bench/stock_chunk.py);
+    everything else is stock code.
     """
     import stock_chunk
     from trytond.pool import Pool

@@ -2,27 +2,31 @@
 # the repository for copyright and license notices.
 """Run stock Tryton's subscription jobs on a chunk of subscriptions
 
-Stock's jobs take only a date: each starts from one search of everything
-due (subscription lines to consume, consumptions to invoice). On SQLite
-they fail at about 1,000 customers in one call ("Expression tree is too
-large", the validation of the records they create), so the baseline runs
-them chunk by chunk: with ``stock_chunk`` (subscription ids) in the
-context, exactly those two starting searches get the clause
-``subscription in chunk`` added. Every other line of code is stock's.
+Stock's jobs take only a date and search everything due: subscription
+lines to consume, consumptions to invoice, and the subscriptions whose next
+invoice date to move on (all of them, invoiced or not). On SQLite they fail
+at about 1,000 customers in one call ("Expression tree is too large", the
+validation of the records they create), so the baseline runs them chunk by
+chunk: with ``stock_chunk`` (subscription ids) in the context, exactly
+those three searches get the clause ``subscription in chunk`` added. Every
+other line of code is stock's.
 """
 from trytond.transaction import Transaction
 
-# model: (clause that marks the job's starting search, chunk clause field)
-STARTING_SEARCHES = {
+# model: ((field, operator) of a clause that marks the job's search,
+#   field of the chunk clause)
+JOB_SEARCHES = {
     'sale.subscription.line': (
-        ('consumption_recurrence', '!=', None), 'subscription'),
+        ('consumption_recurrence', '!='), 'subscription'),
     'sale.subscription.line.consumption': (
-        ('invoice_line', '=', None), 'line.subscription'),
+        ('invoice_line', '='), 'line.subscription'),
+    'sale.subscription': (
+        ('next_invoice_date', '<='), 'id'),
     }
 
 
 def install(pool):
-    for name, (marker, field) in STARTING_SEARCHES.items():
+    for name, (marker, field) in JOB_SEARCHES.items():
         Model = pool.get(name)
         Model.search = classmethod(_chunked(Model.search.__func__, marker,
                 field))
@@ -31,7 +35,8 @@ def install(pool):
 def _chunked(search, marker, field):
     def wrapper(cls, domain, *args, **kwargs):
         chunk = Transaction().context.get('stock_chunk')
-        if chunk is not None and marker in domain:
+        if chunk is not None and any(
+                isinstance(c, tuple) and c[:2] == marker for c in domain):
             domain = [domain, (field, 'in', chunk)]
         return search(cls, domain, *args, **kwargs)
     return wrapper

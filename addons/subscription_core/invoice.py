@@ -16,7 +16,7 @@ from .exceptions import BillingError
 # a batch builds one clause per customer (their addresses, accounts...) and
 # SQLite refuses expressions deeper than 1,000 ("Expression tree is too
 # large"); it also bounds the memory of a run.
-INVOICE_BATCH = 250
+INVOICE_BATCH = 50
 
 
 def _first_of_month(date):
@@ -104,14 +104,17 @@ class Invoice(metaclass=PoolMeta):
             return
         to_date = [i for i in invoices if not i.invoice_date]
         if to_date:
+            # Writing a draft invoice updates its taxes (on_modification)
             cls.write(to_date, {'invoice_date': date})
+        to_date = set(to_date)
+        dated = [i for i in invoices if i not in to_date]
         # A scheduled job cannot answer warnings (e.g. an invoice dated in
         # the future of the server clock when a run is replayed).
         with Transaction().set_context(_skip_warnings=True):
+            if dated:
+                cls.update_taxes(dated)
             for batch in grouped_slice(invoices, INVOICE_BATCH):
-                batch = list(batch)
-                cls.update_taxes(batch)
-                cls.post(batch)
+                cls.post(list(batch))
 
 
 class InvoiceLine(metaclass=PoolMeta):
