@@ -102,17 +102,15 @@ class Invoice(metaclass=PoolMeta):
         invoices = [i for i in cls.browse(invoices) if i.state == 'draft']
         if not invoices:
             return
-        to_date = [i for i in invoices if not i.invoice_date]
-        if to_date:
-            # Writing a draft invoice updates its taxes (on_modification)
-            cls.write(to_date, {'invoice_date': date})
-        to_date = set(to_date)
-        dated = [i for i in invoices if i not in to_date]
+        # The date is saved by post with the number (set_number), and that
+        # save of the draft invoices updates their taxes (on_modification)
+        # before the moves are made: no separate write nor tax update.
+        for invoice in invoices:
+            if not invoice.invoice_date:
+                invoice.invoice_date = date
         # A scheduled job cannot answer warnings (e.g. an invoice dated in
         # the future of the server clock when a run is replayed).
         with Transaction().set_context(_skip_warnings=True):
-            if dated:
-                cls.update_taxes(dated)
             for batch in grouped_slice(invoices, INVOICE_BATCH):
                 cls.post(list(batch))
 
