@@ -194,6 +194,22 @@ def merge(entries, path=RESULTS):
     return results
 
 
+def table(results):
+    "The entries as a Markdown table (for bench/README.md)"
+    rows = ["| workload | N | database | ours/s | baseline/s | ratio "
+        "| ours ms/invoice | baseline ms/invoice | load avg |",
+        "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r['workload'], f"{r['size']:,}", r['database'],
+                r['ours_per_s'], r['baseline_per_s'] or 'not run',
+                r['ratio'] or '-', r['ours_ms_per_invoice'],
+                r['baseline_ms_per_invoice'] or '-',
+                '%.1f-%.1f' % (r['load_average_before'],
+                    r['load_average_after'])))
+    return '\n'.join(rows)
+
+
 def run_child(options):
     "The steps that need a trytond pool, each in its own process"
     import generate
@@ -246,6 +262,8 @@ def main(argv=None):
         help="print without merging into the results file")
     parser.add_argument('--results', type=Path, default=RESULTS,
         help="the results file (default bench/results.json)")
+    parser.add_argument('--table', action='store_true',
+        help="print the results file as a Markdown table and exit")
     parser.add_argument('--child', help=argparse.SUPPRESS)
     parser.add_argument('--database', help=argparse.SUPPRESS)
     parser.add_argument('--flavour', help=argparse.SUPPRESS)
@@ -255,6 +273,9 @@ def main(argv=None):
         options.size = options.size[0] if options.size else None
         options.workload = options.workload[0] if options.workload else None
         return run_child(options)
+    if options.table:
+        print(table(json.loads(options.results.read_text())))
+        return
 
     import database
     os.environ.setdefault(
