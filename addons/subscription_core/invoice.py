@@ -5,10 +5,18 @@ from collections import defaultdict
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from . import proration
 from .exceptions import BillingError
+
+
+# Invoices are created and posted this many at a time: the validation of
+# a batch builds one clause per customer (their addresses, accounts...) and
+# SQLite refuses expressions deeper than 1,000 ("Expression tree is too
+# large"); it also bounds the memory of a run.
+INVOICE_BATCH = 50
 
 
 def _first_of_month(date):
@@ -70,7 +78,9 @@ class Invoice(metaclass=PoolMeta):
                 to_create[key] = subscription._get_billing_invoice(
                     cycle, per_service=key[-1] is not None)
         if to_create:
-            cls.save(list(to_create.values()))
+            for batch in grouped_slice(list(to_create.values()),
+                    INVOICE_BATCH):
+                cls.save(list(batch))
             invoices.update(to_create)
         return invoices
 
@@ -92,14 +102,17 @@ class Invoice(metaclass=PoolMeta):
         invoices = [i for i in cls.browse(invoices) if i.state == 'draft']
         if not invoices:
             return
-        to_date = [i for i in invoices if not i.invoice_date]
-        if to_date:
-            cls.write(to_date, {'invoice_date': date})
+        # The date is saved by post with the number (set_number), and that
+        # save of the draft invoices updates their taxes (on_modification)
+        # before the moves are made: no separate write nor tax update.
+        for invoice in invoices:
+            if not invoice.invoice_date:
+                invoice.invoice_date = date
         # A scheduled job cannot answer warnings (e.g. an invoice dated in
         # the future of the server clock when a run is replayed).
         with Transaction().set_context(_skip_warnings=True):
-            cls.update_taxes(invoices)
-            cls.post(invoices)
+            for batch in grouped_slice(invoices, INVOICE_BATCH):
+                cls.post(list(batch))
 
 
 class InvoiceLine(metaclass=PoolMeta):

@@ -39,8 +39,36 @@ TIER_MODES = [
     ]
 
 
+# The billing jobs work on this many subscriptions (or customers) at a
+# time: each batch reads its records once, creates, writes and posts them
+# together, and its records are forgotten after it, so the cost of a run
+# grows linearly with the number of customers.
+BILLING_BATCH = 50
+
+
 def first_of_month(date):
     return date.replace(day=1)
+
+
+def billing_batches(keyed_ids, size=BILLING_BATCH, first=None):
+    """Split (key, id) pairs in lists of ids of at most size keys
+
+    The ids of a key (the lines of a subscription, the invoices of a
+    customer) stay in one batch, in their order. The first batch has at
+    most first keys when given.
+    """
+    groups = defaultdict(list)
+    for key, id_ in keyed_ids:
+        groups[key].append(id_)
+    batch, keys, limit = [], 0, first or size
+    for ids in groups.values():
+        if keys == limit:
+            yield batch
+            batch, keys, limit = [], 0, size
+        batch.extend(ids)
+        keys += 1
+    if batch:
+        yield batch
 
 
 def check_on_demand_period(records, field_names=None):
@@ -243,11 +271,10 @@ class Subscription(metaclass=PoolMeta):
         pool = Pool()
         Date = pool.get('ir.date')
         Line = pool.get('sale.subscription.line')
-        InvoiceLine = pool.get('account.invoice.line')
         if date is None:
             date = Date.today()
         company_id = Transaction().context.get('company', -1)
-        lines = Line.search([
+        lines = Line.search_read([
                 ('subscription.state', 'in', ['running', 'closed']),
                 ('subscription.company', '=', company_id),
                 ['OR',
@@ -256,7 +283,21 @@ class Subscription(metaclass=PoolMeta):
                     ],
                 ],
             order=[('subscription', 'ASC'), ('sequence', 'ASC'),
-                ('id', 'ASC')])
+                ('id', 'ASC')],
+            fields_names=['subscription'])
+        invoice_lines = []
+        for batch in billing_batches(
+                [(l['subscription'], l['id']) for l in lines]):
+            invoice_lines += cls._create_billing_lines(
+                Line.browse(batch), date)
+        return invoice_lines
+
+    @classmethod
+    def _create_billing_lines(cls, lines, date):
+        "Create the invoice lines due on date of a batch of lines"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        InvoiceLine = pool.get('account.invoice.line')
         charges = []
         to_write = defaultdict(list)
         for line in lines:
@@ -359,14 +400,22 @@ class Subscription(metaclass=PoolMeta):
         if date is None:
             date = Date.today()
         company_id = Transaction().context.get('company', -1)
-        invoices = Invoice.search([
+        invoices = Invoice.search_read([
                 ('company', '=', company_id),
                 ('type', '=', 'out'),
                 ('state', '=', 'draft'),
                 ('billing_cycle', '<=', first_of_month(date)),
-                ], order=[('id', 'ASC')])
-        Invoice.close_billing(invoices, date)
-        return invoices
+                ], order=[('id', 'ASC')], fields_names=['party'])
+        ids = []
+        # Posting locks the strict sequences and the journal period when
+        # it first needs them; ir.cron then restarts the job with the locks
+        # taken from the start: a first batch of one customer makes that
+        # restart cheap.
+        for batch in billing_batches(
+                [(i['party'], i['id']) for i in invoices], first=1):
+            Invoice.close_billing(Invoice.browse(batch), date)
+            ids += batch
+        return Invoice.browse(ids)
 
 
 class Line(metaclass=PoolMeta):
