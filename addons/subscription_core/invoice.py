@@ -178,21 +178,8 @@ class InvoiceLine(metaclass=PoolMeta):
             subscription = sub_line.subscription
             invoice = invoices[Invoice._billing_invoice_key(
                     subscription, cycle)]
-            key = (invoice.id, sub_line.service.product.id)
-            if key not in templates:
-                templates[key] = cls._billing_line_template(
-                    invoice, sub_line)
-            template = templates[key]
-            line = cls(**template)
-            line.origin = origin
-            line.quantity = 1
-            line.unit_price = charge.amount
-            line.billing_start = charge.start
-            line.billing_end = charge.end
-            line.adjusted_line = charge.adjusts
-            line.description = cls._billing_description(
-                origin, sub_line, charge)
-            lines.append(line)
+            lines.append(cls._billing_line(
+                    invoice, sub_line, origin, charge, templates))
         cls.save(lines)
         return lines
 
@@ -229,20 +216,8 @@ class InvoiceLine(metaclass=PoolMeta):
         for (origin, charge), key in zip(charges, keys):
             sub_line = cls._billing_subscription_line(origin)
             invoice = invoices[key]
-            template_key = (invoice.id, sub_line.service.product.id)
-            if template_key not in templates:
-                templates[template_key] = cls._billing_line_template(
-                    invoice, sub_line)
-            line = cls(**templates[template_key])
-            line.origin = origin
-            line.quantity = 1
-            line.unit_price = charge.amount
-            line.billing_start = charge.start
-            line.billing_end = charge.end
-            line.adjusted_line = charge.adjusts
-            line.description = cls._billing_description(
-                origin, sub_line, charge)
-            lines.append(line)
+            lines.append(cls._billing_line(
+                    invoice, sub_line, origin, charge, templates))
         cls.save(lines)
         return lines
 
@@ -270,6 +245,26 @@ class InvoiceLine(metaclass=PoolMeta):
         if isinstance(origin, (LimitChange, Consumption)):
             return origin.line
         return origin
+
+    @classmethod
+    def _billing_line(cls, invoice, sub_line, origin, charge, templates):
+        """The (unsaved) invoice line of a charge on invoice
+
+        templates caches the field values shared by the lines of a product
+        on an invoice (see _billing_line_template).
+        """
+        key = (invoice.id, sub_line.service.product.id)
+        if key not in templates:
+            templates[key] = cls._billing_line_template(invoice, sub_line)
+        line = cls(**templates[key])
+        line.origin = origin
+        line.quantity = 1
+        line.unit_price = charge.amount
+        line.billing_start = charge.start
+        line.billing_end = charge.end
+        line.adjusted_line = charge.adjusts
+        line.description = cls._billing_description(origin, sub_line, charge)
+        return line
 
     @classmethod
     def _billing_line_template(cls, invoice, sub_line):
