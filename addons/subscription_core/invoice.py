@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import dualmethod, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -102,17 +102,49 @@ class Invoice(metaclass=PoolMeta):
         invoices = [i for i in cls.browse(invoices) if i.state == 'draft']
         if not invoices:
             return
-        # The date is saved by post with the number (set_number), and that
-        # save of the draft invoices updates their taxes (on_modification)
-        # before the moves are made: no separate write nor tax update.
-        for invoice in invoices:
-            if not invoice.invoice_date:
-                invoice.invoice_date = date
         # A scheduled job cannot answer warnings (e.g. an invoice dated in
         # the future of the server clock when a run is replayed).
         with Transaction().set_context(_skip_warnings=True):
             for batch in grouped_slice(invoices, INVOICE_BATCH):
-                cls.post(list(batch))
+                cls._post_billing_batch(list(batch), date)
+
+    @classmethod
+    def _post_billing_batch(cls, invoices, date):
+        """Date, tax and post a batch of draft invoices
+
+        The taxes are computed once, for the invoice date posted; posting
+        then saves the invoices three times (number, amounts cache, move)
+        and each save of a draft invoice would compute them again: those
+        updates are deferred (see update_taxes). Tryton's own check that the
+        taxes are right still runs when each move is made (get_move), so an
+        invoice whose taxes are not those of its lines is never posted.
+        """
+        with Transaction().set_context(_billing_defer_taxes=True):
+            undated = [i for i in invoices if not i.invoice_date]
+            if undated:
+                cls.write(undated, {'invoice_date': date})
+        cls.update_taxes(invoices)
+        with Transaction().set_context(_billing_defer_taxes=True):
+            cls.post(invoices)
+
+    @dualmethod
+    def update_taxes(cls, invoices, exception=False):
+        # Deferred updates only: the check (exception=True) always runs.
+        if not exception and Transaction().context.get(
+                '_billing_defer_taxes'):
+            return
+        super().update_taxes(invoices, exception=exception)
+
+    @classmethod
+    def _check_taxes(cls, invoices):
+        # The check compares each line's taxes with its product's default
+        # ones to raise a warning; nobody can be warned when warnings are
+        # skipped or for the scheduler (res.user.warning.check returns
+        # False for both), so its result would be dropped.
+        transaction = Transaction()
+        if not transaction.user or transaction.context.get('_skip_warnings'):
+            return
+        super()._check_taxes(invoices)
 
 
 class InvoiceLine(metaclass=PoolMeta):
@@ -181,6 +213,10 @@ class InvoiceLine(metaclass=PoolMeta):
             lines.append(cls._billing_line(
                     invoice, sub_line, origin, charge, templates))
         cls.save(lines)
+        # The draft invoices wait for the close: finance sees their taxes
+        # (saving lines does not update them, as in sale_subscription).
+        Invoice.update_taxes(
+            Invoice.browse(list({l.invoice.id for l in lines})))
         return lines
 
     @classmethod
