@@ -474,13 +474,30 @@ class Invoice(metaclass=PoolMeta):
 
     @classmethod
     def apply_billing_compensations(cls, invoices, date):
-        "Apply the waiting compensations whose period is billed"
+        """Apply the waiting compensations whose period is billed
+
+        Only those of the customers of invoices: a waiting compensation
+        becomes applicable when job 1 bills its period, on an invoice of
+        the customer its subscription is invoiced to, which this close (or a
+        later one) posts. A close in batches so never rescans the
+        compensations of every customer for each batch.
+        """
         pool = Pool()
         Compensation = pool.get('sale.subscription.compensation')
         company_id = Transaction().context.get('company', -1)
+        parties = list({i.party.id for i in cls.browse(invoices)})
+        if not parties:
+            return
         compensations = Compensation.search([
                 ('company', '=', company_id),
                 ('state', '=', 'waiting'),
+                ['OR',
+                    ('subscription.invoice_party', 'in', parties),
+                    [
+                        ('subscription.invoice_party', '=', None),
+                        ('subscription.party', 'in', parties),
+                        ],
+                    ],
                 ], order=[('id', 'ASC')])
         Compensation.process(compensations, date, strict=False)
 
