@@ -479,7 +479,7 @@ class Invoice(metaclass=PoolMeta):
         Only those of the customers of invoices: a waiting compensation
         becomes applicable when job 1 bills its period, on an invoice of
         the customer its subscription is invoiced to, which this close (or a
-        later one) posts. A close in batches so never rescans the
+        later one) posts. So a close in batches never rescans the
         compensations of every customer for each batch.
         """
         pool = Pool()

@@ -28,7 +28,14 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                 'post_billing'])
 
     def _draft_invoice(self, company, amount):
-        "A draft customer invoice of one taxed line of amount"
+        """A draft customer invoice of one taxed line of amount
+
+        Sets up the company's chart (a 20 % tax) and fiscal year first.
+        """
+        create_chart(company, tax=True)
+        fiscalyear = set_invoice_sequences(get_fiscalyear(company))
+        fiscalyear.save()
+        fiscalyear.create_period([fiscalyear])
         pool = Pool()
         Account = pool.get('account.account')
         Invoice = pool.get('account.invoice')
@@ -68,10 +75,6 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
         date = datetime.date.today().replace(day=1)
         company = create_company()
         with set_company(company):
-            create_chart(company, tax=True)
-            fiscalyear = set_invoice_sequences(get_fiscalyear(company))
-            fiscalyear.save()
-            fiscalyear.create_period([fiscalyear])
             invoice = self._draft_invoice(company, Decimal('100.00'))
 
             Invoice.post_billing([invoice], date)
@@ -92,10 +95,6 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
         InvoiceLine = pool.get('account.invoice.line')
         company = create_company()
         with set_company(company):
-            create_chart(company, tax=True)
-            fiscalyear = set_invoice_sequences(get_fiscalyear(company))
-            fiscalyear.save()
-            fiscalyear.create_period([fiscalyear])
             invoice = self._draft_invoice(company, Decimal('100.00'))
 
             with Transaction().set_context(
