@@ -72,11 +72,14 @@ class Invoice(metaclass=PoolMeta):
                 if invoice.billing_subscription else None)
             invoices.setdefault(key, invoice)
         to_create = {}
-        for subscription in subscriptions:
-            key = cls._billing_invoice_key(subscription, cycle)
-            if key not in invoices and key not in to_create:
-                to_create[key] = subscription._get_billing_invoice(
-                    cycle, per_service=key[-1] is not None)
+        # Created empty: their taxes are computed once their lines are
+        # (create_billing_lines), not on each save (see update_taxes).
+        with Transaction().set_context(_billing_defer_taxes=True):
+            for subscription in subscriptions:
+                key = cls._billing_invoice_key(subscription, cycle)
+                if key not in invoices and key not in to_create:
+                    to_create[key] = subscription._get_billing_invoice(
+                        cycle, per_service=key[-1] is not None)
         if to_create:
             for batch in grouped_slice(list(to_create.values()),
                     INVOICE_BATCH):
@@ -120,6 +123,10 @@ class Invoice(metaclass=PoolMeta):
         invoice whose taxes are not those of its lines is never posted.
         """
         with Transaction().set_context(_billing_defer_taxes=True):
+            # A record's save() runs in the context the record was read
+            # in: the invoices are read again under the deferral so that
+            # the saves inside post keep it.
+            invoices = cls.browse(invoices)
             undated = [i for i in invoices if not i.invoice_date]
             if undated:
                 cls.write(undated, {'invoice_date': date})

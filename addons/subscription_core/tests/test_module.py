@@ -2,6 +2,7 @@
 # the repository for copyright and license notices.
 import datetime
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.modules.account.tests import create_chart, get_fiscalyear
 from trytond.modules.account_invoice.exceptions import (
@@ -86,6 +87,27 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(invoice.move.state, 'posted')
             self.assertEqual(
                 sum(l.debit for l in invoice.move.lines), Decimal('120.00'))
+
+    @with_transaction()
+    def test_post_billing_computes_taxes_twice(self):
+        "The close computes an invoice's taxes for its date, then checks them"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        date = datetime.date.today().replace(day=1)
+        company = create_company()
+        with set_company(company):
+            invoice = self._draft_invoice(company, Decimal('100.00'))
+
+            compute = Invoice._compute_taxes
+            with patch.object(Invoice, '_compute_taxes', autospec=True,
+                    side_effect=compute) as computed:
+                Invoice.post_billing([invoice], date)
+
+            self.assertEqual(Invoice(invoice.id).state, 'posted')
+            # Once for the posting date, once by Tryton's check when the
+            # move is made; not again on each save inside post (number,
+            # amounts cache, move), whose updates are deferred.
+            self.assertEqual(computed.call_count, 2)
 
     @with_transaction()
     def test_post_billing_deferred_taxes_checked(self):
