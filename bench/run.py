@@ -100,26 +100,31 @@ def template(flavour):
     return name
 
 
-def measure(workload, size, profile=False, baseline=True):
+def measure(workload, size, profile=False, baseline=True, floor=True):
     import database
     import generate
     names = {
         'ours': database.BENCH_DB,
         'stock': database.BENCH_DB + '_stock',
+        'floor': database.BENCH_DB + '_floor',
         }
     if not baseline:
         del names['stock']
+    if not floor:
+        del names['floor']
     entry = {
         'workload': workload,
         'size': size,
         'database': database.backend_name(),
         }
     try:
-        for flavour, name in names.items():
+        for path, name in names.items():
+            # The floor writes on the engine's data
+            flavour = 'ours' if path == 'floor' else path
             database.clone(template(flavour), name)
             started = time.perf_counter()
             child('generate', database=name, flavour=flavour, size=size)
-            entry[f'{flavour}_generate_seconds'] = round(
+            entry[f'{path}_generate_seconds'] = round(
                 time.perf_counter() - started, 1)
             database.vacuum_analyze(name)
         entry['load_average_before'] = os.getloadavg()[0]
@@ -128,22 +133,26 @@ def measure(workload, size, profile=False, baseline=True):
         if baseline:
             baseline = child('measure', database=names['stock'],
                 path='baseline', workload=workload, size=size)
+        if floor:
+            floor = child('measure', database=names['floor'], path='floor',
+                workload=workload, profile=profile, size=size)
         entry['load_average_after'] = os.getloadavg()[0]
     finally:
         for name in names.values():
             database.drop(name)
 
     expected = str(generate.expected_total(size))
-    for result in [ours, baseline] if baseline else [ours]:
+    for result in [r for r in [ours, baseline, floor] if r]:
         if (result['check']['invoices'] != size
                 or result['check']['untaxed_amount'] != expected):
             raise SystemExit(
                 f"{workload} {result['path']}: expected {size} posted "
                 f"invoices of {expected}, got {result['check']}")
-    if baseline and (ours['check']['total_amount']
-            != baseline['check']['total_amount']):
-        raise SystemExit(f"{workload}: totals differ: {ours['check']} "
-            f"!= {baseline['check']}")
+    for other in [r for r in [baseline, floor] if r]:
+        if (ours['check']['total_amount'] != other['check']['total_amount']
+                or other['check']['posted_moves'] != size):
+            raise SystemExit(f"{workload} {other['path']}: totals differ "
+                f"or moves missing: {ours['check']} != {other['check']}")
     invoices = size
     if not baseline:
         # Not measured (too long for the run's budget): no ratio
@@ -175,6 +184,18 @@ def measure(workload, size, profile=False, baseline=True):
             'ours_queued_tasks': ours['check']['queued_tasks'],
             'baseline_queued_tasks': baseline['check']['queued_tasks'],
             'ours_job_retries': ours['retries'],
+            })
+    if floor:
+        entry.update({
+            'floor_per_s': per_s(floor['seconds']),
+            'floor_seconds': round(floor['seconds'], 2),
+            'floor_ms_per_invoice': ms(floor['seconds']),
+            'floor_peak_rss_mb': floor['peak_rss_mb'],
+            # The highest ratio an engine writing through the ORM can reach
+            'max_ratio': (round(baseline['seconds'] / floor['seconds'], 2)
+                if baseline['seconds'] else None),
+            })
+    entry.update({
             'cpus': os.cpu_count(),
             'python': sys.version.split()[0],
             'measured_at': datetime.datetime.now().isoformat(
@@ -223,6 +244,7 @@ def run_child(options):
         generate.generate(options.database, options.size, options.flavour)
         result = {}
     elif options.child == 'measure':
+        import floor
         import monthly_run
         from trytond.pool import Pool
         # The pool is loaded before the clock starts, as in a running server
@@ -230,6 +252,7 @@ def run_child(options):
         function = {
             'ours': monthly_run.run_ours,
             'baseline': monthly_run.run_baseline,
+            'floor': floor.run_floor,
             }[options.path]
         if options.profile:
             profiler = cProfile.Profile()
@@ -257,7 +280,9 @@ def main(argv=None):
     parser.add_argument('--baseline-max', type=int,
         help="run stock only up to this size (it is slow)")
     parser.add_argument('--profile', action='store_true',
-        help="profile our path (cProfile) into bench/results/")
+        help="profile our path and the floor (cProfile) into bench/results/")
+    parser.add_argument('--no-floor', action='store_true',
+        help="do not measure the floor (ORM writes alone, bench/floor.py)")
     parser.add_argument('--no-save', action='store_true',
         help="print without merging into the results file")
     parser.add_argument('--results', type=Path, default=RESULTS,
@@ -292,7 +317,8 @@ def main(argv=None):
                     f"{database.backend_name()}...", file=sys.stderr)
                 entries.append(measure(workload, size, options.profile,
                         baseline=options.baseline_max is None
-                        or size <= options.baseline_max))
+                        or size <= options.baseline_max,
+                        floor=not options.no_floor))
     finally:
         if (database.backend_name() == 'postgresql'
                 and not os.environ.get('BENCH_KEEP_TEMPLATES')):
