@@ -2,8 +2,8 @@
 # the repository for copyright and license notices.
 """The benchmarks work: bench/run.py at N=20 on SQLite
 
-The generator, both paths of the monthly run (the engine and stock Tryton)
-and the results file; bench/run.py itself fails when a path did not post N
+The generator, both paths of the monthly run (the engine and stock Tryton),
+its floor (bench/floor.py) and the results file; bench/run.py itself fails when a path did not post N
 invoices of the expected amount or when the two totals differ. Not a timing
 test. The first run builds the template databases (about a minute), later
 runs reuse them from .cache/bench/.
@@ -19,7 +19,8 @@ SIZE = 20
 KEYS = {'workload', 'size', 'database', 'ours_per_s', 'baseline_per_s',
     'ratio', 'ours_seconds', 'baseline_seconds', 'invoices',
     'ours_ms_per_invoice', 'baseline_ms_per_invoice', 'ours_peak_rss_mb',
-    'baseline_peak_rss_mb', 'total_amount'}
+    'baseline_peak_rss_mb', 'total_amount', 'floor_per_s',
+    'floor_ms_per_invoice', 'max_ratio'}
 
 
 def test_monthly_run_smoke(tmp_path):
@@ -39,3 +40,7 @@ def test_monthly_run_smoke(tmp_path):
     assert entry['ours_per_s'] > 0 and entry['baseline_per_s'] > 0
     assert abs(entry['ratio'] - entry['ours_per_s'] / entry['baseline_per_s']
         ) < 0.05
+    # The floor posted the same invoices (run.py checks its totals too)
+    assert entry['floor_per_s'] > 0
+    assert abs(entry['max_ratio']
+        - entry['floor_per_s'] / entry['baseline_per_s']) < 0.05
