@@ -218,14 +218,17 @@ def merge(entries, path=RESULTS):
 def table(results):
     "The entries as a Markdown table (for bench/README.md)"
     rows = ["| workload | N | database | ours/s | baseline/s | ratio "
-        "| ours ms/invoice | baseline ms/invoice | load avg |",
-        "|---|---|---|---|---|---|---|---|---|"]
+        "| ours ms/invoice | baseline ms/invoice | floor ms/invoice "
+        "| max ratio | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                r['workload'], f"{r['size']:,}", r['database'],
+        rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+            % (r['workload'], f"{r['size']:,}", r['database'],
                 r['ours_per_s'], r['baseline_per_s'] or 'not run',
                 r['ratio'] or '-', r['ours_ms_per_invoice'],
                 r['baseline_ms_per_invoice'] or '-',
+                r.get('floor_ms_per_invoice') or '-',
+                r.get('max_ratio') or '-',
                 '%.1f-%.1f' % (r['load_average_before'],
                     r['load_average_after'])))
     return '\n'.join(rows)
