@@ -2,7 +2,7 @@
 # the repository for copyright and license notices.
 """The floor of the ``monthly_run`` workload: the ORM writes alone
 
-``floor`` is not an engine: it knows every amount in advance and only
+``floor`` is not an engine: it reads the subscription lines and only
 writes, through the ORM, the records that N posted invoices of 3 lines
 consist of in Tryton, in batches of 50 customers, as bulk ``create`` and
 ``write`` calls:
@@ -10,11 +10,13 @@ consist of in Tryton, in batches of 50 customers, as bulk ``create`` and
 - the draft invoice, its 3 lines and its tax line (one ``Invoice.create``);
 - its move of 5 lines (3 revenue, 1 tax, 1 receivable) (one
   ``Move.create``), posted by ``Move.post`` (which numbers the moves);
-- the invoice's number, move and state (one ``Invoice.write``).
+- the invoice's number and move, then its state (two ``Invoice.write``
+  calls: a posted invoice cannot be written).
 
-It computes nothing (the amounts are summed here, the accounts and the tax
-are read once; account_invoice's recomputation of the taxes on every save
-of a draft is turned off), runs no business rule of the engine or of
+It computes nothing: it reads the subscription lines once, as any engine
+must (inside the measured time), sums their amounts and reads the accounts
+and the tax once; account_invoice's recomputation of the taxes on every
+save of a draft is turned off. It runs no business rule of the engine or of
 ``account.invoice.post`` (no periods, no prorata, no credits, no tax engine,
 no strict invoice sequence, no amounts cache) and never reads back what it
 wrote. So no engine that stores its invoices through Tryton's ORM, whatever
@@ -74,13 +76,6 @@ def run_floor(database):
             company=company.id, currency=company.currency.id)
 
     def write(customers):
-        # Saving a draft invoice makes account_invoice compute its taxes
-        # again (on_modification); the floor gives them: the engine's
-        # deferral context turns that off.
-        with Transaction().set_context(_billing_defer_taxes=True):
-            _write(customers)
-
-    def _write(customers):
         pool = Pool()
         Invoice = pool.get('account.invoice')
         Move = pool.get('account.move')
@@ -164,9 +159,12 @@ def run_floor(database):
         # Posting locks the move sequence and the journal period when it
         # first needs them and the transaction restarts with the locks
         # taken (as ir.cron does): a first batch of one makes that cheap,
-        # as in the engine's close.
-        write(customers[:1])
-        for i in range(1, len(customers), BATCH):
-            write(customers[i:i + BATCH])
+        # as in the engine's close. Saving a draft invoice makes
+        # account_invoice compute its taxes again (on_modification); the
+        # floor gives them: the engine's deferral context turns that off.
+        with Transaction().set_context(_billing_defer_taxes=True):
+            write(customers[:1])
+            for i in range(1, len(customers), BATCH):
+                write(customers[i:i + BATCH])
     in_transaction(database, context, write_all)
     return time.perf_counter() - start

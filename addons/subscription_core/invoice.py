@@ -73,7 +73,8 @@ class Invoice(metaclass=PoolMeta):
             invoices.setdefault(key, invoice)
         to_create = {}
         # Created empty: their taxes are computed once their lines are
-        # (create_billing_lines), not on each save (see update_taxes).
+        # (create_billing_lines), not on save. Records keep the context
+        # they are made in, so their save below is deferred (update_taxes).
         with Transaction().set_context(_billing_defer_taxes=True):
             for subscription in subscriptions:
                 key = cls._billing_invoice_key(subscription, cycle)
