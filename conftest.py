@@ -2,15 +2,46 @@
 
 Plain pytest does not see Tryton's ``scenario_*.rst`` doctests (they are
 loaded through unittest's ``load_tests``). This collects each scenario as one
-pytest item and runs it exactly as ``trytond.tests.test_tryton
-.load_doc_tests`` does: same option flags, same output checker, same setUp
-and tearDown (which drops the test database), so a scenario behaves the same
-under pytest and under ``python -m unittest discover``.
+pytest item and runs it as ``trytond.tests.test_tryton.load_doc_tests`` does
+(same setUp and tearDown, which drops the test database), with one
+difference: expected exceptions are compared with their message.
+
+Tryton runs its scenarios with ``IGNORE_EXCEPTION_DETAIL``, under which
+``AccessError: <anything>`` passes whatever the server said. Here the
+message of every expected exception is compared (``ELLIPSIS`` still
+applies), only the module path of the exception's class is ignored (it moves
+between trytond releases), and an expected exception whose message is
+nothing but ``...`` is refused before the scenario runs.
 """
 import doctest
+import re
 import unittest
 
 import pytest
+
+# "trytond.model.modelstorage.AccessError: msg" -> "AccessError: msg"
+_EXCEPTION_PATH = re.compile(r'^(?:[A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*: )')
+
+
+def _strip_exception_path(text):
+    return _EXCEPTION_PATH.sub('', text)
+
+
+def _exception_lint(path):
+    "The expected exceptions of a scenario that hide their message"
+    parser = doctest.DocTestParser()
+    test = parser.get_doctest(
+        path.read_text(encoding='utf-8'), {}, path.name, str(path), 0)
+    problems = []
+    for example in test.examples:
+        if example.exc_msg is None:
+            continue
+        message = _strip_exception_path(example.exc_msg).split(':', 1)
+        if len(message) < 2 or not message[1].strip(' .-\n'):
+            problems.append(
+                f"{path.name}:{example.lineno + 1}: the expected exception "
+                f"{example.exc_msg.strip()!r} does not say its message")
+    return problems
 
 
 def pytest_collect_file(file_path, parent):
@@ -29,21 +60,44 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=self.path.name)
 
 
+class MessageChecker(doctest.OutputChecker):
+    """Tryton's checker, comparing exceptions without their module path
+
+    doctest hands the exception line to ``check_output`` as it hands the
+    output, so the path is stripped from both sides of every comparison.
+    """
+
+    def __init__(self, checker):
+        self.checker = checker
+
+    def check_output(self, want, got, optionflags):
+        if self.checker.check_output(want, got, optionflags):
+            return True
+        return self.checker.check_output(
+            _strip_exception_path(want), _strip_exception_path(got),
+            optionflags)
+
+    def output_difference(self, example, got, optionflags):
+        return self.checker.output_difference(example, got, optionflags)
+
+
 class ScenarioItem(pytest.Item):
     def runtest(self):
         from trytond import backend
         from trytond.tests.test_tryton import (
             STRIP_DECIMAL, doctest_checker, doctest_setup, doctest_teardown)
+        problems = _exception_lint(self.path)
+        if problems:
+            raise ScenarioFailure('\n'.join(problems))
         optionflags = (
             doctest.REPORT_ONLY_FIRST_FAILURE
-            | doctest.ELLIPSIS
-            | doctest.IGNORE_EXCEPTION_DETAIL)
+            | doctest.ELLIPSIS)
         if backend.name == 'sqlite':
             optionflags |= STRIP_DECIMAL
         suite = doctest.DocFileSuite(
             str(self.path), module_relative=False,
             setUp=doctest_setup, tearDown=doctest_teardown,
-            encoding='utf-8', checker=doctest_checker,
+            encoding='utf-8', checker=MessageChecker(doctest_checker),
             optionflags=optionflags)
         result = unittest.TestResult()
         suite.run(result)
