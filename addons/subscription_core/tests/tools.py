@@ -17,12 +17,13 @@ from trytond.modules.account.tests.tools import (
 from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
 from trytond.modules.company.tests.tools import create_company, get_company
+from trytond.modules.subscription_core.ir import travel
 
 __all__ = ['setup_billing', 'create_billing_users', 'create_services',
     'get_services', 'get_monthly_recurrence', 'create_customer',
     'BILLING_YEARS', 'USER_PASSWORD',
     'create_payment_term', 'create_dunning_procedure', 'create_payment_method',
-    'create_adjustment_accounts', 'get_adjustment_accounts']
+    'create_adjustment_accounts', 'get_adjustment_accounts', 'travel']
 
 # Scenarios travel in time inside these fiscal years.
 BILLING_YEARS = (2025, 2026, 2027)
