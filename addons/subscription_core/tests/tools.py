@@ -17,7 +17,7 @@ from trytond.modules.account.tests.tools import (
 from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
 from trytond.modules.company.tests.tools import create_company, get_company
-from trytond.modules.subscription_core.ir import travel
+from subscription_core.ir import travel
 
 __all__ = ['setup_billing', 'create_billing_users', 'create_services',
     'get_services', 'get_monthly_recurrence', 'create_customer',
