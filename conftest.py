@@ -24,7 +24,9 @@ _EXCEPTION_PATH = re.compile(r'^(?:[A-Za-z_][\w]*\.)+(?=[A-Za-z_]\w*: )')
 
 
 def _strip_exception_path(text):
-    return _EXCEPTION_PATH.sub('', text)
+    "Without the module path, nor the blank a message with no description ends with"
+    return '\n'.join(
+        line.rstrip() for line in _EXCEPTION_PATH.sub('', text).split('\n'))
 
 
 def _exception_lint(path):
