@@ -112,10 +112,10 @@ def _months(start, today):
 def load_demo_data(database, today=None):
     """Customers in every cloud billing status, produced by the engine's own
     jobs run for past dates (clock travel) on an in-memory demo cloud"""
-    from proteus import Model, Wizard, config as pconfig
+    from proteus import Model, config as pconfig
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, setup_billing)
+        create_payment_term, get_monthly_recurrence, run_billing, setup_billing)
     from cloud_billing.tests.tools import MailCatcher
     from dateutil.relativedelta import relativedelta
 
@@ -194,10 +194,7 @@ def load_demo_data(database, today=None):
             day = min(days)
             days.discard(day)
             done.add(day)
-            run = Wizard('sale.subscription.billing.run')
-            run.form.date = day
-            run.form.job = 'all'
-            run.execute('run')
+            run_billing(day)
             if day.day == 1:
                 _pay_invoices(Invoice, subscriptions, day, payment_method,
                     today)

@@ -23,7 +23,7 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 from subscription_core.action import action_path
 from subscription_core.exceptions import (
@@ -60,12 +60,6 @@ class BillingOutcomeFailure(BillingActionFailure):
     def __init__(self, message, external_ref=None, outcomes=None):
         super().__init__(message, external_ref=external_ref)
         self.outcomes = outcomes or []
-
-
-def _billing_date():
-    pool = Pool()
-    Date = pool.get('ir.date')
-    return Transaction().context.get('billing_date') or Date.today()
 
 
 class BillingAction(metaclass=PoolMeta):
@@ -302,7 +296,7 @@ class BillingAction(metaclass=PoolMeta):
                 Resource.record_outcomes(resources, [o for _, o in items])
             self._write_outcomes(items)
 
-    def _execute_shelve(self):
+    def _execute_shelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
         resources = self._cloud_resources()
@@ -311,7 +305,7 @@ class BillingAction(metaclass=PoolMeta):
         return self._server_outcomes(Resource.remote_action(
                 resources, 'shelve', wait=self._remote_wait()))
 
-    def _execute_unshelve(self):
+    def _execute_unshelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
         resources = [r for r in self._cloud_resources()
@@ -321,14 +315,17 @@ class BillingAction(metaclass=PoolMeta):
         return self._server_outcomes(Resource.remote_action(
                 resources, 'unshelve', wait=self._remote_wait()))
 
-    def _execute_pending_deletion(self):
+    def _execute_pending_deletion(self, date):
         "Only changes the status; on_done warns the customer"
 
-    def _execute_delete(self):
+    def _execute_delete(self, date):
         pool = Pool()
+        Date = pool.get('ir.date')
         Resource = pool.get('cloud_billing.resource')
         subscription = self.subscription
-        reason = self.check_preconditions(_billing_date())
+        # Re-checked at the instant the servers would go, on the server's
+        # date: the task may run later than the job that queued it.
+        reason = self.check_preconditions(min(date, Date.server_today()))
         if reason:
             raise BillingActionFailure(reason)
         resources = self._cloud_resources()
@@ -348,7 +345,7 @@ class BillingAction(metaclass=PoolMeta):
         return self._server_outcomes(Resource.remote_action(
                 resources, 'delete', wait=self._remote_wait()))
 
-    def _execute_quota_change(self):
+    def _execute_quota_change(self, date):
         """Change the line's limit, apply the new quota, read it back
 
         The limit change and the quota are written in the same
@@ -358,7 +355,6 @@ class BillingAction(metaclass=PoolMeta):
         pool = Pool()
         Line = pool.get('sale.subscription.line')
         subscription = self.subscription
-        date = _billing_date()
         try:
             Line.change_limit(self.quota_line, self.quota_quantity, date,
                 reason=self.reason)
@@ -386,15 +382,15 @@ class BillingAction(metaclass=PoolMeta):
 
     # The workflow: each done step plans the next one.
     @classmethod
-    def on_done(cls, actions):
-        super().on_done(actions)
+    def on_done(cls, actions, date):
+        super().on_done(actions, date)
         for action in actions:
             subscription = action.subscription
             if not subscription.cloud:
                 continue
             method = getattr(action, '_on_done_%s' % action.type, None)
             if method:
-                method(_billing_date())
+                method(date)
 
     def _debt_values(self):
         return {'invoices': [self.invoice]} if self.invoice else {}

@@ -21,7 +21,7 @@ from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 # The subscription states a support agent looks at.
 DASHBOARD_STATES = ('running', 'closed')
@@ -237,7 +237,7 @@ class Dashboard(ModelSQL, ModelView):
         invoice = Invoice.__table__()
         company = Company.__table__()
         currency = Currency.__table__()
-        date = Transaction().context.get('date') or Date.today()
+        date = Date.today()
         overdue = cls._overdue_query(date)
         next_ = cls._next_action_query()
 

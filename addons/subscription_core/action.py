@@ -451,8 +451,7 @@ class BillingAction(ModelSQL, ModelView):
         """
         remote_types = cls._remote_types()
         to_queue, ran = [], []
-        with action_path(), \
-                Transaction().set_context(billing_date=date):
+        with action_path():
             actions = cls.browse([a for a in actions if a.state == 'planned'])
             cls.lock(actions)
             for action in actions:
@@ -464,13 +463,13 @@ class BillingAction(ModelSQL, ModelView):
                     to_queue.append(action)
                     continue
                 try:
-                    external_ref = action.execute()
+                    external_ref = action.execute(date)
                 except BillingActionRetry as e:
-                    action._finish('retry', e.message, e.external_ref)
+                    action._finish(date, 'retry', e.message, e.external_ref)
                 except BillingActionFailure as e:
-                    action._finish('failed', e.message, e.external_ref)
+                    action._finish(date, 'failed', e.message, e.external_ref)
                 else:
-                    action._finish('done', None, external_ref)
+                    action._finish(date, 'done', None, external_ref)
                 ran.append(action)
         if to_queue:
             with Transaction().set_context(queue_name=cls._queue_name()):
@@ -484,10 +483,16 @@ class BillingAction(ModelSQL, ModelView):
         Return True when the caller may execute it. A held action stays
         planned; an action whose preconditions fail is cancelled with the
         reason; an action with nothing left to do is done at once.
+
+        The checks use the server's date when it is earlier than date: a
+        run never shelves or deletes for a day that has not come yet.
         """
+        pool = Pool()
+        Date = pool.get('ir.date')
         cls = self.__class__
         if self.state != 'planned':
             return False
+        date = min(date, Date.server_today())
         if self.held(date):
             message = self._hold_message()
             last = self.events[-1] if self.events else None
@@ -504,7 +509,7 @@ class BillingAction(ModelSQL, ModelView):
                     'subscription_core.msg_billing_action_nothing_to_do',
                     subscription=self.subscription.rec_name),
                 date=date, done_at=datetime.datetime.now())
-            cls.on_done([self])
+            cls.on_done([self], date)
             return False
         if not mark_running:
             return True
@@ -515,8 +520,9 @@ class BillingAction(ModelSQL, ModelView):
             started_at=datetime.datetime.now(), last_error=None)
         return True
 
-    def _finish(self, outcome, message=None, external_ref=None):
-        "Record the outcome ('done', 'retry', 'failed') of the running action"
+    def _finish(self, date, outcome, message=None, external_ref=None):
+        """Record the outcome ('done', 'retry', 'failed') of the running
+        action run for date"""
         cls = self.__class__
         state = ladder.state_after_attempt(
             outcome, self.attempts, self._max_attempts())
@@ -533,29 +539,28 @@ class BillingAction(ModelSQL, ModelView):
                     'subscription_core.msg_billing_action_max_attempts',
                     attempts=self.attempts, error=message)
             values['last_error'] = message
-        cls._transition([self], state, message, **values)
+        cls._transition([self], state, message, date=date, **values)
         if state == 'done':
             cls._apply_target_status([self])
-            cls.on_done([self])
+            cls.on_done([self], date)
 
-    def execute(self):
-        """Do the action's work: dispatch to _execute_<type>()
+    def execute(self, date):
+        """Do the action's work for date: dispatch to _execute_<type>(date)
 
         Return None or the external reference of the work done; raise
         BillingActionRetry or BillingActionFailure otherwise.
         """
-        return getattr(self, '_execute_%s' % self.type)()
+        return getattr(self, '_execute_%s' % self.type)(date)
 
-    def _execute_grace(self):
+    def _execute_grace(self, date):
         "Grace only changes the status (done by the action path)"
 
-    def _execute_restore(self):
+    def _execute_restore(self, date):
         "Restore only changes the status (done by the action path)"
 
-    def _execute_close(self):
-        "Close the subscription on the day the action runs"
+    def _execute_close(self, date):
+        "Close the subscription on the day the action runs for"
         pool = Pool()
-        Date = pool.get('ir.date')
         Subscription = pool.get('sale.subscription')
         Line = pool.get('sale.subscription.line')
         subscription = self.subscription
@@ -563,7 +568,7 @@ class BillingAction(ModelSQL, ModelView):
             raise BillingActionFailure(gettext(
                     'subscription_core.msg_billing_action_not_running',
                     subscription=subscription.rec_name))
-        end = max(Date.today(), subscription.start_date)
+        end = max(date, subscription.start_date)
         if subscription.end_date and subscription.end_date < end:
             end = subscription.end_date
         lines = [l for l in subscription.lines
@@ -586,7 +591,7 @@ class BillingAction(ModelSQL, ModelView):
         """
         transaction = Transaction()
         for action in actions:
-            with action_path(), transaction.set_context(billing_date=date):
+            with action_path():
                 cls.lock([action])
                 action = cls(action.id)
                 started = action._start(date)
@@ -594,9 +599,8 @@ class BillingAction(ModelSQL, ModelView):
             if not started:
                 continue
             try:
-                with action_path(), \
-                        transaction.set_context(billing_date=date):
-                    external_ref = action.execute()
+                with action_path():
+                    external_ref = action.execute(date)
             except BillingActionRetry as e:
                 outcome = ('retry', e.message, e.external_ref)
                 error = e
@@ -613,11 +617,11 @@ class BillingAction(ModelSQL, ModelView):
             if outcome[0] != 'done':
                 # Keep nothing half-written by the failed remote step.
                 transaction.rollback()
-            with action_path(), transaction.set_context(billing_date=date):
+            with action_path():
                 action = cls(action.id)
                 if error is not None:
                     action._record_failed_attempt(error)
-                action._finish(*outcome)
+                action._finish(date, *outcome)
             transaction.commit()
 
     def _record_failed_attempt(self, error):
@@ -631,14 +635,13 @@ class BillingAction(ModelSQL, ModelView):
         """
 
     @classmethod
-    def on_done(cls, actions):
-        """Hook called once actions are done (their status applied)
+    def on_done(cls, actions, date):
+        """Hook called once actions run for date are done (status applied)
 
         Core: a sanction done on a debt that got paid meanwhile hands the
         subscription back to the payment path (e.g. to restore it).
         """
         pool = Pool()
-        Date = pool.get('ir.date')
         Subscription = pool.get('sale.subscription')
         debt_types = cls._debt_types()
         settled = [a for a in actions
@@ -648,7 +651,7 @@ class BillingAction(ModelSQL, ModelView):
             Subscription.on_debt_paid(
                 list({a.subscription for a in settled}),
                 list({a.invoice for a in settled}),
-                Date.today())
+                date)
 
     @classmethod
     def _apply_target_status(cls, actions):

@@ -1,9 +1,12 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
+from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import BillingRunDateError
+from .ir import job_date
 
 # Scheduled jobs of the engine, in the order a billing day runs them:
 # (cron method, model, classmethod)
@@ -18,11 +21,30 @@ BILLING_JOBS = [
 
 
 def run_billing_job(job, date):
-    "Run one job for date, with Tryton's own dates following date"
+    """Run one job for date, with Tryton's own dates following date
+
+    The date is passed down as an argument; ``job_date`` makes the dates
+    Tryton stamps itself (dunning date, move post date) follow it. Callers
+    that take the date from a user check it first (``check_run_date``).
+    """
     model, method = job.split('|')
     Model = Pool().get(model)
-    with Transaction().set_context(billing_date=date):
+    with job_date(date):
         return getattr(Model, method)(date=date)
+
+
+def check_run_date(date):
+    """Refuse to run billing for a day after the server's date
+
+    A job run for a later day would bill periods not yet served and shelve
+    or delete before the day planned. A date in the past is allowed: it
+    re-runs a missed day.
+    """
+    today = Pool().get('ir.date').server_today()
+    if date and date > today:
+        raise BillingRunDateError(gettext(
+                'subscription_core.msg_billing_run_future_date',
+                date=date, today=today))
 
 
 class Cron(metaclass=PoolMeta):
@@ -69,8 +91,27 @@ class RunBilling(Wizard):
         return [job for job, _ in BILLING_JOBS]
 
     def transition_run(self):
+        check_run_date(self.start.date)
         jobs = (self._jobs() if self.start.job == 'all'
             else [self.start.job])
         for job in jobs:
             run_billing_job(job, self.start.date)
         return 'end'
+
+
+class CreateSubscriptionInvoice(metaclass=PoolMeta):
+    "sale_subscription's invoicing wizard runs job (1): not for a later day"
+    __name__ = 'sale.subscription.create_invoice'
+
+    def transition_create_(self):
+        check_run_date(self.start.date)
+        return super().transition_create_()
+
+
+class CreateLineConsumption(metaclass=PoolMeta):
+    "sale_subscription's consumption wizard: not for a later day either"
+    __name__ = 'sale.subscription.line.consumption.create'
+
+    def transition_create_(self):
+        check_run_date(self.start.date)
+        return super().transition_create_()

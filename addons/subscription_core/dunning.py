@@ -20,6 +20,7 @@ from trytond.sendmail import SMTPDataManager
 from trytond.transaction import Transaction, without_check_access
 
 from . import ladder
+from .ir import job_date
 
 
 class Level(metaclass=PoolMeta):
@@ -101,8 +102,8 @@ class Dunning(metaclass=PoolMeta):
         company_id = Transaction().context.get('company', -1)
         transaction = Transaction()
         # A job does what the scheduler would: as root, for the company.
-        with transaction.set_user(0), without_check_access(), \
-                transaction.set_context(billing_date=date):
+        # Stock code stamps the dunnings with ir.date.today(): the job's date.
+        with transaction.set_user(0), without_check_access(), job_date(date):
             cls.generate_dunnings(date=date)
             drafts = cls.search([
                     ('company', '=', company_id),

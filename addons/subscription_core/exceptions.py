@@ -9,6 +9,10 @@ class BillingError(UserError):
     pass
 
 
+class BillingRunDateError(UserError):
+    pass
+
+
 class LimitChangeError(ValidationError):
     pass
 

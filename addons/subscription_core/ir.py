@@ -2,18 +2,32 @@
 # the repository for copyright and license notices.
 """One clock: the server's date, which no client can move.
 
-``ir.date.today()`` is the server's real date. Nothing in a client's
-context changes it. Tests and the demo builder move it with :func:`travel`,
-a Python call inside the server process that no RPC or HTTP request can
-reach.
+``ir.date.today()`` is the server's real date. No key of a client's context
+changes it (the context key ``billing_date`` that once did is gone). Two
+things, both inside the server's own code, give it another value:
+
+* :func:`job_date` — while a billing job runs for a date (the scheduler's
+  today, or an earlier day a finance user re-runs, never a later one: see
+  ``billing_run.check_run_date``), the dates Tryton stamps on its own
+  records (the dunning's date, the move's post date) follow that date. It
+  lives on the transaction object, not in its context, so no RPC or HTTP
+  request can set it.
+* :func:`travel` — tests and the demo builder replay history by moving the
+  process's date. It is a Python call inside the server's process.
+
+``ir.date.server_today()`` is the server's date without a job's date: what the
+destructive steps re-check against.
 """
 from contextlib import contextmanager
 
 from trytond.pool import PoolMeta
+from trytond.transaction import Transaction
 
 # The date the process travelled to, or None for the real date. Only
 # travel() sets it.
 _travelled_to = None
+# The transaction attribute job_date() sets.
+_JOB_DATE = '_subscription_core_job_date'
 
 
 @contextmanager
@@ -31,17 +45,32 @@ def travel(date):
         _travelled_to = previous
 
 
+@contextmanager
+def job_date(date):
+    "Make ``ir.date.today()`` return date for this transaction's job run"
+    transaction = Transaction()
+    previous = getattr(transaction, _JOB_DATE, None)
+    setattr(transaction, _JOB_DATE, date)
+    try:
+        yield date
+    finally:
+        setattr(transaction, _JOB_DATE, previous)
+
+
 class Date(metaclass=PoolMeta):
     __name__ = 'ir.date'
 
     @classmethod
     def today(cls, timezone=None):
-        "The server's date (or the date a test travelled to)"
+        "The date of the job running in this transaction, or the server's"
+        date = getattr(Transaction(), _JOB_DATE, None)
+        if date is not None:
+            return date
+        return cls.server_today(timezone=timezone)
+
+    @classmethod
+    def server_today(cls, timezone=None):
+        "The server's date (or the date a test travelled to), never a job's"
         if _travelled_to is not None:
             return _travelled_to
-        # TODO(issue 11, being removed): the jobs' context key.
-        from trytond.transaction import Transaction
-        date = Transaction().context.get('billing_date')
-        if date:
-            return date
         return super().today(timezone=timezone)

@@ -319,14 +319,13 @@ class Subscription(metaclass=PoolMeta):
         """Invoice the usage of every day or hour (UTC) ended at date
 
         date is a datetime (naive UTC) or a date (its 00:00 UTC); by default
-        the run date of the billing wizard or now.
+        now.
         """
         pool = Pool()
         Line = pool.get('sale.subscription.line')
         if date is None:
-            date = (Transaction().context.get('billing_date')
-                or datetime.datetime.now(datetime.timezone.utc).replace(
-                    tzinfo=None))
+            date = datetime.datetime.now(datetime.timezone.utc).replace(
+                tzinfo=None)
         company_id = Transaction().context.get('company', -1)
         lines = Line.search([
                 ('billing_type', '=', 'usage'),

@@ -104,12 +104,13 @@ def wait_status(admin, server_ids, status):
 
 
 def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
-    from proteus import Model, Wizard
+    from proteus import Model
     from trytond.tests.tools import set_user
 
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, get_services)
+        create_payment_term, get_monthly_recurrence, get_services,
+        run_billing, travel)
 
     admin_os, boot = cloud_setup
     project_a = openstack_cloud.project_id("customer-a")
@@ -161,11 +162,6 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
     assert {r.uuid for r in customers["A"].cloud_resources} == {
         a1.id, a2.id}
 
-    def run_billing(date):
-        run = Wizard("sale.subscription.billing.run")
-        run.form.date = date
-        run.form.job = "all"
-        run.execute("run")
 
     Invoice = Model.get("account.invoice")
 
@@ -173,7 +169,7 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
         for invoice in Invoice.find([
                 ("party", "=", customers[name].party.id),
                 ("state", "=", "posted")]):
-            with erp.set_context(billing_date=date):
+            with travel(date):
                 wizard = invoice.click("pay")
                 wizard.form.payment_method = payment_method
                 wizard.form.date = date

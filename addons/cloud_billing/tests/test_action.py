@@ -9,6 +9,7 @@ inside the test transaction.
 import datetime
 import json
 import unittest
+from contextlib import contextmanager
 
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
@@ -18,8 +19,9 @@ from trytond.transaction import Transaction
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
 from subscription_core.action import action_path
+from subscription_core.ir import travel
 from subscription_core.exceptions import (
-    BillingActionOutcome, BillingActionRetry)
+    BillingActionFailure, BillingActionOutcome, BillingActionRetry)
 
 from ..exceptions import GraceConfigurationError
 from . import test_module as base
@@ -46,9 +48,12 @@ class CloudBillingActionTestCase(unittest.TestCase):
         super().setUp()
         self.cloud = fake_openstack.reset()
 
+    @contextmanager
     def context(self, date=DATE):
-        return Transaction().set_context(
-            cloud_billing_connection='fake', billing_date=date)
+        "The fake cloud, on date (the server's clock travels there)"
+        with Transaction().set_context(cloud_billing_connection='fake'), \
+                travel(date):
+            yield
 
     def sync(self, subscription):
         pool = Pool()
@@ -70,14 +75,14 @@ class CloudBillingActionTestCase(unittest.TestCase):
             if not action._start(date):
                 return Action(action.id)
             try:
-                ref = action.execute()
+                ref = action.execute(date)
             except BillingActionOutcome as e:
                 action._record_failed_attempt(e)
-                action._finish(
+                action._finish(date,
                     'retry' if isinstance(e, BillingActionRetry)
                     else 'failed', e.message, e.external_ref)
             else:
-                action._finish('done', None, ref)
+                action._finish(date, 'done', None, ref)
         return Action(action.id)
 
     def configure(self, company, **values):
@@ -247,6 +252,37 @@ class CloudBillingActionTestCase(unittest.TestCase):
                 for o in json.loads(action.remote_outcomes)}
             self.assertEqual(results, {
                     server.id: openstack.DONE, gone.id: openstack.DONE})
+
+    @with_transaction()
+    def test_delete_checked_on_the_server_date(self):
+        "A run for a later day deletes nothing before the server's date"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Action = pool.get('sale.subscription.billing.action')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            deletion = DATE + datetime.timedelta(days=3)
+            with action_path():
+                Subscription.write([subscription], {
+                        'billing_status': 'pending_deletion',
+                        'cloud_deletion_date': deletion,
+                        })
+            action = self.plan(subscription, 'delete', date=deletion)
+
+            # The server's date is DATE; the task is handed the deletion
+            # date (as a run for a later day would): it re-checks on DATE.
+            with self.context(DATE), action_path():
+                started = Action(action.id)._start(deletion)
+                self.assertFalse(started)
+                self.assertEqual(Action(action.id).state, 'cancelled')
+                # Even its execute step alone refuses.
+                again = self.plan(subscription, 'delete', date=deletion)
+                with self.assertRaises(BillingActionFailure):
+                    again.execute(deletion)
+            self.assertIn(server.id, self.cloud.servers)
+            self.assertEqual(self.cloud.actions('DELETE'), [])
 
     @with_transaction()
     def test_delete_refuses_foreign_project(self):

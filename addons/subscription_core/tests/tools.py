@@ -10,7 +10,7 @@ its chart of accounts, fiscal years, the billing users and the services
 import datetime
 from decimal import Decimal
 
-from proteus import Model
+from proteus import Model, Wizard
 from proteus.config import get_config
 from trytond.modules.account.tests.tools import (
     create_chart, create_fiscalyear, get_accounts)
@@ -23,7 +23,8 @@ __all__ = ['setup_billing', 'create_billing_users', 'create_services',
     'get_services', 'get_monthly_recurrence', 'create_customer',
     'BILLING_YEARS', 'USER_PASSWORD',
     'create_payment_term', 'create_dunning_procedure', 'create_payment_method',
-    'create_adjustment_accounts', 'get_adjustment_accounts', 'travel']
+    'create_adjustment_accounts', 'get_adjustment_accounts', 'travel',
+    'run_billing']
 
 # Scenarios travel in time inside these fiscal years.
 BILLING_YEARS = (2025, 2026, 2027)
@@ -277,3 +278,18 @@ def get_adjustment_accounts(config=None):
     Account = Model.get('account.account', config=config)
     return {code: Account.find([('code', '=', f'adj-{code}')])[0]
         for code in ADJUSTMENT_ACCOUNTS}
+
+
+def run_billing(date, job='all', config=None):
+    """Run the billing jobs for date as the current user, on that day
+
+    The Run Billing Jobs wizard refuses a day after the server's date, so
+    the scenario travels to date first (``travel``: the server's own clock,
+    which no client can move) and runs the wizard for it, as finance does
+    each day.
+    """
+    with travel(date):
+        run = Wizard('sale.subscription.billing.run', config=config)
+        run.form.date = date
+        run.form.job = job
+        run.execute('run')
