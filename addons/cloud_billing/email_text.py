@@ -42,7 +42,8 @@ class BillingEmailText(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._rec_name = 'kind'
+        # Named after its kind (get_rec_name), found by its subject.
+        cls._rec_name = 'subject'
         t = cls.__table__()
         cls._sql_constraints += [
             ('kind_unique', Unique(t, t.kind),

@@ -31,6 +31,7 @@ PLACEHOLDERS = (
 _TOKEN = re.compile(r'\$\{|\{([^{}]*)\}|[{}]')
 _NAME = re.compile(r'[a-z_][a-z0-9_]*')
 _EXCERPT = 40
+_LONE_EXCERPT = 12
 
 
 class PlaceholderError(ValueError):
@@ -39,7 +40,8 @@ class PlaceholderError(ValueError):
     ``reason`` is ``'expression'`` (a Genshi ``${``), ``'syntax'`` (a brace
     that does not open or close a bare name) or ``'unknown'`` (a name not in
     the list); ``position`` the 1-based character where it starts;
-    ``excerpt`` the offending part (at most 40 characters); ``name`` the
+    ``excerpt`` the offending part (at most 40 characters; for a lone brace,
+    the brace and what follows it on its line, at most 12); ``name`` the
     unknown name.
     """
 
@@ -72,7 +74,14 @@ def _placeholders(text, names):
                 excerpt = _excerpt(text, start, close + 1)
             raise PlaceholderError('expression', start + 1, excerpt)
         name = match.group(1)
-        if name is None or not _NAME.fullmatch(name):
+        if name is None:
+            # A lone brace: show what follows it on its line.
+            line_end = text.find('\n', start)
+            excerpt = _excerpt(
+                text, start, _LONE_EXCERPT + start if line_end < 0
+                else min(line_end, _LONE_EXCERPT + start))
+            raise PlaceholderError('syntax', start + 1, excerpt)
+        if not _NAME.fullmatch(name):
             raise PlaceholderError('syntax', start + 1, excerpt)
         if name not in names:
             raise PlaceholderError('unknown', start + 1, excerpt, name=name)
