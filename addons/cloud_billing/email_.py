@@ -9,8 +9,8 @@ edits, plain text with ``{name}`` placeholders that nothing evaluates
 Genshi subject and body serve the client's email dialog).
 ``Subscription.send_billing_email`` renders the text of a kind for a
 subscription with the values the workflow passes, wraps it in the company's
-branded layout, sends it through the transactional SMTP data manager (after commit),
-logs it in ``ir.email`` and records the step in
+branded layout, sends it through the transactional SMTP data manager (after
+commit), logs it in ``ir.email`` and records the step in
 ``sale.subscription.billing_email`` whose unique key (subscription, kind,
 step) stops a second mail for the same step.
 """
