@@ -28,8 +28,8 @@ class Branding(ModelSQL, ModelView):
         "registration, bank details.")
     payment_line = fields.Text(
         "Payment and Contact Line", translate=True,
-        help="How to pay and whom to contact; the templates show it as "
-        "${payment_line}.")
+        help="How to pay and whom to contact; the billing email texts "
+        "show it as {payment_line}.")
     email_from = fields.Char(
         "From",
         help="The sender of the billing emails, e.g. "

@@ -2,19 +2,21 @@
 # the repository for copyright and license notices.
 """Branded customer emails of the grace workflow.
 
-The texts are Tryton email templates (``ir.email.template``) that finance
-edits; ``Subscription.send_billing_email`` renders one for a subscription
-with the values the workflow passes, wraps it in the company's branded
-layout, sends it through the transactional SMTP data manager (after commit),
-logs it in ``ir.email`` and records the step in
+The texts are ``sale.subscription.billing_email.text`` records that finance
+edits, plain text with ``{name}`` placeholders that nothing evaluates
+(``email_text.py``, ``placeholder.py``); the recipients come from the
+``ir.email.template`` of the kind, which only the administrator edits (its
+Genshi subject and body serve the client's email dialog).
+``Subscription.send_billing_email`` renders the text of a kind for a
+subscription with the values the workflow passes, wraps it in the company's
+branded layout, sends it through the transactional SMTP data manager (after
+commit), logs it in ``ir.email`` and records the step in
 ``sale.subscription.billing_email`` whose unique key (subscription, kind,
 step) stops a second mail for the same step.
 """
 import datetime
 import logging
 from decimal import Decimal
-
-from genshi.template.base import TemplateError
 
 import trytond.config as config
 from trytond import backend
@@ -28,7 +30,7 @@ from trytond.tools.email_ import has_rcpt, set_from_header
 from trytond.transaction import Transaction
 from trytond.url import host
 
-from . import email_layout
+from . import email_layout, placeholder
 from .exceptions import BillingEmailError
 
 logger = logging.getLogger(__name__)
@@ -56,16 +58,6 @@ DATE_OF_EMAIL = {
     'deleted': 'deletion_date',
     'restored': 'restore_date',
     }
-# Every variable a template may use (empty when the caller gave nothing).
-TEMPLATE_VARIABLES = (
-    'customer', 'subscription', 'company', 'date', 'invoice_numbers',
-    'overdue_amount', 'amount_to_pay', 'oldest_due_date', 'shelve_date',
-    'deletion_date', 'restore_date', 'payment_line')
-VALUES_CONTEXT_KEY = 'billing_email_values'
-# What a template edited by finance may raise while rendering (database
-# errors are not among them: they must reach the transaction's retry).
-TEMPLATE_ERRORS = (TemplateError, NameError, AttributeError, TypeError,
-    ValueError, KeyError, IndexError, ArithmeticError)
 
 
 class _SMTPDataManager(SMTPDataManager):
@@ -94,19 +86,28 @@ class EmailTemplate(metaclass=PoolMeta):
             ]
 
     def get_context(self, record):
+        """Add, for a billing template opened from the client's email dialog,
+        the values the subscription knows (the workflow's left empty) and
+        finance's text rendered with them as ``billing_subject`` and
+        ``billing_body``."""
         pool = Pool()
         Lang = pool.get('ir.lang')
         Subscription = pool.get('sale.subscription')
+        Text = pool.get('sale.subscription.billing_email.text')
         context = super().get_context(record)
-        values = Transaction().context.get(VALUES_CONTEXT_KEY)
-        if (values is None and self.billing_email_kind
+        if (self.billing_email_kind
                 and self.model.name == 'sale.subscription'):
-            # Opened from the client's email dialog: what the subscription
-            # knows, the workflow's values left empty.
-            values = Subscription(int(record))._billing_email_format(
-                {}, Lang.get())
-        if values is not None:
+            subscription = Subscription(int(record))
+            values = subscription._billing_email_format({}, Lang.get())
+            text = Text.get_for_kind(self.billing_email_kind)
+            if text:
+                subject, body = text.render(
+                    subscription._billing_email_placeholders(values))
+            else:
+                subject = body = ''
             context.update(values)
+            context['billing_subject'] = subject
+            context['billing_body'] = body
         return context
 
     @classmethod
@@ -293,6 +294,10 @@ class Subscription(metaclass=PoolMeta):
         Return ``(message, body)``: an ``EmailMessage`` (multipart/
         alternative text and HTML, the logo inline) with From, To, Cc, Bcc
         and Subject set, and the HTML of the body for the ``ir.email`` log.
+        The subject and the body are finance's text of the kind (placeholders
+        only, see ``placeholder.py``); the recipients those of the
+        administrator's ``ir.email.template`` of the kind, whose subject and
+        body are not rendered here.
 
         ``values`` (all optional unless the kind needs them, see
         ``REQUIRED_VALUES``): ``invoices`` (the overdue ``account.invoice``
@@ -300,18 +305,23 @@ class Subscription(metaclass=PoolMeta):
         ``amount_to_pay`` (Decimal, rounded to the currency),
         ``oldest_due_date`` (these four default from the invoices),
         ``shelve_date``, ``deletion_date``, ``restore_date`` (dates);
-        any other key is passed to the template too. The template sees them
-        formatted in the customer's language (amounts with the currency),
-        the originals under ``raw``.
+        the text sees them formatted in the customer's language (amounts
+        with the currency).
         """
         pool = Pool()
         Template = pool.get('ir.email.template')
+        Text = pool.get('sale.subscription.billing_email.text')
         Branding = pool.get('sale.subscription.billing_email.branding')
         Date = pool.get('ir.date')
         if date is None:
             date = Date.today()
 
         template = Template.get_billing_template(kind)
+        text = Text.get_for_kind(kind)
+        if not text:
+            raise BillingEmailError(gettext(
+                    'cloud_billing.msg_billing_email_no_text',
+                    kind=dict(BILLING_EMAIL_KINDS).get(kind, kind)))
         party = self.billing_email_party
         with Transaction().set_context(usage=template.contact_mechanism):
             lang, = Template.get_languages(party)[:1]
@@ -319,20 +329,16 @@ class Subscription(metaclass=PoolMeta):
         with Transaction().set_context(language=lang.code):
             subscription = self.__class__(self.id)
             branding = Branding.get_for_company(subscription.company)
-            template = Template(template.id)
             formatted = subscription._billing_email_format(raw, lang)
             layout = branding.get_layout(
                 subscription.company.party.rec_name)
-            with Transaction().set_context(
-                    {VALUES_CONTEXT_KEY: formatted}):
-                try:
-                    rendered = template.get(subscription)
-                except TEMPLATE_ERRORS as exception:
-                    raise BillingEmailError(gettext(
-                            'cloud_billing.msg_billing_email_render',
-                            template=template.rec_name,
-                            subscription=subscription.rec_name,
-                            exception=exception)) from exception
+            # The envelope only: the template's Genshi subject and body are
+            # not rendered.
+            envelope = Template(template.id)
+            envelope.subject = envelope.body = None
+            rendered = envelope.get(subscription)
+            rendered['subject'], rendered['body'] = Text(text.id).render(
+                subscription._billing_email_placeholders(formatted))
             email_from = branding.email_from
         return self._billing_email_message(rendered, layout, email_from)
 
@@ -376,12 +382,17 @@ class Subscription(metaclass=PoolMeta):
         return raw
 
     def _billing_email_format(self, raw, lang):
-        "The template variables: the values as text in the language"
+        """The values as text in the language, by name
+
+        Every name of ``placeholder.PLACEHOLDERS`` (empty when unknown),
+        the caller's other keys, and the originals under ``raw`` (for the
+        administrator's Genshi templates).
+        """
         pool = Pool()
         Branding = pool.get('sale.subscription.billing_email.branding')
         party = self.billing_email_party
         branding = Branding.get_for_company(self.company)
-        formatted = {name: '' for name in TEMPLATE_VARIABLES}
+        formatted = {name: '' for name in placeholder.PLACEHOLDERS}
         formatted.update({
                 'customer': party.rec_name if party else '',
                 'subscription': self.rec_name,
@@ -392,6 +403,11 @@ class Subscription(metaclass=PoolMeta):
             formatted[name] = self._billing_email_format_value(value, lang)
         formatted['raw'] = raw
         return formatted
+
+    @staticmethod
+    def _billing_email_placeholders(formatted):
+        "The strings of the placeholders of the texts"
+        return {name: formatted[name] for name in placeholder.PLACEHOLDERS}
 
     def _billing_email_format_value(self, value, lang):
         if value is None:

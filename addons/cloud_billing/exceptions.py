@@ -24,6 +24,10 @@ class BillingEmailError(UserError):
     pass
 
 
+class BillingEmailTextError(ValidationError):
+    pass
+
+
 class GraceConfigurationError(ValidationError):
     pass
 

@@ -18,7 +18,9 @@ from trytond.transaction import Transaction
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
 
-from ..exceptions import BillingEmailError, BrandingError
+from ..exceptions import (
+    BillingEmailError, BillingEmailTextError, BrandingError)
+from ..placeholder import PLACEHOLDERS
 from .test_email_layout import PNG
 
 PROJECT = 'project-a'
@@ -623,7 +625,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(values['to'], ['Acme <acme@customer.example>'])
         self.assertIn('Dear Acme,', values['body'])
         self.assertIn('Pay to IBAN DE00 1234', values['body'])
-        self.assertIn('Payment reminder:  overdue', values['subject'])
+        self.assertIn('Payment reminder: overdue for', values['subject'])
 
     @with_transaction()
     def test_render_missing_values(self):
@@ -636,18 +638,71 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
                 subscription.get_billing_email('reminder', {})
 
     @with_transaction()
-    def test_render_template_error(self):
-        "A template naming an unknown value is a clear error"
+    def test_render_text_refused_around_the_check(self):
+        "A text that escaped the check is refused when rendered"
         pool = Pool()
-        Template = pool.get('ir.email.template')
+        Text = pool.get('sale.subscription.billing_email.text')
+        Translation = pool.get('ir.translation')
         company = self.setup_company()
-        template = Template.get_billing_template('restored')
-        template.body = "Dear ${customer}, ${no_such_value}"
-        template.save()
-        with set_company(company):
-            subscription = create_subscription(company)
-            with self.assertRaisesRegex(BillingEmailError, 'no_such_value'):
-                subscription.get_billing_email('restored')
+        text = Text.get_for_kind('restored')
+        for body in ["Dear {customer}, {no_such_value}",
+                "{customer.__class__}", "${customer}"]:
+            with self.subTest(body=body):
+                # A translation written in Administration › Translations
+                # does not pass through the check.
+                translation, = Translation.search([
+                        ('name', '=',
+                            'sale.subscription.billing_email.text,body'),
+                        ('res_id', '=', text.id),
+                        ('lang', '=', 'en'),
+                        ])
+                translation.value = body
+                translation.save()
+                with set_company(company):
+                    subscription = create_subscription(company)
+                    with self.assertRaises(BillingEmailError) as cm:
+                        subscription.get_billing_email('restored')
+                self.assertIn('billing email text "Restored"',
+                    cm.exception.message)
+
+    @with_transaction()
+    def test_text_check(self):
+        "The texts accept known placeholders only, with a message"
+        pool = Pool()
+        Text = pool.get('sale.subscription.billing_email.text')
+        text = Text.get_for_kind('reminder')
+        for field in ['subject', 'greeting', 'body', 'closing']:
+            for value, message in [
+                    ('{user}', 'uses the unknown value "{user}"'),
+                    ('x {0.__class__}', 'contains "{0.__class__}" '
+                        '(character 3)'),
+                    ('${customer}', 'contains the expression "${customer}"'),
+                    ]:
+                with self.subTest(field=field, value=value):
+                    with self.assertRaises(BillingEmailTextError) as cm:
+                        Text.write([text], {field: value})
+                    self.assertIn(message, cm.exception.message)
+                    self.assertIn('{customer}, {subscription}',
+                        cm.exception.message)
+        Text.write([text], {
+                'subject': 'Due: {overdue_amount}', 'greeting': '',
+                'body': 'Pay {amount_to_pay}.', 'closing': None})
+        self.assertEqual(text.render({
+                    **{n: '' for n in PLACEHOLDERS},
+                    'overdue_amount': '{x}', 'amount_to_pay': '$1'}),
+            ('Due: {x}', 'Pay $1.'))
+
+    @with_transaction()
+    def test_texts_per_kind(self):
+        "Each kind has its text, one per kind"
+        pool = Pool()
+        Text = pool.get('sale.subscription.billing_email.text')
+        self.assertEqual(
+            sorted(t.kind for t in Text.search([])),
+            sorted(['reminder', 'shelved', 'pre_deletion', 'deleted',
+                    'restored']))
+        with self.assertRaises(SQLConstraintError):
+            Text.create([{'kind': 'reminder', 'subject': 'S', 'body': 'B'}])
 
     @with_transaction()
     def test_send_once_per_step(self):
