@@ -88,7 +88,8 @@ class SecretsTestCase(unittest.TestCase):
 
         set_user(users['finance_manager'])
         Cloud = Model.get('cloud_billing.cloud')
-        cloud = Cloud(name="Billing cloud", entry='billing', region='RegionOne')
+        cloud = Cloud(
+            name="Billing cloud", entry='billing', region='RegionOne')
         cloud.save()
 
         set_user(users['finance'])

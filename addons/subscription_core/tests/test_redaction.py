@@ -31,7 +31,8 @@ CASES = [
     ("upper: TR0UB4DOR&3-HORSE", [SECRET], "upper: [redacted]"),
     ('json: "qu\\"ote"', ['qu"ote'], 'json: "[redacted]"'),
     ("overlap: abcabcab", ['abcab'], "overlap: [redacted]"),
-    ("two: alpha1 beta22", ['alpha1', 'beta22'], "two: [redacted] [redacted]"),
+    ("two: alpha1 beta22", ['alpha1', 'beta22'],
+        "two: [redacted] [redacted]"),
     # patterns, whatever the value
     ("      password: \"Tr0ub4dor", [],
         "      password: \"[redacted]"),
