@@ -60,7 +60,8 @@ CASES = [
         "password is a required attribute"),
     ('{"methods": ["password"]}', [], '{"methods": ["password"]}'),
     ("Instance 1f2e could not be found. (HTTP 404) (Request-ID: req-1)",
-        [], "Instance 1f2e could not be found. (HTTP 404) (Request-ID: req-1)"),
+        [],
+        "Instance 1f2e could not be found. (HTTP 404) (Request-ID: req-1)"),
     ("", [SECRET], ""),
     # the placeholder would bring the secret back: a fixed text
     ("secret is e", ['e'], ''),
