@@ -26,16 +26,30 @@ Results of a server action:
     another project (refused, never touched), a 4xx refusal.
 ``gone``
     ``shelve``/``unshelve`` only: Nova no longer knows the server (404).
+
+No credential leaves this module: the configuration files are read here
+first, their secrets registered with ``subscription_core.redaction`` (which
+then also redacts every log record of the process), a file that is not
+valid YAML is reported by name and line only, and every error text
+(``RemoteError.message``, hence every outcome's ``error``) is redacted.
 """
 import dataclasses
 import os
+import re
 import time
 import uuid
 
 import openstack.connection
+import yaml
 from keystoneauth1 import exceptions as ks_exceptions
 from openstack import exceptions as os_exceptions
 from openstack.config import loader
+
+from subscription_core import redaction
+
+# Every log record of the process (openstacksdk, keystoneauth, trytond's
+# worker tracebacks) is redacted when it is created.
+redaction.install_log_filter()
 
 DONE = 'done'
 ALREADY = 'already'
@@ -117,6 +131,7 @@ class RemoteError(Exception):
 
     def __init__(self, result, message, request_id=None, status_code=None,
             connection=False):
+        message = redaction.redact(message)
         super().__init__(message)
         self.result = result
         self.message = message
@@ -144,15 +159,8 @@ def connect(cloud, region=None, clouds_yaml=None,
     times (it reports a read timeout as a connect timeout: the actions
     re-read the server before acting, so a repeated request is harmless).
     """
-    if clouds_yaml:
-        secure = os.path.join(
-            os.path.dirname(os.path.abspath(clouds_yaml)), 'secure.yaml')
-        config = loader.OpenStackConfig(
-            config_files=[clouds_yaml], secure_files=[secure],
-            load_envvars=False)
-    else:
-        config = loader.OpenStackConfig()
     try:
+        config = load_config(clouds_yaml)
         region_config = config.get_one(
             cloud=cloud, region_name=region or None,
             connect_retries=connect_retries)
@@ -164,6 +172,136 @@ def connect(cloud, region=None, clouds_yaml=None,
         raise RemoteError(FAILED, str(e), connection=True) from e
     track_request_ids(conn)
     return conn
+
+
+# Keys whose values are secrets wherever they appear in the configuration.
+SECRET_KEY = re.compile(
+    r'pass|secret|token|credential|key$|totp|passcode', re.IGNORECASE)
+# Secrets openstacksdk takes from the environment without a clouds_yaml.
+SECRET_ENVIRON = re.compile(
+    r'^OS_.*(PASS|SECRET|TOKEN|CREDENTIAL|KEY$|TOTP|PASSCODE)', re.IGNORECASE)
+_USERINFO = re.compile(r'://([^\s/@?#]+)@')
+_LINE = re.compile(
+    r'^\s*(?:-\s+)?(?:["\']?([\w.-]+)["\']?\s*:)?\s*(.*?)\s*$')
+
+
+class ConfigError(Exception):
+    "A configuration file that cannot be read; never carries its content"
+
+
+def config_files(clouds_yaml=None):
+    """The (clouds.yaml, secure.yaml) paths openstacksdk would read
+
+    With clouds_yaml, secure.yaml is the one beside it; without, the first
+    file that exists along openstacksdk's search (either may be None).
+    """
+    if clouds_yaml:
+        secure = os.path.join(
+            os.path.dirname(os.path.abspath(clouds_yaml)), 'secure.yaml')
+        return clouds_yaml, secure
+    candidates = list(loader.CONFIG_FILES)
+    override = os.environ.get('OS_CLIENT_CONFIG_FILE')
+    if override:
+        candidates.insert(0, override)
+
+    def first(paths):
+        return next((p for p in paths if os.path.exists(p)), None)
+    return first(candidates), first(loader.SECURE_FILES)
+
+
+def _userinfo_secrets(text):
+    for userinfo in _USERINFO.findall(text):
+        yield userinfo
+        yield userinfo.partition(':')[2]
+
+
+def text_secrets(text, everything=False):
+    """The values of a configuration text that may be secrets, line by line
+
+    For a file that cannot be parsed (e.g. a broken secure.yaml): every
+    value when everything, else the values of secret keys, with and without
+    their quotes; and the user info of URLs.
+    """
+    for line in text.splitlines():
+        if line.lstrip().startswith('#') or line.strip() in {'---', '...'}:
+            continue
+        match = _LINE.match(line)
+        key, value = match.groups()
+        if value and (everything or (key and SECRET_KEY.search(key))):
+            yield value
+            yield value.strip('"\'')
+    yield from _userinfo_secrets(text)
+
+
+def data_secrets(data, everything=False, key=''):
+    "The secret values of parsed configuration data"
+    if isinstance(data, dict):
+        for name, value in data.items():
+            yield from data_secrets(value, everything, str(name))
+    elif isinstance(data, list):
+        for value in data:
+            yield from data_secrets(value, everything, key)
+    elif data is not None and not isinstance(data, bool):
+        value = str(data)
+        if everything or SECRET_KEY.search(key):
+            yield value
+        yield from _userinfo_secrets(value)
+
+
+def read_config_file(path, everything=False):
+    """Parse a clouds.yaml or secure.yaml file and register its secrets
+
+    The secrets are registered before parsing, from the text, so that even
+    a file that does not parse cannot be quoted by anything that logs.
+    Raises ConfigError naming the file (and the line for a YAML error),
+    never its content.
+    """
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(
+            "The cloud configuration file %s cannot be read (%s)."
+            % (path, getattr(e, 'strerror', None) or e.__class__.__name__)
+            ) from None
+    redaction.register(text_secrets(text, everything))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = (getattr(e, 'problem_mark', None)
+            or getattr(e, 'context_mark', None))
+        # No "from e": the YAML error quotes the file.
+        raise ConfigError(
+            "The cloud configuration file %s is not valid YAML "
+            "(line %s); its content is not shown."
+            % (path, mark.line + 1 if mark else '?')) from None
+    redaction.register(data_secrets(data, everything))
+    return data
+
+
+def load_config(clouds_yaml=None):
+    """openstacksdk's configuration, once the files were checked here
+
+    openstacksdk itself logs a file it cannot parse with the parser's
+    message, which may quote a password: the files are parsed here first
+    and a broken one stops the connection with RemoteError.
+    """
+    config_file, secure_file = config_files(clouds_yaml)
+    try:
+        for path, everything in [(config_file, False), (secure_file, True)]:
+            if path:
+                read_config_file(path, everything)
+    except ConfigError as e:
+        raise RemoteError(FAILED, str(e), connection=True) from None
+    if clouds_yaml:
+        return loader.OpenStackConfig(
+            config_files=[config_file], secure_files=[secure_file],
+            load_envvars=False)
+    redaction.register(value for name, value in os.environ.items()
+        if SECRET_ENVIRON.match(name))
+    return loader.OpenStackConfig()
 
 
 # Connection factories by name: connect(cloud, region=None, **options).

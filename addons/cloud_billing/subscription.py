@@ -9,7 +9,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
-from subscription_core import proration
+from subscription_core import proration, redaction
 
 from . import grace, openstack
 from .exceptions import (
@@ -332,7 +332,8 @@ class Subscription(metaclass=PoolMeta):
                         'cloud_sync_error': None,
                         }))
         for subscription, error in errors.items():
-            to_write.extend(([subscription], {'cloud_sync_error': error}))
+            to_write.extend(([subscription], {
+                        'cloud_sync_error': redaction.redact(error)}))
         if to_write:
             cls.write(*to_write)
 

@@ -22,7 +22,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from . import ladder
+from . import ladder, redaction
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
     BillingActionRetry, BillingStatusError)
@@ -524,6 +524,7 @@ class BillingAction(ModelSQL, ModelView):
         """Record the outcome ('done', 'retry', 'failed') of the running
         action run for date"""
         cls = self.__class__
+        message = redaction.redact(message)
         state = ladder.state_after_attempt(
             outcome, self.attempts, self._max_attempts())
         values = {}

@@ -3,13 +3,16 @@
 """Tests of the remote-call layer (cloud_billing.openstack) against the test
 double of an openstacksdk Connection (fake_openstack). No cloud, no
 database: milliseconds."""
+import json
 import os
 import textwrap
 import unittest
 
 from cloud_billing import openstack
 from cloud_billing.openstack import ALREADY, DONE, FAILED, GONE, RETRY
+from cloud_billing.tests import leaks
 from cloud_billing.tests.fake_openstack import FakeCloud
+from subscription_core import redaction
 
 PROJECT = 'project-a'
 OTHER = 'project-b'
@@ -542,3 +545,110 @@ class ConnectTestCase(unittest.TestCase):
     def test_registered_factories(self):
         self.assertIs(
             openstack.CONNECTION_FACTORIES['openstacksdk'], openstack.connect)
+
+
+class SecretsTestCase(unittest.TestCase):
+    """No credential of the configuration leaves openstack.connect or a
+    remote call: not in an error, an outcome nor a log line"""
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.TemporaryDirectory()
+        self.addCleanup(self.dir.cleanup)
+
+    def assertNoLeak(self, text):
+        self.assertEqual(leaks.leaks(text), [], text)
+
+    def test_broken_secure_yaml(self):
+        "A secure.yaml that does not parse: file and line, never its text"
+        for broken in ['tag', 'alias', 'unterminated']:
+            with self.subTest(broken=broken):
+                clouds_yaml = leaks.write_config(
+                    self.dir.name, 'http://127.0.0.1:1/v3', secure=broken)
+                with leaks.capture_logs() as logs, \
+                        self.assertRaises(openstack.RemoteError) as cm:
+                    openstack.connect('billing', clouds_yaml=clouds_yaml)
+                error = cm.exception
+                self.assertEqual((error.result, error.connection),
+                    (FAILED, True))
+                self.assertEqual(error.message,
+                    "The cloud configuration file %s is not valid YAML "
+                    "(line %s); its content is not shown."
+                    % (os.path.join(self.dir.name, 'secure.yaml'),
+                        5 if broken == 'unterminated' else 4))
+                self.assertIsNone(error.__cause__)
+                self.assertNoLeak(logs.getvalue())
+
+    def test_broken_secure_yaml_never_parsed_by_openstacksdk(self):
+        "openstacksdk would log PyYAML's message, which quotes the tag"
+        clouds_yaml = leaks.write_config(
+            self.dir.name, 'http://127.0.0.1:1/v3', secure='tag')
+        with leaks.capture_logs() as logs:
+            with self.assertRaises(openstack.RemoteError):
+                openstack.load_config(clouds_yaml)
+        self.assertNotIn('Skipping config file', logs.getvalue())
+        self.assertIn(leaks.PASSWORD, redaction.registered())
+
+    def test_refused_token_echoing_the_password(self):
+        "Keystone answers 401 quoting the request: the password is removed"
+        with leaks.EchoKeystone() as keystone, \
+                leaks.capture_logs() as logs:
+            clouds_yaml = leaks.write_config(self.dir.name, keystone.url)
+            conn = openstack.connect('billing', clouds_yaml=clouds_yaml,
+                connect_timeout=2, read_timeout=2, connect_retries=0)
+            with self.assertRaises(openstack.RemoteError) as cm:
+                openstack.list_servers(conn, PROJECT)
+            shelved, = openstack.shelve(conn, ['e0c8a1f4'], PROJECT)
+            quota = openstack.quota_change(conn, PROJECT, {'cores': 2})
+        # The echo did carry it: the test would see a leak.
+        self.assertTrue(any(leaks.PASSWORD in r for r in keystone.requests))
+        self.assertEqual(cm.exception.status_code, 401)
+        self.assertIn('Rejected POST /v3/auth/tokens', cm.exception.message)
+        self.assertEqual((shelved.result, quota.result), (FAILED, FAILED))
+        for text in [cm.exception.message, str(cm.exception),
+                shelved.error, json.dumps(shelved.as_dict()), quota.error,
+                json.dumps(quota.as_dict()), logs.getvalue()]:
+            self.assertNoLeak(text)
+
+    def test_unreachable_auth_url_with_userinfo(self):
+        "The password in the auth URL is not repeated by the failure"
+        auth_url = 'http://billing-bot:%s@127.0.0.1:%s/v3' % (
+            leaks.PASSWORD, leaks.closed_port())
+        clouds_yaml = leaks.write_config(
+            self.dir.name, auth_url, password='other-secret-9')
+        with leaks.capture_logs() as logs:
+            conn = openstack.connect('billing', clouds_yaml=clouds_yaml,
+                connect_timeout=1, read_timeout=1, connect_retries=0)
+            with self.assertRaises(openstack.RemoteError) as cm:
+                openstack.list_servers(conn, PROJECT)
+            outcome, = openstack.shelve(conn, ['e0c8a1f4'], PROJECT)
+        self.assertEqual(cm.exception.result, RETRY)
+        self.assertIn('127.0.0.1', cm.exception.message)
+        for text in [cm.exception.message, outcome.error, logs.getvalue()]:
+            self.assertNoLeak(text)
+            self.assertNotIn('other-secret-9', text)
+
+    def test_secrets_of_the_files(self):
+        "Every value of secure.yaml, the secret keys and URL user info"
+        self.assertEqual(sorted(set(openstack.data_secrets({
+                            'clouds': {'c': {
+                                    'auth': {
+                                        'auth_url': 'https://u:pw1@h/v3',
+                                        'username': 'bot',
+                                        'application_credential_secret':
+                                            'acs',
+                                        'token': 'tok'},
+                                    'region_name': 'R'}}}))),
+            ['acs', 'pw1', 'tok', 'u:pw1'])
+        self.assertEqual(sorted(set(openstack.data_secrets(
+                        {'a': {'b': 'x', 'c': ['y', 3]}}, everything=True))),
+            ['3', 'x', 'y'])
+        self.assertEqual(sorted(set(openstack.text_secrets(textwrap.dedent('''\
+                            # a comment: not a secret
+                            clouds:
+                              c:
+                                auth:
+                                  password: "never closed
+                                  username: bot
+                            ''')))),
+            ['"never closed', 'never closed'])
