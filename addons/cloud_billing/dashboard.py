@@ -23,6 +23,8 @@ from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import without_check_access
 
+from subscription_core.audit import ModuleRecordMixin
+
 # The subscription states a support agent looks at.
 DASHBOARD_STATES = ('running', 'closed')
 # Visual of each billing status in the list (the others have none).
@@ -35,7 +37,10 @@ STATUS_VISUALS = [
     ]
 
 
-class Dashboard(ModelSQL, ModelView):
+# A view: a client's create, write or delete is refused with a message
+# (ModelSQL would raise NotImplementedError, and __access__ lends it the
+# subscription's rights).
+class Dashboard(ModuleRecordMixin, ModelSQL, ModelView):
     "Cloud Billing Dashboard"
     __name__ = 'cloud_billing.dashboard'
 

@@ -1,7 +1,7 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
 from trytond.exceptions import UserError
-from trytond.model.exceptions import ValidationError
+from trytond.model.exceptions import AccessError, ValidationError
 
 
 class CloudConnectionError(UserError):
@@ -33,4 +33,8 @@ class GraceConfigurationError(ValidationError):
 
 
 class QuotaChangeError(UserError):
+    pass
+
+
+class ResourceAccessError(AccessError):
     pass

@@ -3,10 +3,11 @@
 import datetime
 from collections import defaultdict
 
+from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 
 from . import openstack
-from .exceptions import CloudConnectionError
+from .exceptions import CloudConnectionError, ResourceAccessError
 
 # Actions of openstack.py that act on recorded servers
 REMOTE_ACTIONS = {
@@ -56,6 +57,24 @@ class Resource(ModelSQL, ModelView):
         cls._order = [
             ('subscription', 'ASC'), ('gone', 'ASC'), ('name', 'ASC'),
             ('id', 'ASC')]
+
+    # What a user may correct by hand; the rest is what Nova said, and the
+    # remote actions act on the recorded uuid and project.
+    _correctable_fields = {'shelved_by_billing'}
+
+    @classmethod
+    def check_modification(cls, mode, resources, values=None,
+            external=False):
+        super().check_modification(
+            mode, resources, values=values, external=external)
+        if (external and mode == 'write'
+                and values.keys() - cls._correctable_fields):
+            raise ResourceAccessError(gettext(
+                    'cloud_billing.msg_resource_write',
+                    fields=', '.join(sorted(
+                            cls._fields[f].string
+                            for f in values.keys() - cls._correctable_fields
+                            if f in cls._fields))))
 
     @classmethod
     def default_gone(cls):

@@ -23,6 +23,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import ladder, redaction
+from .audit import ModuleRecordMixin
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
     BillingActionRetry, BillingStatusError)
@@ -716,7 +717,8 @@ class BillingAction(ModelSQL, ModelView):
         pass
 
 
-class BillingActionEvent(ModelSQL, ModelView):
+# Only the action code writes events (audit.py)
+class BillingActionEvent(ModuleRecordMixin, ModelSQL, ModelView):
     "Billing Action Event"
     __name__ = 'sale.subscription.billing.action.event'
 
@@ -749,14 +751,6 @@ class BillingActionEvent(ModelSQL, ModelView):
     @classmethod
     def default_user(cls):
         return Transaction().user or None
-
-    @classmethod
-    def check_modification(cls, mode, events, values=None, external=False):
-        super().check_modification(
-            mode, events, values=values, external=external)
-        if external and mode in {'write', 'delete'}:
-            raise BillingActionAccessError(gettext(
-                    'subscription_core.msg_billing_action_event_readonly'))
 
 
 class CancelStart(ModelView):

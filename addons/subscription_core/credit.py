@@ -17,6 +17,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from . import adjustment
+from .audit import ModuleRecordMixin
 from .exceptions import CreditError
 
 MOVEMENT_KINDS = [
@@ -488,7 +489,9 @@ class Credit(Workflow, ModelSQL, ModelView):
         return movements
 
 
-class CreditMovement(ModelSQL, ModelView):
+# Only the credit code writes movements (audit.py): a movement by hand would
+# change a balance with no move behind it.
+class CreditMovement(ModuleRecordMixin, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit.movement'
     __string__ = "Customer Credit Movement"
 

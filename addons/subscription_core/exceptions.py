@@ -38,6 +38,11 @@ class BillingActionAccessError(AccessError):
     pass
 
 
+class ModuleRecordAccessError(AccessError):
+    "A client created, changed or deleted a record only the module writes"
+    pass
+
+
 class BillingActionOutcome(Exception):
     """Raised by ``BillingAction._execute_<type>()`` to report an outcome
 

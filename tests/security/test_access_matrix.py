@@ -1,0 +1,243 @@
+"""The access matrix (access_matrix.py), tried over JSON-RPC as each role.
+
+The fixture builds a database (matrix_db.py, in a subprocess: DB_CACHE
+restores the shared billing set-up) and serves it with a real trytond on a
+loopback port; each role logs in with common.db.login and calls the models,
+fields, wizards and buttons of the matrix.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from trytond_server import drop_postgresql_database, trytond_server
+
+from access_matrix import (
+    BUTTONS, DOC, FIELDS, MODELS, ROLES, WIZARDS, render)
+from rpc import RPCError, Session
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+PASSWORD = 'billing-demo'
+
+
+@pytest.fixture(scope='module')
+def matrix_server(tmp_path_factory):
+    "(url, database, records) of a trytond serving the matrix database"
+    data = tmp_path_factory.mktemp('matrix-db')
+    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
+    if pg_uri.startswith('postgresql://'):
+        database = os.environ.get('DB_NAME', 'cloudbill_test') + '_matrix'
+    else:
+        database = 'access_matrix'
+    env = dict(os.environ,
+        TRYTOND_DATABASE__PATH=str(data),
+        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
+        DB_NAME=database)
+    env.pop('TRYTOND_WEB__ROOT', None)
+    output = data / 'records.json'
+    try:
+        subprocess.run(
+            [sys.executable, str(HERE / 'matrix_db.py'), str(output)],
+            env=env, check=True, cwd=ROOT, timeout=900)
+        records = json.loads(output.read_text())
+        with trytond_server(database, env, data / 'trytond.log') as url:
+            yield url, database, records
+    finally:
+        if pg_uri.startswith('postgresql://'):
+            drop_postgresql_database(pg_uri, database)
+
+
+def probe(session, kind, name, extra=None):
+    """'allowed', 'denied' or ('crash', error) of one call that writes
+    nothing: the access checks come first and every list of records is
+    empty, so a granted call does nothing (a wizard's session is deleted).
+    Denied is an answer whose message is one of the access errors."""
+    try:
+        if kind == 'read_field':
+            session.model(name, 'read', [], [extra])
+        elif kind == 'write_field':
+            session.model(name, 'write', [], {extra: None})
+        elif kind == 'read':
+            session.model(name, 'search', [], 0, 1, None)
+        elif kind == 'create':
+            session.model(name, 'create', [])
+        elif kind == 'write':
+            session.model(name, 'write', [], {})
+        elif kind == 'delete':
+            session.model(name, 'delete', [])
+        elif kind == 'button':
+            session.model(name, extra, [])
+        elif kind == 'wizard':
+            context = {'active_model': extra, 'active_ids': [],
+                'active_id': None} if extra else {}
+            wizard_id, _, _ = session.call(
+                f'wizard.{name}.create', dict(session.context, **context))
+            session.call(f'wizard.{name}.delete', wizard_id,
+                dict(session.context, **context))
+    except RPCError as e:
+        if e.user_error and (e.message.startswith('You are not allowed')
+                or e.message.startswith('Calling button')):
+            return 'denied'
+        if e.user_error:
+            return 'allowed'
+        return ('crash', e.error)
+    return 'allowed'
+
+
+def observe(session, role):
+    "{(kind, name): cell} of what session may do, as the matrix writes it"
+    def letters(kinds, *call):
+        cell = ''
+        for kind in kinds:
+            outcome = probe(session, kind, *call)
+            if isinstance(outcome, tuple):
+                crashes.append((role, kind, call, outcome[1]))
+            cell += kind[0].upper() if outcome == 'allowed' else '-'
+        return cell
+    crashes = []
+    seen = {}
+    for model in MODELS:
+        seen['model', model] = letters(
+            ['read', 'write', 'create', 'delete'], model)
+    for model, field in FIELDS:
+        seen['field', (model, field)] = letters(
+            ['read_field', 'write_field'], model, field)
+    for wizard, (model, _) in WIZARDS.items():
+        seen['wizard', wizard] = 'X' if probe(
+            session, 'wizard', wizard, model) == 'allowed' else '-'
+    for model, button in BUTTONS:
+        seen['button', (model, button)] = 'X' if probe(
+            session, 'button', model, button) == 'allowed' else '-'
+    return seen, crashes
+
+
+def declared_cell(kind, name, index):
+    if kind == 'model':
+        return MODELS[name][index]
+    elif kind == 'field':
+        return FIELDS[name][index]
+    elif kind == 'wizard':
+        return WIZARDS[name][1][index]
+    else:
+        return BUTTONS[name][index]
+
+
+def test_access_matrix(matrix_server):
+    "Every cell of the matrix, tried over JSON-RPC as each role"
+    url, database, _ = matrix_server
+    wrong, crashes = [], []
+    for index, role in enumerate(ROLES):
+        session = Session(url, database, role, PASSWORD)
+        seen, role_crashes = observe(session, role)
+        crashes.extend(role_crashes)
+        for (kind, name), cell in seen.items():
+            declared = declared_cell(kind, name, index)
+            if cell != declared:
+                wrong.append(f"{role}: {kind} {name}: declared {declared}, "
+                    f"the server grants {cell}")
+    assert not (wrong or crashes), '\n'.join(
+        ["the access matrix differs:"] + wrong
+        + ["calls that crashed instead of answering:"]
+        + [str(c) for c in crashes])
+
+
+def test_matrix_covers_the_modules(matrix_server):
+    "Each stored model, wizard and button with groups of both modules"
+    _, _, records = matrix_server
+    assert set(records['models']) - set(MODELS) == set()
+    assert set(records['wizards']) - set(WIZARDS) == set()
+    assert {tuple(b) for b in records['buttons']} - set(BUTTONS) == set()
+
+
+def test_matrix_doc_is_current():
+    "The documentation's table is the one the test checks"
+    assert DOC.read_text(encoding='utf-8') == render(), (
+        f"{DOC} is stale: run python tests/security/access_matrix.py")
+
+
+def expect_refused(call, message):
+    "Run call, which must answer a user error of exactly message"
+    with pytest.raises(RPCError) as info:
+        call()
+    assert info.value.user_error, info.value.error
+    assert info.value.message == message
+
+
+def test_forged_rows_refused(matrix_server):
+    """Finance cannot add a credit movement, nor a limit change; the finance
+    manager cannot add a billing action event: nothing is written"""
+    url, database, records = matrix_server
+    finance = Session(url, database, 'finance', PASSWORD)
+    manager = Session(url, database, 'finance_manager', PASSWORD)
+
+    def credit_state(session):
+        credit, = session.model('sale.subscription.credit', 'read',
+            [records['credit']], ['balance', 'movements'])
+        return credit['balance'], credit['movements']
+    before = credit_state(finance)
+    for session in [finance, manager]:
+        expect_refused(lambda: session.model(
+                'sale.subscription.credit.movement', 'create', [{
+                        'credit': records['credit'], 'date': '2026-01-01',
+                        'kind': 'grant', 'amount': '5000.00'}]),
+            'You are not allowed to create records of "Customer Credit '
+            'Movement": only the billing module records them.')
+        # nor through the credit, its parent
+        expect_refused(lambda: session.model(
+                'sale.subscription.credit', 'write', [records['credit']], {
+                    'movements': [('create', [{
+                                    'date': '2026-01-01', 'kind': 'grant',
+                                    'amount': '5000.00'}])]}),
+            'You are not allowed to create records of "Customer Credit '
+            'Movement": only the billing module records them.')
+    assert credit_state(finance) == before
+
+    def events():
+        action, = manager.model('sale.subscription.billing.action', 'read',
+            [records['action']], ['events'])
+        return action['events']
+    before = events()
+    assert len(before) == 1  # planned by the finance manager
+    expect_refused(lambda: manager.model(
+            'sale.subscription.billing.action.event', 'create', [{
+                    'action': records['action'],
+                    'date': {'__class__': 'datetime', 'year': 2026,
+                        'month': 1, 'day': 1, 'hour': 0, 'minute': 0,
+                        'second': 0, 'microsecond': 0},
+                    'user': records['users']['admin'],
+                    'from_state': 'planned', 'to_state': 'cancelled',
+                    'message': "Cancelled by the administrator"}]),
+        'You are not allowed to create records of "Sale Subscription '
+        'Billing Action Event": only the billing module records them.')
+    for method, verb, args in [
+            ('write', 'change', [before, {'message': "changed"}]),
+            ('delete', 'delete', [before])]:
+        expect_refused(lambda: manager.model(
+                'sale.subscription.billing.action.event', method, *args),
+            f'You are not allowed to {verb} records of "Sale Subscription '
+            'Billing Action Event": only the billing module records them.')
+    assert events() == before
+
+    expect_refused(lambda: finance.model(
+            'sale.subscription.line.limit_change', 'create', [{
+                    'line': records['line'], 'date': '2026-01-01',
+                    'old_quantity': 4, 'quantity': 1}]),
+        'You are not allowed to create records of "Sale Subscription Line '
+        'Limit Change": only the billing module records them.')
+    assert finance.model('sale.subscription.line.limit_change', 'search',
+        [('line', '=', records['line'])], 0, None, None) == []
+
+
+def test_resource_record_fields_refused(matrix_server):
+    "The finance manager corrects shelved_by_billing, not what Nova said"
+    url, database, _ = matrix_server
+    manager = Session(url, database, 'finance_manager', PASSWORD)
+    expect_refused(lambda: manager.model('cloud_billing.resource', 'write',
+            [], {'uuid': 'other-server', 'project_id': 'other-project',
+                'shelved_by_billing': True}),
+        'You are not allowed to change "Project ID, UUID" of cloud '
+        'resources: they record what the cloud reports (only "Shelved by '
+        'Billing" can be corrected).')

@@ -1,0 +1,75 @@
+"""A trytond server on a free loopback port, for the tests that talk to it
+over HTTP (the browser test, the access matrix).
+
+``trytond_server(database, env, log_path)`` is a context manager: it starts
+``trytond -d database`` with env (the caller's TRYTOND_* variables: config,
+database path or URI), waits until it answers and yields its URL; on exit
+it stops the server and its children. ``drop_postgresql_database`` removes
+a database a test built on PostgreSQL. pytest.ini puts this folder on the
+path (``pythonpath = tests``).
+"""
+import contextlib
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def drop_postgresql_database(uri, name):
+    import psycopg
+    with psycopg.connect(
+            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def trytond_server(database, env, log_path, timeout=60):
+    "Yield the URL of trytond serving database on a free loopback port"
+    port = free_port()
+    env = dict(env, TRYTOND_WEB__LISTEN=f'127.0.0.1:{port}')
+    bin_dir = pathlib.Path(sys.executable).parent
+    log_path = pathlib.Path(log_path)
+    with open(log_path, 'w') as log:
+        server = subprocess.Popen(
+            [str(bin_dir / 'trytond'), '-d', database],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        url = f'http://127.0.0.1:{port}/'
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(url, timeout=2).close()
+                    break
+                except urllib.error.HTTPError:
+                    # Answering, even with an error (no web client root)
+                    break
+                except OSError:
+                    if (server.poll() is not None
+                            or time.monotonic() > deadline):
+                        log.flush()
+                        pytest.fail("trytond did not start:\n"
+                            + log_path.read_text()[-3000:])
+                    time.sleep(0.3)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
