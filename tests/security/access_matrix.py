@@ -54,6 +54,8 @@ MODELS = {
         'R---', 'R--D', 'R---', '----', '----'),
     'sale.subscription.billing_email.branding': (
         'R---', 'RWCD', '----', '----', '----'),
+    'sale.subscription.billing_email.text': (
+        'RW--', 'RW--', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
@@ -65,8 +67,9 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', 'R---'),
     'account.invoice': (
         'RWCD', 'RWCD', '----', 'R---', '----'),
+    # Genshi templates evaluate code: the administrators' alone.
     'ir.email.template': (
-        'RW--', 'RW--', 'R---', 'R---', 'R---'),
+        'R---', 'R---', 'R---', 'R---', 'R---'),
     }
 
 #: (model, field): rights per role on the field (R read, W write)
@@ -77,6 +80,8 @@ FIELDS = {
     ('cloud_billing.resource', 'project_id'): ('R-', 'R-', 'R-', '--', '--'),
     ('cloud_billing.resource', 'shelved_by_billing'): (
         'R-', 'RW', 'R-', '--', '--'),
+    ('sale.subscription', 'cloud_sync_error'): (
+        'R-', 'R-', 'R-', '--', '--'),
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
     }
