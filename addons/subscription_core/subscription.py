@@ -265,6 +265,12 @@ class Subscription(metaclass=PoolMeta):
                 subscriptions, values, cls._server_fields(),
                 cls._draft_fields(), lambda s: s.state == 'draft',
                 guarded_field_error)
+        elif mode == 'delete':
+            for subscription in subscriptions:
+                if subscription.state not in {'draft', 'cancelled'}:
+                    raise GuardedFieldError(gettext(
+                            'subscription_core.msg_subscription_delete_draft',
+                            subscription=subscription.rec_name))
         elif mode == 'create':
             for subscription in subscriptions:
                 if subscription.state != 'draft':
