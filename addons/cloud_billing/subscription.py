@@ -35,17 +35,21 @@ class Subscription(metaclass=PoolMeta):
             ('company', '=', Eval('company', -1)),
             ],
         states={
-            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            'readonly': Eval('state') != 'draft',
             },
-        help="The OpenStack cloud and region of the project.")
+        help="The OpenStack cloud and region of the project.\n"
+        "Once the subscription left draft, only a finance manager changes "
+        "it, with the Re-link Project action.")
     project_id = fields.Char(
         "Project ID", strip=True,
         states={
             'required': Bool(Eval('cloud')),
             'invisible': ~Eval('cloud'),
-            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            'readonly': Eval('state') != 'draft',
             },
-        help="The OpenStack project (tenant) this subscription bills.")
+        help="The OpenStack project (tenant) this subscription bills.\n"
+        "Once the subscription left draft, only a finance manager changes "
+        "it, with the Re-link Project action.")
     region = fields.Function(
         fields.Char("Region"), 'on_change_with_region',
         searcher='search_region')
@@ -156,6 +160,24 @@ class Subscription(metaclass=PoolMeta):
     def validate_fields(cls, subscriptions, field_names):
         super().validate_fields(subscriptions, field_names)
         cls.check_cloud_project(subscriptions, field_names)
+
+    @classmethod
+    def _server_fields(cls):
+        "The cloud state is written by the sync and the billing actions"
+        fields_ = super()._server_fields()
+        engine = 'subscription_core.msg_subscription_field_engine'
+        for name in ['cloud_resources', 'cloud_synced_at', 'cloud_sync_error',
+                'cloud_shelved_date', 'cloud_deletion_date']:
+            fields_[name] = engine
+        return fields_
+
+    @classmethod
+    def _draft_fields(cls):
+        "The project changes by hand only while draft, then by re-link"
+        fields_ = super()._draft_fields()
+        for name in ['cloud', 'project_id']:
+            fields_[name] = 'cloud_billing.msg_subscription_project_draft'
+        return fields_
 
     @classmethod
     def check_cloud_project(cls, subscriptions, field_names=None):

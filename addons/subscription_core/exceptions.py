@@ -43,6 +43,15 @@ class ModuleRecordAccessError(AccessError):
     pass
 
 
+class GuardedFieldError(AccessError):
+    "A client wrote a field that only the server's own code changes"
+    pass
+
+
+class AutomationHoldError(UserError):
+    pass
+
+
 class BillingActionOutcome(Exception):
     """Raised by ``BillingAction._execute_<type>()`` to report an outcome
 

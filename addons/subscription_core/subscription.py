@@ -8,12 +8,12 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import proration
-from .exceptions import LimitChangeError, UsageError
+from .exceptions import GuardedFieldError, LimitChangeError, UsageError
 
 BILLING_STATUSES = [
     ('active', "Active"),
@@ -71,6 +71,52 @@ def billing_batches(keyed_ids, size=BILLING_BATCH, first=None):
         yield batch
 
 
+def changed_fields(record, values):
+    """The names of values that would change record
+
+    One2Many and Many2Many actions always count as a change.
+    """
+    names = []
+    for name, value in values.items():
+        field = record._fields.get(name)
+        if field is None:
+            continue
+        if field._type in {'one2many', 'many2many'}:
+            if value:
+                names.append(name)
+            continue
+        current = getattr(record, name)
+        if field._type == 'many2one':
+            current = current.id if current else None
+        if current != value:
+            names.append(name)
+    return names
+
+
+def check_guarded_fields(
+        records, values, server_fields, draft_fields, is_draft, error):
+    """Refuse a client's write of guarded fields on records
+
+    server_fields and draft_fields map field names to message ids: the
+    first are only written by the server's own code, the second only
+    while is_draft(record). error(message_id, record, field) returns the
+    exception to raise.
+    """
+    for record in records:
+        for name in changed_fields(record, values):
+            if name in server_fields:
+                raise error(server_fields[name], record, name)
+            if name in draft_fields and not is_draft(record):
+                raise error(draft_fields[name], record, name)
+
+
+def guarded_field_error(message_id, record, name, **kwargs):
+    "The GuardedFieldError of a client's write of name on record"
+    string = record.fields_get([name])[name]['string']
+    return GuardedFieldError(gettext(
+            message_id, field=string, record=record.rec_name, **kwargs))
+
+
 def check_on_demand_period(records, field_names=None):
     "On-demand periods (day, hour) are for usage lines and services only"
     if field_names and not (field_names & {'billing_type', 'billing_period'}):
@@ -103,13 +149,13 @@ class Subscription(metaclass=PoolMeta):
         help="Where the subscription stands in the billing ladder. "
         "It only changes through billing actions.")
     automation_hold_until = fields.Date(
-        "No Automated Action Until",
+        "No Automated Action Until", readonly=True,
         help="No automated billing action runs on this subscription "
-        "before this date (inclusive).")
+        "before this date (inclusive).\n"
+        "Set by the Hold Automation and Release Hold actions.")
     automation_hold_reason = fields.Char(
-        "Hold Reason",
+        "Hold Reason", readonly=True,
         states={
-            'required': Bool(Eval('automation_hold_until')),
             'invisible': ~Eval('automation_hold_until'),
             })
     quote_first_invoice_date = fields.Function(fields.Date(
@@ -140,6 +186,11 @@ class Subscription(metaclass=PoolMeta):
         cls.end_date.states['required'] = (
             (Eval('billing_model') == 'prepaid')
             & (Eval('state') != 'draft'))
+        # A subscription that ran may have been billed: it never goes back
+        # to draft, where its guarded fields could change.
+        cls._transitions.discard(('running', 'draft'))
+        cls._buttons['draft']['invisible'] = ~Eval('state').in_(
+            ['quotation', 'cancelled'])
 
     @classmethod
     def view_attributes(cls):
@@ -169,6 +220,69 @@ class Subscription(metaclass=PoolMeta):
     def validate_fields(cls, subscriptions, field_names):
         super().validate_fields(subscriptions, field_names)
         cls.check_prepaid_end_date(subscriptions, field_names)
+
+    # Hooks the overlay extends: {field name: message id}.
+    @classmethod
+    def _server_fields(cls):
+        "Fields that only the server's own code writes, in any state"
+        engine = 'subscription_core.msg_subscription_field_engine'
+        hold = 'subscription_core.msg_subscription_field_hold'
+        return {
+            'state': engine,
+            'number': engine,
+            'next_invoice_date': engine,
+            'quoted_by': engine,
+            'run_by': engine,
+            'automation_hold_until': hold,
+            'automation_hold_reason': hold,
+            }
+
+    @classmethod
+    def _draft_fields(cls):
+        "Fields that a client writes only while the subscription is draft"
+        draft = 'subscription_core.msg_subscription_field_draft'
+        return {name: draft for name in [
+                'company', 'party', 'invoice_party', 'currency',
+                'start_date', 'end_date', 'invoice_start_date',
+                'invoice_recurrence', 'billing_model', 'lines']}
+
+    @classmethod
+    def check_modification(
+            cls, mode, subscriptions, values=None, external=False):
+        """Clients never write what the engine owns
+
+        Tryton does not enforce readonly: a client's (external) write of a
+        server field, or of a draft field once the subscription left draft,
+        is refused. The engine's jobs, buttons and wizards run in the server
+        (external is False) and keep writing them.
+        """
+        super().check_modification(
+            mode, subscriptions, values=values, external=external)
+        if not external:
+            return
+        if mode == 'write':
+            check_guarded_fields(
+                subscriptions, values, cls._server_fields(),
+                cls._draft_fields(), lambda s: s.state == 'draft',
+                guarded_field_error)
+        elif mode == 'delete':
+            for subscription in subscriptions:
+                if subscription.state not in {'draft', 'cancelled'}:
+                    raise GuardedFieldError(gettext(
+                            'subscription_core.msg_subscription_delete_draft',
+                            subscription=subscription.rec_name))
+        elif mode == 'create':
+            for subscription in subscriptions:
+                if subscription.state != 'draft':
+                    raise guarded_field_error(
+                        'subscription_core.msg_subscription_field_engine',
+                        subscription, 'state')
+                for name in ['automation_hold_until',
+                        'automation_hold_reason']:
+                    if getattr(subscription, name):
+                        raise guarded_field_error(
+                            'subscription_core.msg_subscription_field_hold',
+                            subscription, name)
 
     @classmethod
     def check_prepaid_end_date(cls, subscriptions, field_names=None):
@@ -480,6 +594,66 @@ class Line(metaclass=PoolMeta):
         super().validate_fields(lines, field_names)
         check_on_demand_period(lines, field_names)
 
+    # Hooks the overlay extends: {field name: message id}.
+    @classmethod
+    def _server_fields(cls):
+        "Fields that only the server's own code writes, in any state"
+        engine = 'subscription_core.msg_line_field_engine'
+        return {
+            'billed_until': engine,
+            'limit_changes': engine,
+            'next_consumption_date': engine,
+            'consumed_until': engine,
+            }
+
+    @classmethod
+    def _draft_fields(cls):
+        "Fields that a client writes only while the subscription is draft"
+        draft = 'subscription_core.msg_line_field_draft'
+        fields_ = {name: draft for name in [
+                'subscription', 'service', 'unit', 'unit_price',
+                'start_date', 'end_date', 'billing_type', 'billing_period',
+                'consumption_recurrence', 'consumption_delay']}
+        fields_['quantity'] = 'subscription_core.msg_line_field_limit'
+        return fields_
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        """Clients change a line of a subscription only while it is draft
+
+        The limit (quantity) of a running subscription changes through the
+        Change Limit wizard, billed_until only by the billing jobs. Lines
+        are added or removed only while the subscription is draft.
+        """
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if not external:
+            return
+        if mode == 'write':
+            check_guarded_fields(
+                lines, values, cls._server_fields(), cls._draft_fields(),
+                lambda l: l.subscription.state == 'draft',
+                guarded_field_error)
+            if values.get('subscription'):
+                target = Subscription(values['subscription'])
+                if target.state != 'draft':
+                    raise GuardedFieldError(gettext(
+                            'subscription_core.msg_line_add_remove_draft',
+                            subscription=target.rec_name))
+        else:
+            for line in lines:
+                if line.subscription.state != 'draft':
+                    raise GuardedFieldError(gettext(
+                            'subscription_core.msg_line_add_remove_draft',
+                            subscription=line.subscription.rec_name))
+                if mode == 'create':
+                    for name in cls._server_fields():
+                        if getattr(line, name, None):
+                            raise guarded_field_error(
+                                cls._server_fields()[name], line, name)
+
     @property
     def billing_start(self):
         return max(self.start_date, self.subscription.start_date)
@@ -617,6 +791,15 @@ class LimitChange(ModelSQL, ModelView):
     def get_rec_name(self, name):
         return '%s: %s → %s (%s)' % (
             self.line.rec_name, self.old_quantity, self.quantity, self.date)
+
+    @classmethod
+    def check_modification(cls, mode, changes, values=None, external=False):
+        "The history of a limit is written by Line.change_limit only"
+        super().check_modification(
+            mode, changes, values=values, external=external)
+        if external:
+            raise GuardedFieldError(gettext(
+                    'subscription_core.msg_limit_change_readonly'))
 
 
 class ChangeLimitStart(ModelView):
