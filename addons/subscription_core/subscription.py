@@ -792,15 +792,6 @@ class LimitChange(ModelSQL, ModelView):
         return '%s: %s → %s (%s)' % (
             self.line.rec_name, self.old_quantity, self.quantity, self.date)
 
-    @classmethod
-    def check_modification(cls, mode, changes, values=None, external=False):
-        "The history of a limit is written by Line.change_limit only"
-        super().check_modification(
-            mode, changes, values=values, external=external)
-        if external:
-            raise GuardedFieldError(gettext(
-                    'subscription_core.msg_limit_change_readonly'))
-
 
 class ChangeLimitStart(ModelView):
     "Change Subscription Limit"

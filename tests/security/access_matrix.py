@@ -39,6 +39,8 @@ MODELS = {
         'R---', 'R---', 'R---', '----', '----'),
     'sale.subscription.line.limit_change': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'sale.subscription.automation_hold': (
+        'R---', 'R---', 'R---', '----', '----'),
     'sale.subscription.service.tier': (
         'R---', 'R---', 'R---', 'R---', 'R---'),
     # cloud_billing
@@ -48,6 +50,8 @@ MODELS = {
         'R---', 'RWC-', 'R---', '----', '----'),
     'cloud_billing.dashboard': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_billing.project_relink': (
+        'R---', 'R---', '----', '----', '----'),
     'cloud_billing.resource': (
         'R---', 'RW--', 'R---', '----', '----'),
     'sale.subscription.billing_email': (
@@ -82,6 +86,9 @@ FIELDS = {
         'R-', 'RW', 'R-', '--', '--'),
     ('sale.subscription', 'cloud_sync_error'): (
         'R-', 'R-', 'R-', '--', '--'),
+    # The field access lets finance write it so that the guard
+    # (check_modification) answers with the message that names the Hold
+    # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
     }
@@ -92,6 +99,12 @@ WIZARDS = {
     'sale.subscription.billing.preview': (None, 'XX---'),
     'sale.subscription.line.change_limit': (
         'sale.subscription.line', 'XX---'),
+    'sale.subscription.automation_hold.hold': (
+        'sale.subscription', 'XX---'),
+    'sale.subscription.automation_hold.release': (
+        'sale.subscription', 'XX---'),
+    'cloud_billing.relink_project': (
+        'sale.subscription', '-X---'),
     'sale.subscription.billing.action.cancel': (
         'sale.subscription.billing.action', '-X---'),
     # Tryton's
