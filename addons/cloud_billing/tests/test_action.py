@@ -85,6 +85,16 @@ class CloudBillingActionTestCase(unittest.TestCase):
                 action._finish(date, 'done', None, ref)
         return Action(action.id)
 
+    def pending_deletion(self, subscription, deletion):
+        "Put subscription in pending deletion, its servers going on deletion"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        with action_path():
+            Subscription.write([subscription], {
+                    'billing_status': 'pending_deletion',
+                    'cloud_deletion_date': deletion,
+                    })
+
     def configure(self, company, **values):
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
@@ -215,8 +225,6 @@ class CloudBillingActionTestCase(unittest.TestCase):
     @with_transaction()
     def test_delete_only_when_due(self):
         "Delete needs pending deletion and its date; 404 counts as done"
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
         with self.cloud_subscription() as (company, subscription):
             self.configure(company, remote_wait=5)
             server = self.cloud.add_server(PROJECT, name='a')
@@ -229,11 +237,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
             self.assertIn(server.id, self.cloud.servers)
 
             deletion = DATE + datetime.timedelta(days=3)
-            with action_path():
-                Subscription.write([subscription], {
-                        'billing_status': 'pending_deletion',
-                        'cloud_deletion_date': deletion,
-                        })
+            self.pending_deletion(subscription, deletion)
             # Before its date: process does not pick it; forced, refused.
             action = self.plan(subscription, 'delete', date=deletion)
             early = self.attempt(action, date=DATE)
@@ -257,18 +261,13 @@ class CloudBillingActionTestCase(unittest.TestCase):
     def test_delete_checked_on_the_server_date(self):
         "A run for a later day deletes nothing before the server's date"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Action = pool.get('sale.subscription.billing.action')
         with self.cloud_subscription() as (company, subscription):
             self.configure(company, remote_wait=5)
             server = self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
             deletion = DATE + datetime.timedelta(days=3)
-            with action_path():
-                Subscription.write([subscription], {
-                        'billing_status': 'pending_deletion',
-                        'cloud_deletion_date': deletion,
-                        })
+            self.pending_deletion(subscription, deletion)
             action = self.plan(subscription, 'delete', date=deletion)
 
             # The server's date is DATE; the task is handed the deletion
@@ -288,7 +287,6 @@ class CloudBillingActionTestCase(unittest.TestCase):
     def test_delete_refuses_foreign_project(self):
         "A recorded server of another project: nothing is deleted"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (company, subscription):
             self.configure(company, remote_wait=5)
@@ -298,11 +296,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
             resource, = Resource.search([])
             Resource.copy([resource], {
                     'uuid': foreign.id, 'project_id': OTHER})
-            with action_path():
-                Subscription.write([subscription], {
-                        'billing_status': 'pending_deletion',
-                        'cloud_deletion_date': DATE,
-                        })
+            self.pending_deletion(subscription, DATE)
 
             action = self.attempt(self.plan(subscription, 'delete'))
 
