@@ -22,6 +22,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
+from subscription_core.validation import InputMixin
 
 # The subscription states a support agent looks at.
 DASHBOARD_STATES = ('running', 'closed')
@@ -35,7 +36,7 @@ STATUS_VISUALS = [
     ]
 
 
-class Dashboard(ModelSQL, ModelView):
+class Dashboard(InputMixin, ModelSQL, ModelView):
     "Cloud Billing Dashboard"
     __name__ = 'cloud_billing.dashboard'
 

@@ -7,6 +7,7 @@ from trytond.model import ModelSQL, ModelView, Unique, fields
 
 from . import openstack
 from .exceptions import CloudConnectionError
+from subscription_core.validation import InputMixin
 
 # Actions of openstack.py that act on recorded servers
 REMOTE_ACTIONS = {
@@ -16,7 +17,7 @@ REMOTE_ACTIONS = {
     }
 
 
-class Resource(ModelSQL, ModelView):
+class Resource(InputMixin, ModelSQL, ModelView):
     "Cloud Resource"
     __name__ = 'cloud_billing.resource'
 

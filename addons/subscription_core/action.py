@@ -26,6 +26,7 @@ from . import ladder
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
     BillingActionRetry, BillingStatusError)
+from .validation import InputMixin, WizardInputMixin
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def in_action_path():
     return bool(Transaction().context.get(ACTION_CONTEXT))
 
 
-class BillingAction(ModelSQL, ModelView):
+class BillingAction(InputMixin, ModelSQL, ModelView):
     "Billing Action"
     __name__ = 'sale.subscription.billing.action'
 
@@ -712,7 +713,7 @@ class BillingAction(ModelSQL, ModelView):
         pass
 
 
-class BillingActionEvent(ModelSQL, ModelView):
+class BillingActionEvent(InputMixin, ModelSQL, ModelView):
     "Billing Action Event"
     __name__ = 'sale.subscription.billing.action.event'
 
@@ -755,14 +756,14 @@ class BillingActionEvent(ModelSQL, ModelView):
                     'subscription_core.msg_billing_action_event_readonly'))
 
 
-class CancelStart(ModelView):
+class CancelStart(InputMixin, ModelView):
     "Cancel Billing Actions"
     __name__ = 'sale.subscription.billing.action.cancel.start'
 
     reason = fields.Text("Reason", required=True)
 
 
-class Cancel(Wizard):
+class Cancel(WizardInputMixin, Wizard):
     "Cancel Billing Actions"
     __name__ = 'sale.subscription.billing.action.cancel'
     start = StateView('sale.subscription.billing.action.cancel.start',
@@ -777,7 +778,7 @@ class Cancel(Wizard):
         return 'end'
 
 
-class Subscription(metaclass=PoolMeta):
+class Subscription(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     billing_actions = fields.One2Many(

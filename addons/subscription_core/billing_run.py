@@ -4,6 +4,7 @@ from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+from .validation import InputMixin, WizardInputMixin
 
 # Scheduled jobs of the engine, in the order a billing day runs them:
 # (cron method, model, classmethod)
@@ -25,7 +26,7 @@ def run_billing_job(job, date):
         return getattr(Model, method)(date=date)
 
 
-class Cron(metaclass=PoolMeta):
+class Cron(InputMixin, metaclass=PoolMeta):
     __name__ = 'ir.cron'
 
     @classmethod
@@ -34,7 +35,7 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend(BILLING_JOBS)
 
 
-class RunBillingStart(ModelView):
+class RunBillingStart(InputMixin, ModelView):
     "Run Billing Job"
     __name__ = 'sale.subscription.billing.run.start'
 
@@ -54,7 +55,7 @@ class RunBillingStart(ModelView):
         return 'all'
 
 
-class RunBilling(Wizard):
+class RunBilling(WizardInputMixin, Wizard):
     "Run Billing Job"
     __name__ = 'sale.subscription.billing.run'
     start = StateView('sale.subscription.billing.run.start',

@@ -18,6 +18,8 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import adjustment
 from .exceptions import CreditError
+from . import bounds
+from .validation import InputMixin, check_bounds
 
 MOVEMENT_KINDS = [
     ('grant', "Grant"),
@@ -27,7 +29,7 @@ MOVEMENT_KINDS = [
     ]
 
 
-class Credit(Workflow, ModelSQL, ModelView):
+class Credit(InputMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit'
     __string__ = "Customer Credit"
     _states = {
@@ -182,6 +184,7 @@ class Credit(Workflow, ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, credits, field_names):
         super().validate_fields(credits, field_names)
+        check_bounds(credits, field_names, {'amount': bounds.AMOUNT})
         cls.check_amount_dates(credits, field_names)
 
     @classmethod
@@ -488,7 +491,7 @@ class Credit(Workflow, ModelSQL, ModelView):
         return movements
 
 
-class CreditMovement(ModelSQL, ModelView):
+class CreditMovement(InputMixin, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit.movement'
     __string__ = "Customer Credit Movement"
 
@@ -547,7 +550,7 @@ class CreditMovement(ModelSQL, ModelView):
                     'subscription_core.msg_credit_movement_modify'))
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod
@@ -619,7 +622,7 @@ class Invoice(metaclass=PoolMeta):
             Credit.reverse_applications(undone)
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     @classmethod

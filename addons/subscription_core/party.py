@@ -3,9 +3,10 @@
 from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Bool, Eval
+from .validation import InputMixin
 
 
-class Party(metaclass=PoolMeta):
+class Party(InputMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
 
     subscription_invoice_grouping = fields.Selection([

@@ -14,6 +14,9 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import proration
 from .exceptions import LimitChangeError, UsageError
+from . import bounds
+from .validation import (
+    InputMixin, WizardInputMixin, check_bounds, check_dates)
 
 BILLING_STATUSES = [
     ('active', "Active"),
@@ -85,7 +88,7 @@ def check_on_demand_period(records, field_names=None):
                     record=record.rec_name, period=period))
 
 
-class Subscription(metaclass=PoolMeta):
+class Subscription(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     billing_model = fields.Selection([
@@ -169,6 +172,7 @@ class Subscription(metaclass=PoolMeta):
     def validate_fields(cls, subscriptions, field_names):
         super().validate_fields(subscriptions, field_names)
         cls.check_prepaid_end_date(subscriptions, field_names)
+        check_dates(subscriptions, field_names, [('start_date', 'end_date')])
 
     @classmethod
     def check_prepaid_end_date(cls, subscriptions, field_names=None):
@@ -418,7 +422,7 @@ class Subscription(metaclass=PoolMeta):
         return Invoice.browse(ids)
 
 
-class Line(metaclass=PoolMeta):
+class Line(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
 
     billing_type = fields.Selection(
@@ -480,6 +484,11 @@ class Line(metaclass=PoolMeta):
     def validate_fields(cls, lines, field_names):
         super().validate_fields(lines, field_names)
         check_on_demand_period(lines, field_names)
+        check_bounds(lines, field_names, {
+                'quantity': bounds.QUANTITY,
+                'unit_price': bounds.PRICE,
+                })
+        check_dates(lines, field_names, [('start_date', 'end_date')])
 
     @property
     def billing_start(self):
@@ -596,7 +605,7 @@ class Line(metaclass=PoolMeta):
         return change
 
 
-class LimitChange(ModelSQL, ModelView):
+class LimitChange(InputMixin, ModelSQL, ModelView):
     "Subscription Line Limit Change"
     __name__ = 'sale.subscription.line.limit_change'
 
@@ -619,8 +628,16 @@ class LimitChange(ModelSQL, ModelView):
         return '%s: %s → %s (%s)' % (
             self.line.rec_name, self.old_quantity, self.quantity, self.date)
 
+    @classmethod
+    def validate_fields(cls, changes, field_names):
+        super().validate_fields(changes, field_names)
+        check_bounds(changes, field_names, {
+                'old_quantity': bounds.QUANTITY,
+                'quantity': bounds.QUANTITY,
+                })
 
-class ChangeLimitStart(ModelView):
+
+class ChangeLimitStart(InputMixin, ModelView):
     "Change Subscription Limit"
     __name__ = 'sale.subscription.line.change_limit.start'
 
@@ -634,7 +651,7 @@ class ChangeLimitStart(ModelView):
     reason = fields.Char("Reason")
 
 
-class ChangeLimit(Wizard):
+class ChangeLimit(WizardInputMixin, Wizard):
     "Change Subscription Limit"
     __name__ = 'sale.subscription.line.change_limit'
     start = StateView('sale.subscription.line.change_limit.start',

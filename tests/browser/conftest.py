@@ -7,15 +7,10 @@ script as `make demo`. Everything started here is stopped here.
 """
 import os
 import pathlib
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
+
+from tests import server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'artifacts' / 'browser'
@@ -25,19 +20,6 @@ CHROMIUM_ARGS = [
     '--disable-background-networking', '--disable-component-update',
     '--disable-sync',
     ]
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def _drop_postgresql_database(uri, name):
-    import psycopg
-    with psycopg.connect(
-            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 DATABASE = 'cloudbill_browser'
@@ -51,52 +33,12 @@ def demo_server(tmp_path_factory):
         pytest.fail(f"the web client is not installed in {sao_root}: "
             "run `make sao`")
     data = tmp_path_factory.mktemp('browser-db')
-    port = _free_port()
-    database = DATABASE
-    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    env = dict(os.environ,
-        TRYTOND_CONFIG=str(ROOT / 'config' / 'trytond.conf'),
-        TRYTOND_DATABASE__PATH=str(data),
-        TRYTOND_WEB__ROOT=str(sao_root),
-        TRYTOND_WEB__LISTEN=f'127.0.0.1:{port}',
-        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
-        )
-    for key in ['DB_NAME', 'DB_CACHE']:
-        env.pop(key, None)
-    bin_dir = pathlib.Path(sys.executable).parent
-    subprocess.run(
-        [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
-            '--database', database, '--reset'],
-        env=env, check=True, cwd=ROOT, timeout=900)
-    log = open(data / 'trytond.log', 'w')
-    server = subprocess.Popen(
-        [str(bin_dir / 'trytond'), '-d', database],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    url = f'http://127.0.0.1:{port}/'
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("trytond did not start:\n"
-                        + (data / 'trytond.log').read_text()[-3000:])
-                time.sleep(0.3)
-        yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
-        if pg_uri.startswith('postgresql://'):
-            _drop_postgresql_database(pg_uri, database)
+        with server.demo_server(DATABASE, data,
+                TRYTOND_WEB__ROOT=str(sao_root)) as (url, _):
+            yield url
+    except server.ServerError as error:
+        pytest.fail(str(error))
 
 
 @pytest.fixture(scope='session')
