@@ -46,10 +46,10 @@ class Consumption(InputMixin, metaclass=PoolMeta):
     @classmethod
     def validate_fields(cls, consumptions, field_names):
         super().validate_fields(consumptions, field_names)
+        cls.check_usage(consumptions, field_names)
         check_bounds(consumptions, field_names, {
                 'quantity': bounds.QUANTITY,
                 })
-        cls.check_usage(consumptions, field_names)
 
     @classmethod
     def check_usage(cls, consumptions, field_names=None):
