@@ -95,6 +95,7 @@ class Answer:
 
 class Client:
     def __init__(self, url, database, timeout=120):
+        self.host_url, self.database = url, database
         parsed = urllib.parse.urlsplit(url)
         self.host, self.port = parsed.hostname, parsed.port
         self.path = '/%s/rpc/' % database

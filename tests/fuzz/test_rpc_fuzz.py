@@ -12,7 +12,10 @@ import datetime
 
 import pytest
 
+from tests.fuzz.jsonrpc import Client
+
 pytestmark = pytest.mark.fuzz
+FINANCE_PASSWORD = 'billing-demo'  # subscription_core/tests/tools.py
 
 
 def fuzz(fuzzer, points, budget):
@@ -65,17 +68,22 @@ REGRESSIONS = [
     ('sale.subscription.line', 'write', {'quantity': -1.0}),
     ('sale.subscription.line', 'write',
         {'unit_price': __import__('decimal').Decimal('-5')}),
-    # durations without upper bound overflow date
-    ('cloud_billing.configuration', 'write', {'retention_days': 10 ** 9}),
-    ('account.dunning.level', 'write', {'billing_action_delay':
-            datetime.timedelta(days=10 ** 6)}),
+    # dates beyond the calendar of the business
     ('sale.subscription', 'write',
         {'automation_hold_until': datetime.date.max}),
     # wrong types reached the SQL layer
     ('sale.subscription.line', 'write', {'quantity': [1]}),
     ('sale.subscription', 'write', {'cloud_synced_at': []}),
     ('account.invoice.line', 'write', {'origin': ''}),
-    ('cloud_billing.cloud', 'write', {'name': 'x' * 10_000_000}),
+    ('sale.subscription.line', 'write', {'description': 'x' * 10_000_000}),
+    ]
+# Settings only the finance managers write: durations without an upper
+# bound pushed planned dates past date.max
+MANAGER_REGRESSIONS = [
+    ('cloud_billing.configuration', 'write', {'retention_days': 10 ** 9}),
+    ('cloud_billing.configuration', 'write', {'remote_wait': 10 ** 9}),
+    ('account.dunning.level', 'write', {'billing_action_delay':
+            datetime.timedelta(days=10 ** 6)}),
     ]
 
 
@@ -89,6 +97,28 @@ def test_regression(fuzzer, entry_points, model, method, values):
         f'model.{model}.{method}', [point.ids[:1], values])
     assert answer.kind == 'user_error', answer
     assert fuzzer.checksum(point.tables) == before
+
+
+@pytest.mark.parametrize('model, method, values', MANAGER_REGRESSIONS,
+    ids=[f'{m}.{k}:{",".join(v)}' for m, k, v in MANAGER_REGRESSIONS])
+def test_regression_manager(fuzzer, entry_points, model, method, values):
+    manager = Client(fuzzer.finance.host_url, fuzzer.finance.database)
+    manager.login('finance_manager', FINANCE_PASSWORD)
+    try:
+        point = next(p for p in entry_points
+            if p.model == model and p.kind == method)
+        # the write is allowed to the finance manager: only the value is
+        # refused
+        answer = manager.call(f'model.{model}.{method}', [point.ids[:1], {}])
+        assert answer.kind == 'result', answer
+        before = fuzzer.checksum(point.tables)
+        answer = manager.call(
+            f'model.{model}.{method}', [point.ids[:1], values])
+        assert answer.kind == 'user_error', answer
+        assert 'at most' in answer.message or 'range' in answer.message
+        assert fuzzer.checksum(point.tables) == before
+    finally:
+        manager.close()
 
 
 def test_regression_button_ids(fuzzer, entry_points):
