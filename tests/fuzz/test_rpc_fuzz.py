@@ -68,9 +68,6 @@ REGRESSIONS = [
     ('sale.subscription.line', 'write', {'quantity': -1.0}),
     ('sale.subscription.line', 'write',
         {'unit_price': __import__('decimal').Decimal('-5')}),
-    # dates beyond the calendar of the business
-    ('sale.subscription', 'write',
-        {'automation_hold_until': datetime.date.max}),
     # wrong types reached the SQL layer
     ('sale.subscription.line', 'write', {'quantity': [1]}),
     ('sale.subscription', 'write', {'cloud_synced_at': []}),
