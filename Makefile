@@ -4,6 +4,7 @@
 #                    TRYTOND_DATABASE__URI names one), browser and end-to-end
 #   make e2e         end-to-end tests on a real OpenStack test cloud
 #   make bench       benchmarks (WORKLOAD=<name> SIZE=<n> for one)
+#   make fuzz        hostile JSON-RPC calls, FUZZ_EXAMPLES (10000) per entry point
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -22,11 +23,11 @@ export TRYTOND_DATABASE__PATH ?= $(CURDIR)/data
 export TRYTOND_WEB__ROOT ?= $(SAO_ROOT)
 export TRYTOND_EMAIL__URI ?= smtp://127.0.0.1:8025
 
-.PHONY: help venv sao chromium demo test test-unit e2e bench clean \
+.PHONY: help venv sao chromium demo test test-unit e2e bench fuzz clean \
 	cloud-up cloud-down cloud-status cloud-logs
 
 help:
-	@sed -n '2,6p' Makefile | sed 's/^# *//'
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
 
 # The virtualenv is rebuilt when the pins or the module metadata change.
 $(VENV)/.installed: constraints.txt requirements-dev.txt addons/*/pyproject.toml
@@ -75,6 +76,13 @@ cloud-up cloud-down cloud-status cloud-logs: cloud-%:
 # folder unless TRYTOND_DATABASE__URI names a PostgreSQL server.
 bench: venv
 	@$(PYTHON) bench/run.py $(if $(WORKLOAD),--workload $(WORKLOAD)) $(if $(SIZE),--size $(SIZE))
+
+# The JSON-RPC fuzz test alone, long (tests/fuzz): SQLite unless
+# TRYTOND_DATABASE__URI names a PostgreSQL server; FUZZ_SECONDS bounds the
+# time per entry point. Ends with "fuzz: N tried, M crashed"; fails if M > 0.
+FUZZ_EXAMPLES ?= 10000
+fuzz: venv
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DB_NAME=cloudbill_fuzz $(PYTEST) tests/fuzz -k 'test_fuzz or test_discovery'
 
 clean:
 	rm -rf data artifacts .cache

@@ -73,3 +73,35 @@ def trytond_server(database, env, log_path, timeout=60):
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def server_env(data, **extra):
+    "The environment of a trytond using data as its SQLite folder"
+    env = dict(os.environ,
+        TRYTOND_CONFIG=str(ROOT / 'config' / 'trytond.conf'),
+        TRYTOND_DATABASE__PATH=str(data),
+        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
+        **extra)
+    for key in ['DB_NAME', 'DB_CACHE']:
+        env.pop(key, None)
+    return env
+
+
+@contextlib.contextmanager
+def demo_server(database, data, **extra_env):
+    """Yield (url, env) of a trytond serving database built with the demo
+    data (the script of `make demo`) in the folder data, or on PostgreSQL
+    when TRYTOND_DATABASE__URI names it; the database is dropped on exit"""
+    env = server_env(data, **extra_env)
+    pg_uri = env.get('TRYTOND_DATABASE__URI', '')
+    try:
+        subprocess.run(
+            [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
+                '--database', database, '--reset'],
+            env=env, check=True, cwd=ROOT, timeout=900)
+        with trytond_server(database, env, pathlib.Path(data) / 'trytond.log'
+                ) as url:
+            yield url, env
+    finally:
+        if pg_uri.startswith('postgresql://'):
+            drop_postgresql_database(pg_uri, database)

@@ -31,6 +31,8 @@ from subscription_core.exceptions import (
 
 from . import grace, openstack
 from .exceptions import CloudConnectionError
+from subscription_core import bounds
+from subscription_core.validation import InputMixin, check_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ class BillingOutcomeFailure(BillingActionFailure):
         self.outcomes = outcomes or []
 
 
-class BillingAction(metaclass=PoolMeta):
+class BillingAction(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.billing.action'
 
     quota_line = fields.Many2One(
@@ -89,6 +91,13 @@ class BillingAction(metaclass=PoolMeta):
         "Remote Outcomes", readonly=True,
         help="What the last attempt did in OpenStack, per server: result, "
         "status, error and request ids.")
+
+    @classmethod
+    def validate_fields(cls, actions, field_names):
+        super().validate_fields(actions, field_names)
+        check_bounds(actions, field_names, {
+                'quota_quantity': bounds.QUANTITY,
+                })
 
     @classmethod
     def __setup__(cls):

@@ -6,9 +6,10 @@ from trytond.transaction import Transaction
 
 from . import email_layout
 from .exceptions import BrandingError
+from subscription_core.validation import InputMixin
 
 
-class Branding(ModelSQL, ModelView):
+class Branding(InputMixin, ModelSQL, ModelView):
     "Billing Email Branding"
     __name__ = 'sale.subscription.billing_email.branding'
 

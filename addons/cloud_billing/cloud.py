@@ -8,6 +8,7 @@ from trytond.transaction import Transaction
 
 from . import openstack
 from .exceptions import CloudConnectionError
+from subscription_core.validation import InputMixin
 
 
 def get_option(name, type_=str, default=None):
@@ -18,7 +19,7 @@ def get_option(name, type_=str, default=None):
     return getter('cloud_billing', name, default=default)
 
 
-class Cloud(DeactivableMixin, ModelSQL, ModelView):
+class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     "OpenStack Cloud"
     __name__ = 'cloud_billing.cloud'
 

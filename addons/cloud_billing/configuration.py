@@ -7,9 +7,11 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import grace
 from .exceptions import GraceConfigurationError
+from subscription_core import bounds
+from subscription_core.validation import InputMixin, check_bounds
 
 
-class Configuration(ModelSQL, ModelView):
+class Configuration(InputMixin, ModelSQL, ModelView):
     "Cloud Billing Configuration"
     __name__ = 'cloud_billing.configuration'
 
@@ -91,6 +93,14 @@ class Configuration(ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, configurations, field_names):
         super().validate_fields(configurations, field_names)
+        check_bounds(configurations, field_names, {
+                'pre_expiry_days': bounds.DAYS,
+                'shelve_grace_hours': bounds.HOURS,
+                'retention_days': bounds.DAYS,
+                'deletion_warning_days': bounds.DAYS,
+                'destructive_limit': bounds.COUNT,
+                'remote_wait': bounds.SECONDS,
+                })
         cls.check_durations(configurations, field_names)
 
     @classmethod

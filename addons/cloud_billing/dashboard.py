@@ -24,6 +24,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import without_check_access
 
 from subscription_core.audit import ModuleRecordMixin
+from subscription_core.validation import InputMixin
 
 # The subscription states a support agent looks at.
 DASHBOARD_STATES = ('running', 'closed')
@@ -40,7 +41,7 @@ STATUS_VISUALS = [
 # A view: a client's create, write or delete is refused with a message
 # (ModelSQL would raise NotImplementedError, and __access__ lends it the
 # subscription's rights).
-class Dashboard(ModuleRecordMixin, ModelSQL, ModelView):
+class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     "Cloud Billing Dashboard"
     __name__ = 'cloud_billing.dashboard'
 

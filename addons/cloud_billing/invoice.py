@@ -1,9 +1,10 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
 from trytond.pool import Pool, PoolMeta
+from subscription_core.validation import InputMixin
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod

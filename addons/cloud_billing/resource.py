@@ -7,6 +7,8 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 
 from . import openstack
+from subscription_core.validation import InputMixin
+
 from .exceptions import CloudConnectionError, ResourceAccessError
 
 # Actions of openstack.py that act on recorded servers
@@ -17,7 +19,7 @@ REMOTE_ACTIONS = {
     }
 
 
-class Resource(ModelSQL, ModelView):
+class Resource(InputMixin, ModelSQL, ModelView):
     "Cloud Resource"
     __name__ = 'cloud_billing.resource'
 

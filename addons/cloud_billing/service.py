@@ -5,9 +5,14 @@ from trytond.pool import PoolMeta
 from trytond.pyson import Bool, Eval
 
 from .quota import QUOTA_KEYS
+from subscription_core.bounds import Bound
+from subscription_core.validation import InputMixin, check_bounds
+
+# 1024 × 1024: RAM sold in TiB for a quota in MB
+QUOTA_MULTIPLIER = Bound(1, 2 ** 20)
 
 
-class Service(metaclass=PoolMeta):
+class Service(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.service'
 
     quota_key = fields.Selection([(None, "")] + QUOTA_KEYS, "OpenStack Quota",
@@ -36,3 +41,10 @@ class Service(metaclass=PoolMeta):
     @classmethod
     def default_quota_multiplier(cls):
         return 1
+
+    @classmethod
+    def validate_fields(cls, services, field_names):
+        super().validate_fields(services, field_names)
+        check_bounds(services, field_names, {
+                'quota_multiplier': QUOTA_MULTIPLIER,
+                })

@@ -15,6 +15,7 @@ from . import grace, openstack
 from .exceptions import (
     CloudConnectionError, CloudProjectError, QuotaMappingError)
 from .quota import QuotaError, format_quota, project_quota
+from subscription_core.validation import InputMixin
 
 CLOUD_BILLING_STATUSES = [
     ('shelved', "Shelved"),
@@ -26,7 +27,7 @@ CLOUD_JOBS = [
     ]
 
 
-class Subscription(metaclass=PoolMeta):
+class Subscription(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     cloud = fields.Many2One(
@@ -360,7 +361,7 @@ class Subscription(metaclass=PoolMeta):
             cls.write(*to_write)
 
 
-class Line(metaclass=PoolMeta):
+class Line(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
 
     @classmethod
@@ -386,7 +387,7 @@ class Line(metaclass=PoolMeta):
                         line=line.rec_name, key=e.key, value=e.value)) from e
 
 
-class Cron(metaclass=PoolMeta):
+class Cron(InputMixin, metaclass=PoolMeta):
     __name__ = 'ir.cron'
 
     @classmethod

@@ -3,6 +3,7 @@
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
+from .validation import InputMixin
 
 CONFIGURATION_ACCOUNTS = {
     'customer_credit_account', 'customer_credit_expiry_account',
@@ -34,7 +35,7 @@ def AccountTypeMixin(template=False):
     return Mixin
 
 
-class AccountTypeTemplate(AccountTypeMixin(template=True), metaclass=PoolMeta):
+class AccountTypeTemplate(InputMixin, AccountTypeMixin(template=True), metaclass=PoolMeta):
     __name__ = 'account.account.type.template'
 
     @classmethod
@@ -48,7 +49,7 @@ class AccountTypeTemplate(AccountTypeMixin(template=True), metaclass=PoolMeta):
         return values
 
 
-class AccountType(AccountTypeMixin(), metaclass=PoolMeta):
+class AccountType(InputMixin, AccountTypeMixin(), metaclass=PoolMeta):
     __name__ = 'account.account.type'
 
     @classmethod
@@ -56,7 +57,7 @@ class AccountType(AccountTypeMixin(), metaclass=PoolMeta):
         return False
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.configuration'
 
     customer_credit_account = fields.MultiValue(fields.Many2One(
@@ -110,7 +111,7 @@ class Configuration(metaclass=PoolMeta):
             'customer_credit_journal').default_customer_credit_journal()
 
 
-class ConfigurationDefaultAccount(metaclass=PoolMeta):
+class ConfigurationDefaultAccount(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.configuration.default_account'
 
     customer_credit_account = fields.Many2One(
@@ -136,7 +137,7 @@ class ConfigurationDefaultAccount(metaclass=PoolMeta):
             ])
 
 
-class ConfigurationJournal(metaclass=PoolMeta):
+class ConfigurationJournal(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.configuration.journal'
 
     customer_credit_journal = fields.Many2One(
@@ -158,7 +159,7 @@ class ConfigurationJournal(metaclass=PoolMeta):
             return None
 
 
-class Move(metaclass=PoolMeta):
+class Move(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.move'
 
     @classmethod

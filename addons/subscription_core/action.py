@@ -27,6 +27,7 @@ from .audit import ModuleRecordMixin
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
     BillingActionRetry, BillingStatusError)
+from .validation import InputMixin, WizardInputMixin
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def in_action_path():
     return bool(Transaction().context.get(ACTION_CONTEXT))
 
 
-class BillingAction(ModelSQL, ModelView):
+class BillingAction(InputMixin, ModelSQL, ModelView):
     "Billing Action"
     __name__ = 'sale.subscription.billing.action'
 
@@ -718,7 +719,7 @@ class BillingAction(ModelSQL, ModelView):
 
 
 # Only the action code writes events (audit.py)
-class BillingActionEvent(ModuleRecordMixin, ModelSQL, ModelView):
+class BillingActionEvent(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     "Billing Action Event"
     __name__ = 'sale.subscription.billing.action.event'
 
@@ -753,14 +754,14 @@ class BillingActionEvent(ModuleRecordMixin, ModelSQL, ModelView):
         return Transaction().user or None
 
 
-class CancelStart(ModelView):
+class CancelStart(InputMixin, ModelView):
     "Cancel Billing Actions"
     __name__ = 'sale.subscription.billing.action.cancel.start'
 
     reason = fields.Text("Reason", required=True)
 
 
-class Cancel(Wizard):
+class Cancel(WizardInputMixin, Wizard):
     "Cancel Billing Actions"
     __name__ = 'sale.subscription.billing.action.cancel'
     start = StateView('sale.subscription.billing.action.cancel.start',
@@ -775,7 +776,7 @@ class Cancel(Wizard):
         return 'end'
 
 
-class Subscription(metaclass=PoolMeta):
+class Subscription(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     billing_actions = fields.One2Many(

@@ -4,6 +4,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.wizard import Button, StateTransition, StateView, Wizard
+from .validation import InputMixin, WizardInputMixin
 
 from .exceptions import BillingRunDateError
 from .ir import job_date
@@ -47,7 +48,7 @@ def check_run_date(date):
                 date=date, today=today))
 
 
-class Cron(metaclass=PoolMeta):
+class Cron(InputMixin, metaclass=PoolMeta):
     __name__ = 'ir.cron'
 
     @classmethod
@@ -56,7 +57,7 @@ class Cron(metaclass=PoolMeta):
         cls.method.selection.extend(BILLING_JOBS)
 
 
-class RunBillingStart(ModelView):
+class RunBillingStart(InputMixin, ModelView):
     "Run Billing Job"
     __name__ = 'sale.subscription.billing.run.start'
 
@@ -76,7 +77,7 @@ class RunBillingStart(ModelView):
         return 'all'
 
 
-class RunBilling(Wizard):
+class RunBilling(WizardInputMixin, Wizard):
     "Run Billing Job"
     __name__ = 'sale.subscription.billing.run'
     start = StateView('sale.subscription.billing.run.start',

@@ -14,12 +14,14 @@ from trytond.transaction import Transaction
 
 from . import adjustment, proration
 from .exceptions import CompensationError
+from . import bounds
+from .validation import InputMixin, check_bounds
 
 logger = logging.getLogger(__name__)
 _ONE_DAY = datetime.timedelta(days=1)
 
 
-class Compensation(Workflow, ModelSQL, ModelView):
+class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.compensation'
     __string__ = "Subscription Compensation"
     _states = {
@@ -173,6 +175,10 @@ class Compensation(Workflow, ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, compensations, field_names):
         super().validate_fields(compensations, field_names)
+        check_bounds(compensations, field_names, {
+                'amount': bounds.AMOUNT,
+                'rate': bounds.RATIO,
+                })
         cls.check_values(compensations, field_names)
 
     @classmethod
@@ -447,7 +453,7 @@ class Compensation(Workflow, ModelSQL, ModelView):
         return credit_note
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod
@@ -502,7 +508,7 @@ class Invoice(metaclass=PoolMeta):
         Compensation.process(compensations, date, strict=False)
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     @classmethod

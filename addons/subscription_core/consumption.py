@@ -13,6 +13,8 @@ from trytond.tools import grouped_slice
 
 from . import proration
 from .exceptions import UsageError
+from . import bounds
+from .validation import InputMixin, check_bounds
 
 
 def _decimal(fraction):
@@ -20,7 +22,7 @@ def _decimal(fraction):
     return Decimal(fraction.numerator) / Decimal(fraction.denominator)
 
 
-class Consumption(metaclass=PoolMeta):
+class Consumption(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.line.consumption'
 
     consumed_at = fields.DateTime(
@@ -45,6 +47,9 @@ class Consumption(metaclass=PoolMeta):
     def validate_fields(cls, consumptions, field_names):
         super().validate_fields(consumptions, field_names)
         cls.check_usage(consumptions, field_names)
+        check_bounds(consumptions, field_names, {
+                'quantity': bounds.QUANTITY,
+                })
 
     @classmethod
     def check_usage(cls, consumptions, field_names=None):

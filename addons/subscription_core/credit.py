@@ -19,6 +19,8 @@ from trytond.transaction import Transaction, without_check_access
 from . import adjustment
 from .audit import ModuleRecordMixin
 from .exceptions import CreditError
+from . import bounds
+from .validation import InputMixin, check_bounds
 
 MOVEMENT_KINDS = [
     ('grant', "Grant"),
@@ -28,7 +30,7 @@ MOVEMENT_KINDS = [
     ]
 
 
-class Credit(Workflow, ModelSQL, ModelView):
+class Credit(InputMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit'
     __string__ = "Customer Credit"
     _states = {
@@ -183,6 +185,7 @@ class Credit(Workflow, ModelSQL, ModelView):
     @classmethod
     def validate_fields(cls, credits, field_names):
         super().validate_fields(credits, field_names)
+        check_bounds(credits, field_names, {'amount': bounds.AMOUNT})
         cls.check_amount_dates(credits, field_names)
 
     @classmethod
@@ -491,7 +494,7 @@ class Credit(Workflow, ModelSQL, ModelView):
 
 # Only the credit code writes movements (audit.py): a movement by hand would
 # change a balance with no move behind it.
-class CreditMovement(ModuleRecordMixin, ModelSQL, ModelView):
+class CreditMovement(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit.movement'
     __string__ = "Customer Credit Movement"
 
@@ -550,7 +553,7 @@ class CreditMovement(ModuleRecordMixin, ModelSQL, ModelView):
                     'subscription_core.msg_credit_movement_modify'))
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod
@@ -622,7 +625,7 @@ class Invoice(metaclass=PoolMeta):
             Credit.reverse_applications(undone)
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     @classmethod

@@ -20,10 +20,12 @@ from trytond.sendmail import SMTPDataManager
 from trytond.transaction import Transaction, without_check_access
 
 from . import ladder
+from . import bounds
 from .ir import job_date
+from .validation import InputMixin, check_bounds
 
 
-class Level(metaclass=PoolMeta):
+class Level(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.dunning.level'
 
     billing_action_type = fields.Selection(
@@ -43,6 +45,13 @@ class Level(metaclass=PoolMeta):
         return datetime.timedelta(0)
 
     @classmethod
+    def validate_fields(cls, levels, field_names):
+        super().validate_fields(levels, field_names)
+        check_bounds(levels, field_names, {
+                'billing_action_delay': bounds.DURATION,
+                })
+
+    @classmethod
     def get_billing_action_types(cls):
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
@@ -60,7 +69,7 @@ class Level(metaclass=PoolMeta):
         return result
 
 
-class Dunning(metaclass=PoolMeta):
+class Dunning(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.dunning'
 
     billing_actions = fields.One2Many(
@@ -190,7 +199,7 @@ class Dunning(metaclass=PoolMeta):
         return actions
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     @classmethod
@@ -250,7 +259,7 @@ class Invoice(metaclass=PoolMeta):
                     Date.today())
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     def _billed_subscription(self):

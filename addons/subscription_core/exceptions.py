@@ -78,3 +78,13 @@ class PriceTierError(ValidationError):
 
 class UsageError(ValidationError):
     pass
+
+
+class InputError(UserError):
+    "An RPC call sent arguments or values its fields cannot take"
+    pass
+
+
+class BoundError(ValidationError):
+    "A value is beyond the business bounds of its field"
+    pass

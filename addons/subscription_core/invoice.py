@@ -10,6 +10,7 @@ from trytond.transaction import Transaction
 
 from . import proration
 from .exceptions import BillingError
+from .validation import InputMixin
 
 
 # Invoices are created and posted this many at a time: the validation of
@@ -23,7 +24,7 @@ def _first_of_month(date):
     return date.replace(day=1)
 
 
-class Invoice(metaclass=PoolMeta):
+class Invoice(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
     billing_cycle = fields.Date(
@@ -155,7 +156,7 @@ class Invoice(metaclass=PoolMeta):
         super()._check_taxes(invoices)
 
 
-class InvoiceLine(metaclass=PoolMeta):
+class InvoiceLine(InputMixin, metaclass=PoolMeta):
     __name__ = 'account.invoice.line'
 
     billing_start = fields.Date("Billing Start", readonly=True)

@@ -5,11 +5,12 @@ from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 
 from .subscription import check_guarded_fields, guarded_field_error
+from .validation import InputMixin
 
 HOLD_FIELDS = ['automation_hold_until', 'automation_hold_reason']
 
 
-class Party(metaclass=PoolMeta):
+class Party(InputMixin, metaclass=PoolMeta):
     __name__ = 'party.party'
 
     subscription_invoice_grouping = fields.Selection([

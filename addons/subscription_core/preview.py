@@ -11,6 +11,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
 from .billing_run import BILLING_JOBS, run_billing_job
+from .validation import InputMixin, WizardInputMixin
 
 # Jobs (1) to (3): what a billing day would invoice, post and plan. Job (4)
 # (process the actions) is left out: it acts, it does not bill.
@@ -30,7 +31,7 @@ def preview_jobs():
         if job not in PREVIEW_EXCLUDED_JOBS]
 
 
-class BillingPreviewStart(ModelView):
+class BillingPreviewStart(InputMixin, ModelView):
     "Preview Billing Run"
     __name__ = 'sale.subscription.billing.preview.start'
 
@@ -42,7 +43,7 @@ class BillingPreviewStart(ModelView):
         return Pool().get('ir.date').today()
 
 
-class BillingPreviewLine(ModelView):
+class BillingPreviewLine(InputMixin, ModelView):
     "Billing Preview Line"
     __name__ = 'sale.subscription.billing.preview.line'
 
@@ -64,7 +65,7 @@ class BillingPreviewLine(ModelView):
     planned_date = fields.Date("Planned Date", readonly=True)
 
 
-class BillingPreviewResult(ModelView):
+class BillingPreviewResult(InputMixin, ModelView):
     "Billing Preview"
     __name__ = 'sale.subscription.billing.preview.result'
 
@@ -74,7 +75,7 @@ class BillingPreviewResult(ModelView):
         readonly=True)
 
 
-class BillingPreview(Wizard):
+class BillingPreview(WizardInputMixin, Wizard):
     "Preview Billing Run"
     __name__ = 'sale.subscription.billing.preview'
     start = StateView('sale.subscription.billing.preview.start',

@@ -10,9 +10,11 @@ from . import proration
 from .exceptions import PriceTierError
 from .subscription import (
     BILLING_PERIODS, BILLING_TYPES, TIER_MODES, check_on_demand_period)
+from . import bounds
+from .validation import InputMixin, check_bounds
 
 
-class Service(metaclass=PoolMeta):
+class Service(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.service'
 
     billing_type = fields.Selection(
@@ -85,7 +87,7 @@ class Service(metaclass=PoolMeta):
             (t.from_quantity, t.unit_price) for t in self.tiers)
 
 
-class ServiceTier(ModelSQL, ModelView):
+class ServiceTier(InputMixin, ModelSQL, ModelView):
     "Subscription Service Price Tier"
     __name__ = 'sale.subscription.service.tier'
 
@@ -112,6 +114,10 @@ class ServiceTier(ModelSQL, ModelView):
         pool = Pool()
         Service = pool.get('sale.subscription.service')
         super().validate_fields(tiers, field_names)
+        check_bounds(tiers, field_names, {
+                'from_quantity': bounds.QUANTITY,
+                'unit_price': bounds.PRICE,
+                })
         if field_names and not (
                 field_names & {'service', 'from_quantity', 'unit_price'}):
             return

@@ -13,7 +13,10 @@ from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import proration
+from . import bounds
 from .exceptions import GuardedFieldError, LimitChangeError, UsageError
+from .validation import (
+    InputMixin, WizardInputMixin, check_bounds, check_dates)
 
 BILLING_STATUSES = [
     ('active', "Active"),
@@ -131,7 +134,7 @@ def check_on_demand_period(records, field_names=None):
                     record=record.rec_name, period=period))
 
 
-class Subscription(metaclass=PoolMeta):
+class Subscription(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     billing_model = fields.Selection([
@@ -220,6 +223,7 @@ class Subscription(metaclass=PoolMeta):
     def validate_fields(cls, subscriptions, field_names):
         super().validate_fields(subscriptions, field_names)
         cls.check_prepaid_end_date(subscriptions, field_names)
+        check_dates(subscriptions, field_names, [('start_date', 'end_date')])
 
     # Hooks the overlay extends: {field name: message id}.
     @classmethod
@@ -531,7 +535,7 @@ class Subscription(metaclass=PoolMeta):
         return Invoice.browse(ids)
 
 
-class Line(metaclass=PoolMeta):
+class Line(InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
 
     billing_type = fields.Selection(
@@ -593,6 +597,11 @@ class Line(metaclass=PoolMeta):
     def validate_fields(cls, lines, field_names):
         super().validate_fields(lines, field_names)
         check_on_demand_period(lines, field_names)
+        check_bounds(lines, field_names, {
+                'quantity': bounds.QUANTITY,
+                'unit_price': bounds.PRICE,
+                })
+        check_dates(lines, field_names, [('start_date', 'end_date')])
 
     # Hooks the overlay extends: {field name: message id}.
     @classmethod
@@ -769,7 +778,7 @@ class Line(metaclass=PoolMeta):
         return change
 
 
-class LimitChange(ModelSQL, ModelView):
+class LimitChange(InputMixin, ModelSQL, ModelView):
     "Subscription Line Limit Change"
     __name__ = 'sale.subscription.line.limit_change'
 
@@ -792,8 +801,16 @@ class LimitChange(ModelSQL, ModelView):
         return '%s: %s → %s (%s)' % (
             self.line.rec_name, self.old_quantity, self.quantity, self.date)
 
+    @classmethod
+    def validate_fields(cls, changes, field_names):
+        super().validate_fields(changes, field_names)
+        check_bounds(changes, field_names, {
+                'old_quantity': bounds.QUANTITY,
+                'quantity': bounds.QUANTITY,
+                })
 
-class ChangeLimitStart(ModelView):
+
+class ChangeLimitStart(InputMixin, ModelView):
     "Change Subscription Limit"
     __name__ = 'sale.subscription.line.change_limit.start'
 
@@ -807,7 +824,7 @@ class ChangeLimitStart(ModelView):
     reason = fields.Char("Reason")
 
 
-class ChangeLimit(Wizard):
+class ChangeLimit(WizardInputMixin, Wizard):
     "Change Subscription Limit"
     __name__ = 'sale.subscription.line.change_limit'
     start = StateView('sale.subscription.line.change_limit.start',

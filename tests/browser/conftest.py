@@ -7,11 +7,9 @@ script as `make demo`. Everything started here is stopped here.
 """
 import os
 import pathlib
-import subprocess
-import sys
 
 import pytest
-from trytond_server import drop_postgresql_database, trytond_server
+from trytond_server import demo_server as trytond_demo_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / 'artifacts' / 'browser'
@@ -34,26 +32,9 @@ def demo_server(tmp_path_factory):
         pytest.fail(f"the web client is not installed in {sao_root}: "
             "run `make sao`")
     data = tmp_path_factory.mktemp('browser-db')
-    database = DATABASE
-    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    env = dict(os.environ,
-        TRYTOND_CONFIG=str(ROOT / 'config' / 'trytond.conf'),
-        TRYTOND_DATABASE__PATH=str(data),
-        TRYTOND_WEB__ROOT=str(sao_root),
-        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
-        )
-    for key in ['DB_NAME', 'DB_CACHE']:
-        env.pop(key, None)
-    subprocess.run(
-        [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
-            '--database', database, '--reset'],
-        env=env, check=True, cwd=ROOT, timeout=900)
-    try:
-        with trytond_server(database, env, data / 'trytond.log') as url:
-            yield url
-    finally:
-        if pg_uri.startswith('postgresql://'):
-            drop_postgresql_database(pg_uri, database)
+    with trytond_demo_server(DATABASE, data,
+            TRYTOND_WEB__ROOT=str(sao_root)) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope='session')

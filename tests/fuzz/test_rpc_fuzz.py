@@ -1,0 +1,144 @@
+"""Hostile values through the real JSON-RPC layer, as the finance user.
+
+Every create, write, button and wizard of the models both modules register
+gets random and hostile values (NaN, ±Infinity, 1e30, negatives, 10 MB
+texts, lists and dictionaries where numbers are expected, ids of other
+models, unicode, dates out of order and at date.max). Each answer must be a
+success whose record reads back finite and within bounds, or a Tryton user
+error with a translated message after which the database is unchanged;
+anything else (a server fault, a traceback) counts as a crash.
+"""
+import datetime
+
+import pytest
+
+from tests.fuzz.jsonrpc import Client
+
+pytestmark = pytest.mark.fuzz
+FINANCE_PASSWORD = 'billing-demo'  # subscription_core/tests/tools.py
+
+
+def fuzz(fuzzer, points, budget):
+    examples, seconds = budget
+    for point in points:
+        start = datetime.datetime.now()
+        done = 0
+        while done < examples:
+            chunk = min(examples - done, 500)
+            fuzzer.run(point, chunk)
+            done += chunk
+            if seconds and datetime.datetime.now() - start > seconds:
+                break
+    crashes = [(p.key, fuzzer.stats.points[p.key]) for p in points
+        if fuzzer.stats.points.get(p.key, (0, 0))[1]]
+    assert not crashes, '\n'.join(
+        f'{key}: {crashed} of {tried} crashed\n    ' + '\n    '.join(samples)
+        for key, (tried, crashed, samples) in crashes)
+
+
+def test_discovery(entry_points):
+    "The entry points come from the modules, not from a hand list"
+    keys = {p.key for p in entry_points}
+    for key in [
+            'sale.subscription.line.write',
+            'cloud_billing.configuration.write',
+            'sale.subscription.credit.grant (button)',
+            'sale.subscription.line.change_limit (wizard)',
+            'sale.subscription.billing.run (wizard)',
+            ]:
+        assert key in keys
+    assert not keys & {'ir.email.template.write', 'ir.cron.write'}
+
+
+@pytest.mark.parametrize('kind', ['create', 'write', 'button', 'wizard'])
+def test_fuzz(fuzzer, entry_points, budget, kind):
+    fuzz(fuzzer, [p for p in entry_points if p.kind == kind], budget)
+
+
+# The crashes and holes the fuzz found, one call each: a Tryton user error
+# and nothing written (each returned a server fault or was stored before).
+NAN, INF = float('nan'), float('inf')
+REGRESSIONS = [
+    # NaN/Infinity pass `quantity < 0` and were stored
+    ('sale.subscription.line', 'write', {'quantity': NAN}),
+    ('sale.subscription.line', 'write', {'quantity': INF}),
+    ('sale.subscription.line', 'write',
+        {'unit_price': __import__('decimal').Decimal('Infinity')}),
+    # a negative limit or price on a line without quota was billed
+    ('sale.subscription.line', 'write', {'quantity': -1.0}),
+    ('sale.subscription.line', 'write',
+        {'unit_price': __import__('decimal').Decimal('-5')}),
+    # wrong types reached the SQL layer
+    ('sale.subscription.line', 'write', {'quantity': [1]}),
+    ('sale.subscription', 'write', {'cloud_synced_at': []}),
+    ('account.invoice.line', 'write', {'origin': ''}),
+    ('sale.subscription.line', 'write', {'description': 'x' * 10_000_000}),
+    ]
+# Settings only the finance managers write: durations without an upper
+# bound pushed planned dates past date.max
+MANAGER_REGRESSIONS = [
+    ('cloud_billing.configuration', 'write', {'retention_days': 10 ** 9}),
+    ('cloud_billing.configuration', 'write', {'remote_wait': 10 ** 9}),
+    ('account.dunning.level', 'write', {'billing_action_delay':
+            datetime.timedelta(days=10 ** 6)}),
+    ]
+
+
+@pytest.mark.parametrize('model, method, values', REGRESSIONS,
+    ids=[f'{m}.{k}:{",".join(v)}' for m, k, v in REGRESSIONS])
+def test_regression(fuzzer, entry_points, model, method, values):
+    point = next(p for p in entry_points
+        if p.model == model and p.kind == method)
+    before = fuzzer.checksum(point.tables)
+    answer = fuzzer.finance.call(
+        f'model.{model}.{method}', [point.ids[:1], values])
+    assert answer.kind == 'user_error', answer
+    assert fuzzer.checksum(point.tables) == before
+
+
+@pytest.mark.parametrize('model, method, values', MANAGER_REGRESSIONS,
+    ids=[f'{m}.{k}:{",".join(v)}' for m, k, v in MANAGER_REGRESSIONS])
+def test_regression_manager(fuzzer, entry_points, model, method, values):
+    manager = Client(fuzzer.finance.host_url, fuzzer.finance.database)
+    manager.login('finance_manager', FINANCE_PASSWORD)
+    try:
+        point = next(p for p in entry_points
+            if p.model == model and p.kind == method)
+        # the write is allowed to the finance manager: only the value is
+        # refused
+        answer = manager.call(f'model.{model}.{method}', [point.ids[:1], {}])
+        assert answer.kind == 'result', answer
+        before = fuzzer.checksum(point.tables)
+        answer = manager.call(
+            f'model.{model}.{method}', [point.ids[:1], values])
+        assert answer.kind == 'user_error', answer
+        assert 'at most' in answer.message or 'range' in answer.message
+        assert fuzzer.checksum(point.tables) == before
+    finally:
+        manager.close()
+
+
+def test_regression_button_ids(fuzzer, entry_points):
+    "Button ids of the wrong type were a server fault"
+    answer = fuzzer.finance.call('model.sale.subscription.credit.grant',
+        [[datetime.date(2026, 1, 1)]])
+    assert answer.kind == 'user_error', answer
+
+
+def test_regression_singleton(fuzzer):
+    "An empty create of a singleton failed an assertion"
+    answer = fuzzer.finance.call('model.account.configuration.create', [[]])
+    assert answer.kind == 'user_error', answer
+
+
+def test_regression_wizard_context(fuzzer):
+    "An unknown active model crashed the wizard"
+    name = 'wizard.sale.subscription.billing.run'
+    session, state, _ = fuzzer.finance.call(f'{name}.create', []).value
+    try:
+        answer = fuzzer.finance.call(f'{name}.execute', [session, {}, state],
+            context={'active_model': 'ñ', 'active_id': 1,
+                'active_ids': [1]})
+        assert answer.kind == 'user_error', answer
+    finally:
+        fuzzer.finance.call(f'{name}.delete', [session])
