@@ -5,9 +5,15 @@ tiny doctest through the root conftest's checker and lint: a wrong message
 fails, the module path is ignored, and ``...`` alone is refused.
 """
 import doctest
+import importlib.util
+import pathlib
 import textwrap
 
-import conftest
+# The root conftest.py, by path: other folders have a conftest too.
+_spec = importlib.util.spec_from_file_location(
+    'root_conftest', pathlib.Path(__file__).resolve().parents[1] / 'conftest.py')
+conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(conftest)
 
 RAISES = '''
     >>> from trytond.model.exceptions import AccessError

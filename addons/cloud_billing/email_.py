@@ -30,6 +30,8 @@ from trytond.tools.email_ import has_rcpt, set_from_header
 from trytond.transaction import Transaction
 from trytond.url import host
 
+from subscription_core.validation import InputMixin
+
 from . import email_layout, placeholder
 from .exceptions import BillingEmailError
 
@@ -125,7 +127,7 @@ class EmailTemplate(metaclass=PoolMeta):
         return template
 
 
-class BillingEmail(ModelSQL, ModelView):
+class BillingEmail(InputMixin, ModelSQL, ModelView):
     "Billing Email"
     __name__ = 'sale.subscription.billing_email'
 

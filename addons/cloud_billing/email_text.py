@@ -11,6 +11,8 @@ with the administrator.
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 
+from subscription_core.validation import InputMixin
+
 from . import placeholder
 from .email_ import BILLING_EMAIL_KINDS
 from .exceptions import BillingEmailError, BillingEmailTextError
@@ -22,7 +24,7 @@ _HELP = ("Plain text; {name} stands for a value, with a name of: "
     + _PLACEHOLDERS_HELP + ". No other braces.")
 
 
-class BillingEmailText(ModelSQL, ModelView):
+class BillingEmailText(InputMixin, ModelSQL, ModelView):
     "Billing Email Text"
     __name__ = 'sale.subscription.billing_email.text'
 

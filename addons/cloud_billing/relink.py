@@ -19,7 +19,8 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from subscription_core.exceptions import GuardedFieldError
+from subscription_core.audit import ModuleRecordMixin
+from subscription_core.validation import InputMixin, WizardInputMixin
 
 from .exceptions import CloudProjectError
 
@@ -27,7 +28,8 @@ from .exceptions import CloudProjectError
 ACTION_STATES = ['planned', 'running', 'failed']
 
 
-class ProjectRelink(ModelSQL, ModelView):
+# Only the Re-link Project wizard writes re-link rows (audit.py)
+class ProjectRelink(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     "Project Re-link"
     __name__ = 'cloud_billing.project_relink'
 
@@ -60,14 +62,6 @@ class ProjectRelink(ModelSQL, ModelView):
         return '%s: %s → %s' % (
             self.subscription.rec_name, self.old_project_id or '',
             self.project_id)
-
-    @classmethod
-    def check_modification(cls, mode, relinks, values=None, external=False):
-        super().check_modification(
-            mode, relinks, values=values, external=external)
-        if external:
-            raise GuardedFieldError(gettext(
-                    'cloud_billing.msg_project_relink_readonly'))
 
     @classmethod
     def check_relink(cls, subscription, cloud, project_id):
@@ -152,7 +146,7 @@ class ProjectRelink(ModelSQL, ModelView):
         return relink
 
 
-class RelinkProjectStart(ModelView):
+class RelinkProjectStart(InputMixin, ModelView):
     "Re-link Project"
     __name__ = 'cloud_billing.relink_project.start'
 
@@ -171,7 +165,7 @@ class RelinkProjectStart(ModelView):
     reason = fields.Text("Reason", required=True)
 
 
-class RelinkProject(Wizard):
+class RelinkProject(WizardInputMixin, Wizard):
     "Re-link Project"
     __name__ = 'cloud_billing.relink_project'
     start = StateView('cloud_billing.relink_project.start',

@@ -719,7 +719,8 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
 
 
 # Only the action code writes events (audit.py)
-class BillingActionEvent(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
+class BillingActionEvent(
+        ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     "Billing Action Event"
     __name__ = 'sale.subscription.billing.action.event'
 

@@ -100,7 +100,7 @@ class RunBilling(WizardInputMixin, Wizard):
         return 'end'
 
 
-class CreateSubscriptionInvoice(metaclass=PoolMeta):
+class CreateSubscriptionInvoice(WizardInputMixin, metaclass=PoolMeta):
     "sale_subscription's invoicing wizard runs job (1): not for a later day"
     __name__ = 'sale.subscription.create_invoice'
 
@@ -109,7 +109,7 @@ class CreateSubscriptionInvoice(metaclass=PoolMeta):
         return super().transition_create_()
 
 
-class CreateLineConsumption(metaclass=PoolMeta):
+class CreateLineConsumption(WizardInputMixin, metaclass=PoolMeta):
     "sale_subscription's consumption wizard: not for a later day either"
     __name__ = 'sale.subscription.line.consumption.create'
 

@@ -18,12 +18,15 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import AutomationHoldError, GuardedFieldError
+from .audit import ModuleRecordMixin
+from .exceptions import AutomationHoldError
+from .validation import InputMixin, WizardInputMixin
 
 HOLD_MODELS = ['sale.subscription', 'party.party']
 
 
-class AutomationHold(ModelSQL, ModelView):
+# Only the wizards below write hold rows (audit.py)
+class AutomationHold(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     "Automation Hold"
     __name__ = 'sale.subscription.automation_hold'
 
@@ -69,14 +72,6 @@ class AutomationHold(ModelSQL, ModelView):
         target = self.subscription or self.party
         return '%s %s (%s)' % (
             self.kind_string, target.rec_name, self.until or '')
-
-    @classmethod
-    def check_modification(cls, mode, holds, values=None, external=False):
-        super().check_modification(
-            mode, holds, values=values, external=external)
-        if external:
-            raise GuardedFieldError(gettext(
-                    'subscription_core.msg_automation_hold_readonly'))
 
     @classmethod
     def _company(cls, record):
@@ -158,7 +153,7 @@ class AutomationHold(ModelSQL, ModelView):
                         })
 
 
-class HoldStart(ModelView):
+class HoldStart(InputMixin, ModelView):
     "Hold Automation"
     __name__ = 'sale.subscription.automation_hold.hold.start'
 
@@ -169,7 +164,7 @@ class HoldStart(ModelView):
     reason = fields.Text("Reason", required=True)
 
 
-class Hold(Wizard):
+class Hold(WizardInputMixin, Wizard):
     "Hold Automation"
     __name__ = 'sale.subscription.automation_hold.hold'
     start = StateView('sale.subscription.automation_hold.hold.start',
@@ -196,14 +191,14 @@ class Hold(Wizard):
         return 'end'
 
 
-class ReleaseStart(ModelView):
+class ReleaseStart(InputMixin, ModelView):
     "Release Automation Hold"
     __name__ = 'sale.subscription.automation_hold.release.start'
 
     reason = fields.Text("Reason", required=True)
 
 
-class Release(Wizard):
+class Release(WizardInputMixin, Wizard):
     "Release Automation Hold"
     __name__ = 'sale.subscription.automation_hold.release'
     start = StateView('sale.subscription.automation_hold.release.start',

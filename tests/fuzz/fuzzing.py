@@ -30,11 +30,12 @@ EXCLUDED = {
     # data of the module files).
     'ir.cron': "administrator's scheduled jobs",
     'account.account.type.template': "chart templates are module data",
-    # The email templates and the sent-email log are being rebuilt by the
-    # `emails` part of issue 11 (placeholders instead of Genshi).
-    'ir.email.template': "rebuilt by issue 11 item 1",
-    'sale.subscription.billing_email': "rebuilt by issue 11 item 1",
-    # A read-only SQL view (table_query): nothing to create or write.
+    # The Genshi templates evaluate code: the administrators' alone
+    # (finance's refusal is tested by the access matrix and
+    # scenario_billing_emails).
+    'ir.email.template': "administrators' templates",
+    # A read-only SQL view (table_query): no table to checksum; its create,
+    # write and delete are refused to everyone (the access matrix's test).
     'cloud_billing.dashboard': "a read-only report",
     # Rows only the module's code creates (issue 11 item 4 forbids them to
     # every user); their create/write by RPC is the access matrix's test.

@@ -21,6 +21,10 @@ from rpc import RPCError, Session
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PASSWORD = 'billing-demo'
+# A date and an amount as JSON-RPC sends them (plain strings are refused as
+# input before any access check)
+DATE = {'__class__': 'date', 'year': 2026, 'month': 1, 'day': 1}
+AMOUNT = {'__class__': 'Decimal', 'decimal': '5000.00'}
 
 
 @pytest.fixture(scope='module')
@@ -181,16 +185,16 @@ def test_forged_rows_refused(matrix_server):
     for session in [finance, manager]:
         expect_refused(lambda: session.model(
                 'sale.subscription.credit.movement', 'create', [{
-                        'credit': records['credit'], 'date': '2026-01-01',
-                        'kind': 'grant', 'amount': '5000.00'}]),
+                        'credit': records['credit'], 'date': DATE,
+                        'kind': 'grant', 'amount': AMOUNT}]),
             'You are not allowed to create records of "Customer Credit '
             'Movement": only the billing module records them.')
         # nor through the credit, its parent
         expect_refused(lambda: session.model(
                 'sale.subscription.credit', 'write', [records['credit']], {
                     'movements': [('create', [{
-                                    'date': '2026-01-01', 'kind': 'grant',
-                                    'amount': '5000.00'}])]}),
+                                    'date': DATE, 'kind': 'grant',
+                                    'amount': AMOUNT}])]}),
             'You are not allowed to create records of "Customer Credit '
             'Movement": only the billing module records them.')
     assert credit_state(finance) == before
@@ -223,7 +227,7 @@ def test_forged_rows_refused(matrix_server):
 
     expect_refused(lambda: finance.model(
             'sale.subscription.line.limit_change', 'create', [{
-                    'line': records['line'], 'date': '2026-01-01',
+                    'line': records['line'], 'date': DATE,
                     'old_quantity': 4, 'quantity': 1}]),
         'You are not allowed to create records of "Sale Subscription Line '
         'Limit Change": only the billing module records them.')
