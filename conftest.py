@@ -15,6 +15,7 @@ nothing but ``...`` is refused before the scenario runs.
 """
 import doctest
 import re
+import sys
 import unittest
 
 import pytest
@@ -62,6 +63,13 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=self.path.name)
 
 
+def _back_to_real_date():
+    "A scenario that stopped inside travel() leaves no date to the next"
+    clock = sys.modules.get('subscription_core.ir')
+    if clock is not None:
+        clock._travelled_to = None
+
+
 class MessageChecker(doctest.OutputChecker):
     """Tryton's checker, comparing exceptions without their module path
 
@@ -102,7 +110,10 @@ class ScenarioItem(pytest.Item):
             encoding='utf-8', checker=MessageChecker(doctest_checker),
             optionflags=optionflags)
         result = unittest.TestResult()
-        suite.run(result)
+        try:
+            suite.run(result)
+        finally:
+            _back_to_real_date()
         problems = result.failures + result.errors
         if problems:
             raise ScenarioFailure('\n'.join(text for _, text in problems))
