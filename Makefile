@@ -82,7 +82,7 @@ bench: venv
 # time per entry point. Ends with "fuzz: N tried, M crashed"; fails if M > 0.
 FUZZ_EXAMPLES ?= 10000
 fuzz: venv
-	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DB_NAME=cloudbill_fuzz $(PYTEST) tests/fuzz -k 'test_fuzz or test_discovery'
+	@FUZZ_RANDOM=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DB_NAME=cloudbill_fuzz $(PYTEST) tests/fuzz -k 'test_fuzz or test_discovery'
 
 clean:
 	rm -rf data artifacts .cache

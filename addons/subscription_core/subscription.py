@@ -838,6 +838,9 @@ class ChangeLimit(WizardInputMixin, Wizard):
         pool = Pool()
         Date = pool.get('ir.date')
         line = self.record
+        if not line:
+            raise LimitChangeError(gettext(
+                    'subscription_core.msg_limit_change_wizard_no_line'))
         if line.subscription.state != 'running':
             raise LimitChangeError(gettext(
                     'subscription_core.msg_limit_change_wizard_line_running',

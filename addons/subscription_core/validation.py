@@ -113,6 +113,11 @@ def check_context(Model, context, method):
     if not isinstance(context, dict):
         return  # trytond refuses it itself (HTTP 422)
     active_model = context.get('active_model')
+    if not active_model and (
+            context.get('active_id') is not None
+            or context.get('active_ids')):
+        # Records without their model: the wizard could not read them
+        _raise('arguments', Model, method=method)
     if active_model is not None:
         try:
             Pool().get(active_model)

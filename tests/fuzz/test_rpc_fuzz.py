@@ -131,6 +131,29 @@ def test_regression_singleton(fuzzer):
     assert answer.kind == 'user_error', answer
 
 
+@pytest.mark.parametrize('name, context', [
+        # records without their model (make fuzz, 1,000 examples each)
+        ('sale.subscription.automation_hold.hold',
+            {'active_model': None, 'active_id': 1, 'active_ids': [1]}),
+        ('sale.subscription.automation_hold.release',
+            {'active_model': None, 'active_id': 1, 'active_ids': None}),
+        # the line's model without a line
+        ('sale.subscription.line.change_limit',
+            {'active_model': 'sale.subscription.line', 'active_id': None,
+                'active_ids': []}),
+        ])
+def test_regression_wizard_records(fuzzer, name, context):
+    "A wizard started without a record to act on crashed"
+    name = f'wizard.{name}'
+    session, state, _ = fuzzer.finance.call(f'{name}.create', []).value
+    try:
+        answer = fuzzer.finance.call(f'{name}.execute', [session, {}, state],
+            context=context)
+        assert answer.kind == 'user_error', answer
+    finally:
+        fuzzer.finance.call(f'{name}.delete', [session])
+
+
 def test_regression_wizard_context(fuzzer):
     "An unknown active model crashed the wizard"
     name = 'wizard.sale.subscription.billing.run'
