@@ -177,6 +177,9 @@ class RelinkProject(WizardInputMixin, Wizard):
 
     def default_start(self, fields):
         subscription = self.record
+        if not subscription:
+            raise CloudProjectError(gettext(
+                    'cloud_billing.msg_relink_no_subscription'))
         return {
             'subscription': subscription.id,
             'company': subscription.company.id,

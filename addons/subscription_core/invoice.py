@@ -145,6 +145,27 @@ class Invoice(InputMixin, metaclass=PoolMeta):
         super().update_taxes(invoices, exception=exception)
 
     @classmethod
+    def validate_invoice(cls, invoices):
+        cls.check_journal(invoices)
+        super().validate_invoice(invoices)
+
+    @classmethod
+    def _post(cls, invoices):
+        cls.check_journal(invoices)
+        super()._post(invoices)
+
+    @classmethod
+    def check_journal(cls, invoices):
+        """The journal is required once an invoice leaves draft, but stock
+        Tryton makes the move before it checks that: a draft invoice whose
+        journal was emptied crashed when validated or posted."""
+        for invoice in invoices:
+            if not invoice.journal:
+                raise BillingError(gettext(
+                        'subscription_core.msg_invoice_no_journal',
+                        invoice=invoice.rec_name))
+
+    @classmethod
     def _check_taxes(cls, invoices):
         # The check compares each line's taxes with its product's default
         # ones to raise a warning; nobody can be warned when warnings are

@@ -51,8 +51,8 @@ def test_discovery(entry_points):
 
 
 @pytest.mark.parametrize('kind', ['create', 'write', 'button', 'wizard'])
-def test_fuzz(fuzzer, entry_points, budget, kind):
-    fuzz(fuzzer, [p for p in entry_points if p.kind == kind], budget)
+def test_fuzz(fuzzer, entry_points, budget, shard, kind):
+    fuzz(fuzzer, [p for p in shard(entry_points) if p.kind == kind], budget)
 
 
 # The crashes and holes the fuzz found, one call each: a Tryton user error
@@ -144,14 +144,33 @@ def test_regression_singleton(fuzzer):
         ])
 def test_regression_wizard_records(fuzzer, name, context):
     "A wizard started without a record to act on crashed"
-    name = f'wizard.{name}'
-    session, state, _ = fuzzer.finance.call(f'{name}.create', []).value
+    _wizard_user_error(fuzzer.finance, name, context)
+
+
+def test_regression_relink_without_subscription(fuzzer):
+    "Re-link Project (a finance manager's wizard) without a subscription"
+    manager = Client(fuzzer.finance.host_url, fuzzer.finance.database)
+    manager.login('finance_manager', FINANCE_PASSWORD)
     try:
-        answer = fuzzer.finance.call(f'{name}.execute', [session, {}, state],
+        answer = _wizard_user_error(manager, 'cloud_billing.relink_project',
+            {'active_model': 'sale.subscription', 'active_id': None,
+                'active_ids': []})
+        assert answer.message == (
+            'Choose the subscription whose project is re-linked.')
+    finally:
+        manager.close()
+
+
+def _wizard_user_error(client, name, context):
+    name = f'wizard.{name}'
+    session, state, _ = client.call(f'{name}.create', []).value
+    try:
+        answer = client.call(f'{name}.execute', [session, {}, state],
             context=context)
         assert answer.kind == 'user_error', answer
+        return answer
     finally:
-        fuzzer.finance.call(f'{name}.delete', [session])
+        client.call(f'{name}.delete', [session])
 
 
 def test_regression_wizard_context(fuzzer):
@@ -165,3 +184,22 @@ def test_regression_wizard_context(fuzzer):
         assert answer.kind == 'user_error', answer
     finally:
         fuzzer.finance.call(f'{name}.delete', [session])
+
+
+@pytest.mark.parametrize('button', ['post', 'validate_invoice'])
+def test_regression_invoice_without_journal(fuzzer, entry_points, button):
+    "A draft invoice whose journal finance emptied crashed when posted"
+    invoices = fuzzer.admin.call('model.account.invoice.search',
+        [[('type', '=', 'out')], 0, 1, None]).value
+    draft, = fuzzer.admin.call(
+        'model.account.invoice.copy', [invoices, {}]).value
+    answer = fuzzer.finance.call(
+        'model.account.invoice.write', [[draft], {'journal': None}])
+    assert answer.kind == 'result', answer
+    point = next(p for p in entry_points
+        if p.model == 'account.invoice' and p.kind == 'write')
+    before = fuzzer.checksum(point.tables + ['account_move'])
+    answer = fuzzer.finance.call(f'model.account.invoice.{button}', [[draft]])
+    assert answer.kind == 'user_error', answer
+    assert 'needs a journal' in answer.message
+    assert fuzzer.checksum(point.tables + ['account_move']) == before
