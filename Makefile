@@ -79,10 +79,12 @@ bench: venv
 
 # The JSON-RPC fuzz test alone, long (tests/fuzz): SQLite unless
 # TRYTOND_DATABASE__URI names a PostgreSQL server; FUZZ_SECONDS bounds the
-# time per entry point. Ends with "fuzz: N tried, M crashed"; fails if M > 0.
+# time per entry point; FUZZ_JOBS processes share the entry points (one per
+# core). Ends with "fuzz: N tried, M crashed"; fails if M > 0.
 FUZZ_EXAMPLES ?= 10000
+FUZZ_JOBS ?= $(shell nproc)
 fuzz: venv
-	@FUZZ_RANDOM=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DB_NAME=cloudbill_fuzz $(PYTEST) tests/fuzz -k 'test_fuzz or test_discovery'
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_JOBS=$(FUZZ_JOBS) PYTHON=$(PYTHON) scripts/fuzz.sh
 
 clean:
 	rm -rf data artifacts .cache

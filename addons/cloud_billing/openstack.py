@@ -414,10 +414,40 @@ def list_servers(conn, project_id):
         query.update(all_projects=True, project_id=project_id)
     servers, _ = _call(
         conn, lambda: list(conn.compute.servers(details=True, **query)))
-    return [Server(
-            id=s.id, name=s.name, project_id=s.project_id, status=s.status,
-            flavor=_flavor_name(s), task_state=s.task_state)
-        for s in servers if s.project_id == project_id]
+    return [_as_server(s) for s in servers if s.project_id == project_id]
+
+
+def _as_server(s):
+    return Server(
+        id=s.id, name=s.name, project_id=s.project_id, status=s.status,
+        flavor=_flavor_name(s), task_state=s.task_state)
+
+
+def confirm_missing(conn, server_ids, project_id):
+    """Read one by one the servers of project_id its listing left out
+
+    A listing may come back short (an empty page, a cell that did not
+    answer): a server is gone only when its own read says so. Returns
+    (gone, present): gone, the ids Nova answers 404 for, lists as deleted
+    or now places in another project; present, {id: Server} still in the
+    project. A server whose read fails is in neither (unknown: left as
+    recorded). Raises RemoteError when the connection itself fails.
+    """
+    gone, present = set(), {}
+    for server_id in server_ids:
+        try:
+            server = _get_server(conn, server_id)
+        except RemoteError as e:
+            if e.status_code == 404:
+                gone.add(server_id)
+            elif e.connection:
+                raise
+            continue
+        if server.project_id != project_id or server.status in DELETED:
+            gone.add(server_id)
+        else:
+            present[server_id] = _as_server(server)
+    return gone, present
 
 
 def _get_server(conn, server_id):

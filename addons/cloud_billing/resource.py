@@ -107,12 +107,14 @@ class Resource(InputMixin, ModelSQL, ModelView):
         return [('subscription.company',) + tuple(clause[1:])]
 
     @classmethod
-    def record_servers(cls, subscription, servers, seen_at):
+    def record_servers(cls, subscription, servers, seen_at, confirm):
         """Record the servers Nova lists for the project of subscription
 
         servers: openstack.Server of the subscription's project. Recorded
-        servers of that project missing from the list, or listed as
-        DELETED, are marked gone (never deleted).
+        servers listed as DELETED are marked gone (never deleted); those
+        missing from the list are read again one by one with confirm(uuids)
+        -> (gone uuids, {uuid: Server} present) (openstack.confirm_missing):
+        a short or empty listing never means gone.
         """
         cloud = subscription.cloud
         uuids = [s.id for s in servers]
@@ -128,6 +130,12 @@ class Resource(InputMixin, ModelSQL, ModelView):
                     ],
                 ])
         by_uuid = {r.uuid: r for r in known}
+        listed = set(uuids)
+        missing = [u for u, r in by_uuid.items()
+            if u not in listed and not r.gone]
+        confirmed_gone, present = (
+            confirm(missing) if missing else (set(), {}))
+        servers = list(servers) + list(present.values())
         to_save = []
         for server in servers:
             resource = by_uuid.pop(server.id, None)
@@ -148,10 +156,11 @@ class Resource(InputMixin, ModelSQL, ModelView):
                 resource.gone_since = seen_at
             resource.gone = gone
             to_save.append(resource)
-        for resource in by_uuid.values():
-            resource.gone = True
-            resource.gone_since = seen_at
-            to_save.append(resource)
+        for uuid, resource in by_uuid.items():
+            if uuid in confirmed_gone:
+                resource.gone = True
+                resource.gone_since = seen_at
+                to_save.append(resource)
         cls.save(to_save)
         return to_save
 

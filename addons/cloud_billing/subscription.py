@@ -2,6 +2,7 @@
 # the repository for copyright and license notices.
 import datetime
 from collections import defaultdict
+from functools import partial
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -337,16 +338,21 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                     errors[subscription] = e.message
                 continue
             for subscription in cloud_subscriptions:
+                project_id = subscription.project_id
                 try:
-                    servers = openstack.list_servers(
-                        conn, subscription.project_id)
+                    servers = openstack.list_servers(conn, project_id)
+                    # A server left out of the listing is read on its own
+                    # before it counts as gone; a failed read raises before
+                    # anything is recorded.
+                    Resource.record_servers(subscription, servers, now,
+                        partial(openstack.confirm_missing, conn,
+                            project_id=project_id))
                 except openstack.RemoteError as e:
                     errors[subscription] = gettext(
                         'cloud_billing.msg_cloud_sync_failed',
                         project=subscription.project_id,
                         cloud=cloud.rec_name, error=e.message)
                     continue
-                Resource.record_servers(subscription, servers, now)
                 synced.append(subscription)
         to_write = []
         if synced:

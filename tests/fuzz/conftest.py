@@ -4,7 +4,8 @@ and finance logins, and the entry points discovered from the modules.
 
 FUZZ_EXAMPLES sets the examples per entry point (default 10 in `make test`,
 10,000 in `make fuzz`); FUZZ_SECONDS, when set, bounds the time spent on one
-entry point. The report (tried and crashed per entry point, and the final
+entry point; FUZZ_SHARD=i/N (set by scripts/fuzz.sh) fuzzes every N-th entry
+point only. The report (tried and crashed per entry point, and the final
 ``fuzz: N tried, M crashed`` line) is printed at the end of the session.
 """
 import datetime
@@ -17,7 +18,8 @@ from trytond_server import demo_server
 from tests.fuzz import fuzzing
 from tests.fuzz.jsonrpc import Client
 
-DATABASE = 'cloudbill_fuzz'
+# scripts/fuzz.sh names one per shard (PostgreSQL holds them side by side)
+DATABASE = os.environ.get('FUZZ_DATABASE', 'cloudbill_fuzz')
 ADMIN_PASSWORD = 'admin-demo'  # scripts/demo_data.py
 FINANCE_PASSWORD = 'billing-demo'  # subscription_core/tests/tools.py
 STATS = fuzzing.Stats()
@@ -64,6 +66,18 @@ def fuzzer(fuzz_server):
 @pytest.fixture(scope='session')
 def entry_points(fuzzer):
     return fuzzing.discover(fuzzer.admin, fuzzer.finance)
+
+
+@pytest.fixture(scope='session')
+def shard():
+    """The share of the entry points this process fuzzes: FUZZ_SHARD=i/N
+    (scripts/fuzz.sh) takes every N-th in the order of their keys"""
+    index, count = map(int, os.environ.get('FUZZ_SHARD', '0/1').split('/'))
+
+    def select(points):
+        points = sorted(points, key=lambda p: p.key)
+        return [p for n, p in enumerate(points) if n % count == index]
+    return select
 
 
 @pytest.fixture(scope='session')

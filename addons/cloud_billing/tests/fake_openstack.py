@@ -89,6 +89,9 @@ class FakeCloud:
         self.faults = []
         self.calls = []     # (method, path, global request id, request id)
         self.ignored_quota_keys = set()
+        # Servers the listing leaves out (a short page, a cell down) while
+        # their own read still finds them
+        self.unlisted = set()
         self._ids = itertools.count(1)
 
     def add_server(self, project_id, name=None, status='ACTIVE',
@@ -288,7 +291,8 @@ class _Compute:
             else self.conn.project_id)
         _response(self.conn, 'GET', path, 200)
         return [dataclasses.replace(s) for s in self.cloud.servers.values()
-            if project_id is None or s.project_id == project_id]
+            if (project_id is None or s.project_id == project_id)
+            and s.id not in self.cloud.unlisted]
 
     def _action(self, operation, action, server_id):
         self.conn.current_project_id

@@ -246,6 +246,59 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertFalse(resources[cache.id].gone)
 
     @with_transaction()
+    def test_sync_short_listing_is_not_gone(self):
+        "A server left out of a listing is gone only when its read says so"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Resource = pool.get('cloud_billing.resource')
+        with self.cloud_subscription() as (_, subscription):
+            web = self.cloud.add_server(PROJECT, name='web')
+            db = self.cloud.add_server(PROJECT, name='db')
+            moved = self.cloud.add_server(PROJECT, name='moved')
+            flaky = self.cloud.add_server(PROJECT, name='flaky')
+            with self.fake_context():
+                Subscription.fetch_cloud_resources([subscription])
+            # The listing comes back empty; web was shelved meanwhile, db
+            # was deleted, moved's UUID is now another project's and the
+            # read of flaky fails.
+            self.cloud.unlisted.update(self.cloud.servers)
+            self.cloud.servers[web.id].status = 'SHELVED_OFFLOADED'
+            del self.cloud.servers[db.id]
+            self.cloud.servers[moved.id].project_id = OTHER
+            self.cloud.inject('get_server', flaky.id, fault=500)
+
+            with self.fake_context():
+                Subscription.fetch_cloud_resources([subscription])
+
+            resources = {r.name: r for r in Resource.search([])}
+            self.assertEqual(
+                {n: (r.gone, r.status) for n, r in resources.items()},
+                {'web': (False, 'SHELVED_OFFLOADED'), 'db': (True, 'ACTIVE'),
+                    'moved': (True, 'ACTIVE'), 'flaky': (False, 'ACTIVE')})
+            self.assertIsNone(Subscription(subscription.id).cloud_sync_error)
+
+    @with_transaction()
+    def test_sync_confirm_connection_lost(self):
+        "A connection lost while confirming records nothing"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Resource = pool.get('cloud_billing.resource')
+        with self.cloud_subscription() as (_, subscription):
+            web = self.cloud.add_server(PROJECT, name='web')
+            with self.fake_context():
+                Subscription.fetch_cloud_resources([subscription])
+            self.cloud.unlisted.add(web.id)
+            self.cloud.inject('get_server', web.id, fault='timeout')
+
+            with self.fake_context():
+                Subscription.fetch_cloud_resources([subscription])
+
+            resource, = Resource.search([])
+            self.assertFalse(resource.gone)
+            self.assertIn('timed out',
+                Subscription(subscription.id).cloud_sync_error)
+
+    @with_transaction()
     def test_sync_failure_recorded(self):
         "A failed sync is written on the subscription, not raised"
         pool = Pool()

@@ -71,6 +71,28 @@ class ListServersTestCase(CloudTestCase):
         self.assertEqual(cm.exception.result, RETRY)
         self.assertIn('timed out', cm.exception.message)
 
+    def test_confirm_missing(self):
+        "Only a server's own read says it is gone"
+        here = self.server(name='here')
+        deleted = self.server(name='deleted', status='DELETED')
+        soft = self.server(name='soft', status='SOFT_DELETED')
+        moved = self.server(project=OTHER, name='moved')
+        broken = self.server(name='broken')
+        self.cloud.inject('get_server', broken.id, fault=500)
+        gone, present = openstack.confirm_missing(self.conn,
+            [here.id, deleted.id, soft.id, moved.id, broken.id, 'no-such'],
+            PROJECT)
+        self.assertEqual(gone, {deleted.id, soft.id, moved.id, 'no-such'})
+        self.assertEqual(list(present), [here.id])
+        self.assertEqual(present[here.id].status, 'ACTIVE')
+
+    def test_confirm_missing_connection_lost(self):
+        here = self.server()
+        self.cloud.inject('get_server', here.id, fault='timeout')
+        with self.assertRaises(openstack.RemoteError) as cm:
+            openstack.confirm_missing(self.conn, [here.id], PROJECT)
+        self.assertTrue(cm.exception.connection)
+
     def test_server_error_is_retry(self):
         self.cloud.inject('servers', fault=503)
         with self.assertRaises(openstack.RemoteError) as cm:
