@@ -21,6 +21,19 @@ BILLING_JOBS = [
     ]
 
 
+# The jobs of a billing day, in the order they depend on each other: the
+# close posts the lines just created, the ladder reads the posted invoices,
+# the actions follow the ladder. One scheduled job runs them for one day
+# (ir.cron|run_billing_day), so that none starts before the one before ends.
+DAILY_JOBS = [
+    'sale.subscription|create_billing_lines',
+    'sale.subscription|close_billing_cycle',
+    'account.dunning|run_dunning_ladder',
+    'sale.subscription.billing.action|process',
+    ]
+BILLING_DAY = 'ir.cron|run_billing_day'
+
+
 def run_billing_job(job, date):
     """Run one job for date, with Tryton's own dates following date
 
@@ -54,7 +67,20 @@ class Cron(InputMixin, metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.method.selection.extend(BILLING_JOBS)
+        cls.method.selection.extend(BILLING_JOBS + [
+                (BILLING_DAY, "Run Billing Day"),
+                ])
+
+    @classmethod
+    def run_billing_day(cls, date=None):
+        """Run the jobs of a billing day for date (today), in order
+
+        The date is taken once: a run that crosses midnight bills one day.
+        """
+        if date is None:
+            date = Pool().get('ir.date').today()
+        for job in DAILY_JOBS:
+            run_billing_job(job, date)
 
 
 class RunBillingStart(InputMixin, ModelView):

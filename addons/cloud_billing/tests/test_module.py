@@ -349,6 +349,12 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertIn(
                 'sale.subscription|sync_cloud_resources',
                 dict(Cron.method.selection))
+            # at a fixed minute, for the company created after activation
+            cron, = Cron.search([
+                    ('method', '=', 'sale.subscription|sync_cloud_resources'),
+                    ])
+            self.assertEqual((cron.interval_type, cron.minute), ('hours', 45))
+            self.assertIn(company, cron.companies)
 
     @with_transaction()
     def test_remote_action_shelve_unshelve(self):

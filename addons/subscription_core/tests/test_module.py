@@ -28,6 +28,58 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                 'apply_billing_compensations', 'apply_billing_credits',
                 'post_billing'])
 
+    @with_transaction()
+    def test_cron_schedule(self):
+        "The jobs run at fixed times, the billing day's in one job"
+        Cron = Pool().get('ir.cron')
+        crons = Cron.search([('method', 'in', [
+                        'ir.cron|run_billing_day',
+                        'sale.subscription|create_on_demand_invoices',
+                        'sale.subscription.billing.action|process',
+                        'sale.subscription|create_billing_lines',
+                        'sale.subscription|close_billing_cycle',
+                        'account.dunning|run_dunning_ladder',
+                        ])])
+        self.assertEqual(
+            {c.method: (c.interval_number, c.interval_type, c.hour, c.minute)
+                for c in crons}, {
+                'ir.cron|run_billing_day': (1, 'days', 0, 10),
+                'sale.subscription|create_on_demand_invoices': (
+                    1, 'hours', None, 0),
+                'sale.subscription.billing.action|process': (
+                    1, 'hours', None, 30),
+                })
+
+    @with_transaction()
+    def test_billing_day_runs_jobs_in_order(self):
+        "Lines, then the close, then the ladder, then the actions"
+        Cron = Pool().get('ir.cron')
+        date = datetime.date(2026, 3, 1)
+        with patch('subscription_core.billing_run.run_billing_job') as run:
+            Cron.run_billing_day(date)
+        self.assertEqual([c.args for c in run.call_args_list], [
+                ('sale.subscription|create_billing_lines', date),
+                ('sale.subscription|close_billing_cycle', date),
+                ('account.dunning|run_dunning_ladder', date),
+                ('sale.subscription.billing.action|process', date),
+                ])
+
+    @with_transaction()
+    def test_new_company_gets_the_jobs(self):
+        "A company created after activation is on every job of the module"
+        pool = Pool()
+        Cron = pool.get('ir.cron')
+        ModelData = pool.get('ir.model.data')
+        company = create_company()
+        data = ModelData.search([
+                ('model', '=', 'ir.cron'),
+                ('module', '=', 'subscription_core'),
+                ])
+        crons = Cron.browse([d.db_id for d in data])
+        self.assertEqual(len(crons), 3)
+        for cron in crons:
+            self.assertIn(company, cron.companies)
+
     def _draft_invoice(self, company, amount):
         """A draft customer invoice of one taxed line of amount
 
