@@ -2,8 +2,10 @@
 # the repository for copyright and license notices.
 from trytond.pool import PoolMeta
 
+from subscription_core.validation import InputMixin
 
-class Company(metaclass=PoolMeta):
+
+class Company(InputMixin, metaclass=PoolMeta):
     __name__ = 'company.company'
 
     @classmethod

@@ -3,8 +3,10 @@
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
+from .validation import InputMixin
 
-class Company(metaclass=PoolMeta):
+
+class Company(InputMixin, metaclass=PoolMeta):
     __name__ = 'company.company'
 
     @classmethod

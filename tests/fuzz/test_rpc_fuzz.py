@@ -125,6 +125,13 @@ def test_regression_button_ids(fuzzer, entry_points):
     assert answer.kind == 'user_error', answer
 
 
+def test_regression_company_ids(fuzzer):
+    "The company, extended to register its jobs, took any ids (make fuzz)"
+    answer = fuzzer.finance.call('model.company.company.write',
+        [__import__('decimal').Decimal('-1E+30'), {'receivable_today': 1}])
+    assert answer.kind == 'user_error', answer
+
+
 def test_regression_singleton(fuzzer):
     "An empty create of a singleton failed an assertion"
     answer = fuzzer.finance.call('model.account.configuration.create', [[]])
