@@ -19,6 +19,7 @@ A payment cancels the planned steps of the debt and plans ``unshelve``
 import json
 import logging
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
@@ -160,10 +161,21 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         return bool(self.actor == 'scheduler'
             and Configuration.get_for(self.company).automation_paused)
 
+    def stopped_by_server(self):
+        """Whether the server's configuration stops this action: with
+        ``[cloud_billing] stop_destructive = true`` in trytond.conf no shelve
+        or delete runs, by hand or planned, whatever the database says"""
+        return (self.type in DESTRUCTIVE_TYPES
+            and config.getboolean(
+                'cloud_billing', 'stop_destructive', default=False))
+
     def held(self, date):
-        return super().held(date) or self.automation_paused()
+        return (super().held(date) or self.automation_paused()
+            or self.stopped_by_server())
 
     def _hold_message(self):
+        if self.stopped_by_server():
+            return gettext('cloud_billing.msg_destructive_stopped_by_server')
         if self.automation_paused():
             return gettext('cloud_billing.msg_automation_paused',
                 company=self.company.rec_name)

@@ -11,6 +11,7 @@ import json
 import unittest
 from contextlib import contextmanager
 
+from trytond import config
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
@@ -363,6 +364,39 @@ class CloudBillingActionTestCase(unittest.TestCase):
             self.assertEqual(action.state, 'planned')
             self.assertIn('paused', action.events[-1].message)
             self.assertEqual(self.cloud.servers[server.id].status, 'ACTIVE')
+
+    @with_transaction()
+    def test_server_switch(self):
+        "The server's switch stops every shelve and delete, not unshelve"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            by_hand = self.plan(subscription, 'shelve', actor='user')
+            unshelve = self.plan(subscription, 'unshelve', actor='user')
+            if not config.has_section('cloud_billing'):
+                config.add_section('cloud_billing')
+            config.set('cloud_billing', 'stop_destructive', 'true')
+            try:
+                for action in [by_hand, unshelve]:
+                    action = self.attempt(action)
+                    if action.type == 'shelve':
+                        self.assertEqual(action.state, 'planned')
+                        self.assertIn('stop_destructive',
+                            action.events[-1].message)
+                    else:
+                        self.assertNotEqual(action.state, 'planned')
+                self.assertEqual(
+                    self.cloud.servers[server.id].status, 'ACTIVE')
+            finally:
+                config.set('cloud_billing', 'stop_destructive', 'false')
+
+            action = self.attempt(by_hand)
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(
+                self.cloud.servers[server.id].status, 'SHELVED_OFFLOADED')
 
     @with_transaction()
     def test_destructive_limit(self):
