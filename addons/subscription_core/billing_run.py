@@ -18,6 +18,7 @@ BILLING_JOBS = [
     ('sale.subscription|close_billing_cycle', "Close Billing Cycle"),
     ('account.dunning|run_dunning_ladder', "Run Dunning Ladder"),
     ('sale.subscription.billing.action|process', "Process Billing Actions"),
+    ('sale.subscription.credit|expire', "Expire Credits"),
     ]
 
 
