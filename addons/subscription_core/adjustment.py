@@ -14,9 +14,12 @@ half-open ``[start, end)``.
 * ``distribute``: round a list of exact amounts so that the parts add up to
   the rounded total (largest remainder);
 * ``percentage_parts`` and ``proportional_parts``: a compensation as a
-  percentage of, or an amount spread over, the compensated amounts.
+  percentage of, or an amount spread over, the compensated amounts;
+* ``serve_refunds``: what each of several compensations is given, in
+  order, so that together they never refund more than was billed.
 """
 import datetime as _dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -26,6 +29,7 @@ from .proration import _fraction, _from_units, _rounding, round_money
 __all__ = [
     'CreditBalance', 'InvoiceCapacity', 'Allocation', 'allocate_credits',
     'period_share', 'distribute', 'percentage_parts', 'proportional_parts',
+    'BilledPiece', 'Refund', 'serve_refunds',
     ]
 
 
@@ -204,3 +208,101 @@ def proportional_parts(amount, bases, rounding):
         raise ValueError("the bases must add up to more than zero")
     exact = _fraction(amount)
     return distribute([exact * b / base_sum for b in bases], rounding)
+
+
+@dataclass(frozen=True)
+class BilledPiece:
+    """amount billed for the days [start, end), spread evenly over them.
+
+    An empty range [start, start) is billed whole on start (as in
+    ``period_share``).
+    """
+    amount: Decimal
+    start: _dt.date
+    end: _dt.date
+
+
+@dataclass(frozen=True)
+class Refund:
+    """A compensation of the days [start, end).
+
+    Either amount (a refund of an amount) or rate (a share of what is
+    billed over the days). served, when known, is what the compensation
+    was already given (it was applied before): it is taken as is.
+    """
+    start: _dt.date
+    end: _dt.date
+    amount: Decimal = None
+    rate: Decimal = None
+    served: Decimal = None
+
+
+def _segments(pieces, refunds):
+    "The day ranges between every start and end, and the exact gross of each"
+    _one_day = _dt.timedelta(days=1)
+    ranges = []
+    for piece in pieces:
+        start, end = _date(piece.start, 'start'), _date(piece.end, 'end')
+        if end < start:
+            raise ValueError("a range ends before it starts")
+        ranges.append((start, end if end > start else start + _one_day,
+                _fraction(_money(piece.amount, 'amount'))))
+    cuts = sorted({d for r in ranges for d in r[:2]}
+        | {_date(d, 'date') for r in refunds for d in (r.start, r.end)})
+    segments = list(zip(cuts, cuts[1:]))
+    gross = defaultdict(Fraction)
+    for start, end, amount in ranges:
+        days = (end - start).days
+        for segment in segments:
+            covered = (min(end, segment[1]) - max(start, segment[0])).days
+            if covered > 0:
+                gross[segment] += amount * Fraction(covered, days)
+    return segments, gross
+
+
+def serve_refunds(pieces, refunds, rounding):
+    """What each refund is given, in order (the first asked, first served)
+
+    pieces are the BilledPiece of what is compensated, refunds the Refund
+    in the order they are served. Over the days of its range a refund may
+    take what is left of the gross billed once the refunds before it took
+    their part: a percentage of the gross or an amount, rounded once (half
+    even), and capped by what is left (rounded). What a refund takes is
+    taken from its days in proportion to what is left on each, so a
+    refund of a few days leaves the others for a refund of the whole
+    period.
+
+    Return the amounts served (Decimal, never negative). Refunds over the
+    same days never add up to more than the gross billed over them,
+    rounded; over different days, never more than the gross billed over
+    all their days, give or take half a rounding unit per refund.
+    """
+    rounding = _rounding(rounding)
+    refunds = list(refunds)
+    for refund in refunds:
+        if _date(refund.end, 'end') < _date(refund.start, 'start'):
+            raise ValueError("a range ends before it starts")
+    segments, gross = _segments(list(pieces), refunds)
+    taken = defaultdict(Fraction)
+    served = []
+    for refund in refunds:
+        days = [s for s in segments
+            if refund.start <= s[0] and s[1] <= refund.end]
+        rooms = {s: max(gross[s] - taken[s], Fraction(0)) for s in days}
+        room = sum(rooms.values(), Fraction(0))
+        if refund.served is not None:
+            take = _money(refund.served, 'served')
+        else:
+            if refund.rate is not None:
+                asked = (_fraction(_money(refund.rate, 'rate'))
+                    * max(sum((gross[s] for s in days), Fraction(0)), 0))
+            else:
+                asked = _money(refund.amount, 'amount')
+            take = max(min(round_money(asked, rounding),
+                    round_money(room, rounding)), Decimal(0))
+        served.append(take)
+        if room > 0:
+            exact = _fraction(take)
+            for segment in days:
+                taken[segment] += exact * rooms[segment] / room
+    return served

@@ -18,18 +18,21 @@ BILLING_JOBS = [
     ('sale.subscription|close_billing_cycle', "Close Billing Cycle"),
     ('account.dunning|run_dunning_ladder', "Run Dunning Ladder"),
     ('sale.subscription.billing.action|process', "Process Billing Actions"),
+    ('sale.subscription.credit|expire', "Expire Credits"),
     ]
 
 
 # The jobs of a billing day, in the order they depend on each other: the
 # close posts the lines just created, the ladder reads the posted invoices,
-# the actions follow the ladder. One scheduled job runs them for one day
+# the actions follow the ladder; credits expire last (as in BILLING_JOBS,
+# whose numbers the documentation uses). One scheduled job runs them for one day
 # (ir.cron|run_billing_day), so that none starts before the one before ends.
 DAILY_JOBS = [
     'sale.subscription|create_billing_lines',
     'sale.subscription|close_billing_cycle',
     'account.dunning|run_dunning_ladder',
     'sale.subscription.billing.action|process',
+    'sale.subscription.credit|expire',
     ]
 BILLING_DAY = 'ir.cron|run_billing_day'
 

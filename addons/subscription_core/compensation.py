@@ -3,6 +3,7 @@
 import datetime
 import logging
 from collections import defaultdict
+from decimal import Decimal
 from fractions import Fraction
 
 from trytond.i18n import gettext
@@ -257,13 +258,15 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
         Invoice = pool.get('account.invoice')
         InvoiceLine = pool.get('account.invoice.line')
         cls.lock(compensations)
-        compensations = [c for c in cls.browse(compensations)
-            if c.state in {'draft', 'waiting'}]
+        # Served first asked, first served: in the order they are created
+        compensations = sorted((c for c in cls.browse(compensations)
+                if c.state in {'draft', 'waiting'}), key=lambda c: c.id)
         to_wait, applied = [], []
         draft_lines, credit_notes = [], []
+        served = []  # (compensation, amount) applied by this call
         for compensation in compensations:
             try:
-                result = compensation._get_lines()
+                result = compensation._get_lines(served)
             except CompensationError as exception:
                 if strict:
                     raise
@@ -282,6 +285,9 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
                     credit_notes.append(compensation._get_credit_note(
                             invoice, lines, date))
             applied.append(compensation)
+            served.append((compensation, -sum(
+                        (l.unit_price for ls in result.values() for l in ls),
+                        Decimal(0))))
         InvoiceLine.save(draft_lines)
         Invoice.save(credit_notes)
         to_tax = Invoice.browse(list(
@@ -348,11 +354,12 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
                 return False
         return True
 
-    def _compensated_lines(self):
-        "The billed lines of the subscription over the period"
+    def _compensated_lines(self, start=None, end=None):
+        "The billed lines of the subscription over the period (or [start, end))"
         pool = Pool()
         InvoiceLine = pool.get('account.invoice.line')
-        start, end = self._period
+        if start is None:
+            start, end = self._period
         lines = InvoiceLine.search([
                 ('invoice.type', '=', 'out'),
                 ('invoice.state', '!=', 'cancelled'),
@@ -365,19 +372,30 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
                 ])
         return [l for l in lines if l.billed_subscription == self.subscription]
 
-    def _get_lines(self):
+    def _get_lines(self, served=()):
         """The lines of the compensation per invoice, not saved
 
         Return None while the period is not billed. The compensation is
         split per invoice and taxes of the compensated lines, so that the
-        taxes are refunded with it.
+        taxes are refunded with it. It is capped by what the compensations
+        of the subscription applied before it (served: those applied with
+        it, before it) left of what is billed over its days.
         """
         if not self.period_billed:
             return None
         start, end = self._period
+        before = self._served_before(served)
+        first = min([start] + [c._period[0] for c, _ in before])
+        last = max([end] + [c._period[1] for c, _ in before])
         bases = defaultdict(Fraction)
         invoices = {}
-        for line in self._compensated_lines():
+        pieces = []
+        for line in self._compensated_lines(first, last):
+            line_end = line.billing_end or line.billing_start
+            pieces.append(adjustment.BilledPiece(
+                    line.amount, line.billing_start, line_end))
+            if not (line.billing_start < end and line_end >= start):
+                continue
             invoice = line.invoice
             if invoice.state == 'validated':
                 # Neither editable nor posted yet
@@ -385,8 +403,7 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
             key = (invoice.id, tuple(sorted(t.id for t in line.taxes)))
             invoices[invoice.id] = invoice
             bases[key] += adjustment.period_share(
-                line.amount, line.billing_start,
-                line.billing_end or line.billing_start, start, end)
+                line.amount, line.billing_start, line_end, start, end)
         keys = sorted(bases)
         exacts = [bases[k] for k in keys]
         rounding = self.currency.rounding
@@ -395,15 +412,26 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
             raise CompensationError(gettext(
                     'subscription_core.msg_compensation_nothing_billed',
                     compensation=self.rec_name))
-        if self.kind == 'percentage':
+        if self.kind == 'amount' and self.amount > billed:
+            raise CompensationError(gettext(
+                    'subscription_core.msg_compensation_exceeds',
+                    compensation=self.rec_name, billed=billed))
+        refunds = [adjustment.Refund(*c._period, served=amount)
+            for c, amount in before]
+        refunds.append(adjustment.Refund(start, end,
+                amount=self.amount if self.kind == 'amount' else None,
+                rate=self.rate if self.kind == 'percentage' else None))
+        amount = adjustment.serve_refunds(pieces, refunds, rounding)[-1]
+        if amount <= 0:
+            raise CompensationError(gettext(
+                    'subscription_core.msg_compensation_nothing_left',
+                    compensation=self.rec_name))
+        if (self.kind == 'percentage' and amount == proration.round_money(
+                    sum(exacts, Fraction(0)) * Fraction(self.rate),
+                    rounding)):
             parts = adjustment.percentage_parts(exacts, self.rate, rounding)
         else:
-            if self.amount > billed:
-                raise CompensationError(gettext(
-                        'subscription_core.msg_compensation_exceeds',
-                        compensation=self.rec_name, billed=billed))
-            parts = adjustment.proportional_parts(
-                self.amount, exacts, rounding)
+            parts = adjustment.proportional_parts(amount, exacts, rounding)
         account = self._account()
         result = defaultdict(list)
         for (invoice_id, taxes), part in zip(keys, parts):
@@ -412,6 +440,41 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
             result[invoices[invoice_id]].append(
                 self._get_invoice_line(part, account, taxes))
         return result
+
+    def _served_before(self, served=()):
+        """(compensation, amount) served before this one, in order
+
+        The applied compensations of the subscription whose days touch
+        this one's, directly or through another: in the order they were
+        applied, then those of served (applied with this one, before it).
+        """
+        pool = Pool()
+        Compensation = pool.get('sale.subscription.compensation')
+        served = [(c, a) for c, a in served
+            if c.subscription == self.subscription and c.id != self.id]
+        others = {c.id for c, _ in served} | {self.id}
+        applied = Compensation.search([
+                ('subscription', '=', self.subscription.id),
+                ('state', '=', 'applied'),
+                ('id', 'not in', list(others)),
+                ], order=[('applied_date', 'ASC'), ('id', 'ASC')])
+        before = [(c, -sum((l.amount for l in c.invoice_lines
+                        if l.invoice and l.invoice.state != 'cancelled'),
+                    Decimal(0))) for c in applied] + served
+        # Only the compensations chained to this one by their days matter
+        start, end = self._period
+        chained, changed = [], True
+        while changed:
+            changed = False
+            for item in before:
+                if item in chained:
+                    continue
+                c_start, c_end = item[0]._period
+                if c_start < end and start < c_end:
+                    chained.append(item)
+                    start, end = min(start, c_start), max(end, c_end)
+                    changed = True
+        return [item for item in before if item in chained]
 
     def _account(self):
         pool = Pool()

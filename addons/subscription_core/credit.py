@@ -70,7 +70,7 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
     expiry_date = fields.Date(
         "Expiry Date", states=_states,
         help="The credit offsets the invoices closed until this day "
-        "(included); at the first close after it, what is left expires.")
+        "(included); on the day after it, what is left expires.")
     description = fields.Char("Description", states=_states)
     balance = fields.Function(Monetary(
             "Balance", currency='currency', digits='currency'),
@@ -270,7 +270,12 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
 
     @classmethod
     def expire(cls, date=None):
-        "Record the expiry of what is left of the credits expired on date"
+        """Record the expiry of what is left of the credits expired on date
+
+        A daily job of its own (Expire Credits): a credit
+        expires the day after its expiry date whether or not a close has an
+        invoice that day. The close calls it too, before applying credits.
+        """
         pool = Pool()
         Date = pool.get('ir.date')
         if date is None:

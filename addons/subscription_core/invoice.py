@@ -4,11 +4,12 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import dualmethod, fields
+from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from . import proration
+from . import proration, rating
 from .exceptions import BillingError
 from .validation import InputMixin
 
@@ -186,6 +187,28 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
     adjusted_line = fields.Many2One(
         'account.invoice.line', "Adjusted Line", readonly=True,
         help="The invoice line this supplement or credit adjusts.")
+    # The factors of the amount of a line of the engine: the line itself is
+    # 1 × amount, the amount rounded once from the exact price.
+    billing_quantity = fields.Numeric(
+        "Rated Quantity", readonly=True,
+        help="The quantity billed: reserved limit, consumption or the "
+        "change of a limit.")
+    billing_unit = fields.Many2One(
+        'product.uom', "Rated Unit", readonly=True)
+    billing_period_share = fields.Numeric(
+        "Period Share", digits=(16, 10), readonly=True,
+        help="The share of the price's period billed: days billed over the "
+        "days of the billing period, the months of a prepaid term, 1 for "
+        "usage and one-time charges.")
+    billing_unit_price = fields.Numeric(
+        "Rated Unit Price", digits=price_digits, readonly=True,
+        help="The unit price of the subscription line (the average price "
+        "of the quantity for a usage line priced in tiers). The amount is "
+        "quantity × period share × unit price, rounded once.")
+
+    _billing_rating_fields = [
+        'billing_quantity', 'billing_unit', 'billing_period_share',
+        'billing_unit_price']
 
     @classmethod
     def __register__(cls, module):
@@ -208,6 +231,8 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
         default.setdefault('billing_start')
         default.setdefault('billing_end')
         default.setdefault('adjusted_line')
+        for name in cls._billing_rating_fields:
+            default.setdefault(name)
         return super().copy(lines, default=default)
 
     @classmethod
@@ -330,7 +355,23 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
         line.billing_end = charge.end
         line.adjusted_line = charge.adjusts
         line.description = cls._billing_description(origin, sub_line, charge)
+        cls._set_billing_rating(line, sub_line, charge)
         return line
+
+    @classmethod
+    def _set_billing_rating(cls, line, sub_line, charge):
+        "Fill the structured factors of the charge's amount on line"
+        service = sub_line.service
+        tiered = sub_line.billing_type == 'usage' and service.usage_tiers
+        value = rating.rating(
+            charge, sub_line.subscription.billing_model,
+            sub_line.billing_type, None if tiered else sub_line.unit_price,
+            places=price_digits[1])
+        line.billing_quantity = value.quantity
+        line.billing_unit = sub_line.unit
+        line.billing_period_share = rating.decimal_share(
+            value.period_share, cls.billing_period_share.digits[1])
+        line.billing_unit_price = value.unit_price
 
     @classmethod
     def _billing_line_template(cls, invoice, sub_line):

@@ -12,8 +12,9 @@ from fractions import Fraction
 from hypothesis import given, settings, strategies as st
 
 from subscription_core import adjustment
+from subscription_core.proration import round_money
 from subscription_core.adjustment import (
-    Allocation, CreditBalance, InvoiceCapacity)
+    Allocation, BilledPiece, CreditBalance, InvoiceCapacity, Refund)
 
 D = Decimal
 CENT = D('0.01')
@@ -252,6 +253,82 @@ class CompensationPartsTestCase(unittest.TestCase):
 # Properties
 # ---------------------------------------------------------------------------
 
+class ServeRefundsTestCase(unittest.TestCase):
+
+    def test_serve_refunds(self):
+        january = BilledPiece(D('100.00'), d('2026-01-01'), d('2026-02-01'))
+        # 15 + 16 days of January billed at different prices
+        halves = [
+            BilledPiece(D('30.00'), d('2026-01-01'), d('2026-01-16')),
+            BilledPiece(D('64.00'), d('2026-01-16'), d('2026-02-01'))]
+        jan = (d('2026-01-01'), d('2026-02-01'))
+        first_half = (d('2026-01-01'), d('2026-01-16'))
+        second_half = (d('2026-01-16'), d('2026-02-01'))
+        for name, pieces, refunds, expected in [
+                ("one refund is served as asked", [january],
+                    [Refund(*jan, amount=D('40.00'))], ['40.00']),
+                ("two refunds of the period: the second gets what is left",
+                    [january],
+                    [Refund(*jan, amount=D('80.00')),
+                        Refund(*jan, amount=D('80.00'))],
+                    ['80.00', '20.00']),
+                ("two full refunds: the second gets nothing", [january],
+                    [Refund(*jan, rate=D('1')), Refund(*jan, rate=D('1'))],
+                    ['100.00', '0.00']),
+                ("percentages: 60 % then 60 % of the same period",
+                    [january],
+                    [Refund(*jan, rate=D('0.6')), Refund(*jan, rate=D('0.6'))],
+                    ['60.00', '40.00']),
+                ("a refund already served is taken as it was", [january],
+                    [Refund(*jan, served=D('90.00')),
+                        Refund(*jan, amount=D('50.00'))],
+                    ['90.00', '10.00']),
+                ("a refund of other days leaves the period alone",
+                    halves,
+                    [Refund(*first_half, rate=D('1')),
+                        Refund(*second_half, rate=D('1'))],
+                    ['30.00', '64.00']),
+                ("a refund of a few days, then of the whole period",
+                    halves,
+                    [Refund(*first_half, rate=D('1')),
+                        Refund(*jan, amount=D('94.00'))],
+                    ['30.00', '64.00']),
+                ("the whole period, then a few days: nothing left", halves,
+                    [Refund(*jan, rate=D('1')),
+                        Refund(*second_half, rate=D('1'))],
+                    ['94.00', '0.00']),
+                ("half of the whole period, then the second half",
+                    halves,
+                    [Refund(*jan, amount=D('47.00')),
+                        Refund(*second_half, rate=D('1')),
+                        Refund(*first_half, rate=D('1'))],
+                    ['47.00', '32.00', '15.00']),
+                ("a partial period share is rounded once",
+                    [january],
+                    [Refund(d('2026-01-01'), d('2026-01-11'), rate=D('1'))],
+                    ['32.26']),
+                ("a piece billed on one day", [BilledPiece(
+                            D('12.00'), d('2026-01-05'), d('2026-01-05'))],
+                    [Refund(*jan, rate=D('0.5')), Refund(*jan, rate=D('1'))],
+                    ['6.00', '6.00']),
+                ("nothing billed: nothing served", [],
+                    [Refund(*jan, amount=D('10.00'))], ['0.00']),
+                ]:
+            with self.subTest(name):
+                served = adjustment.serve_refunds(pieces, refunds, CENT)
+                self.assertEqual([str(s) for s in served], expected)
+
+    def test_serve_refunds_invalid(self):
+        with self.assertRaises(ValueError):
+            adjustment.serve_refunds([], [Refund(
+                        d('2026-02-01'), d('2026-01-01'), rate=D('1'))],
+                CENT)
+        with self.assertRaises(TypeError):
+            adjustment.serve_refunds([BilledPiece(
+                        1.5, d('2026-01-01'), d('2026-02-01'))],
+                [], CENT)
+
+
 ROUNDINGS = st.sampled_from([D('0.01'), D('0.05'), D('1'), D('0.001')])
 UNITS = st.integers(min_value=0, max_value=10 ** 6)
 
@@ -271,6 +348,32 @@ def credits_and_invoices(draw):
             draw(st.one_of(st.none(), st.sampled_from(scopes))))
         for c in range(draw(st.integers(min_value=0, max_value=5)))]
     return credits, invoices, rounding
+
+
+@st.composite
+def billed_and_refunds(draw, same_period):
+    "Non-negative billed pieces of a quarter and refunds of days in it"
+    rounding = draw(ROUNDINGS)
+    origin = dt.date(2026, 1, 1)
+
+    def day_range():
+        start = draw(st.integers(min_value=0, max_value=90))
+        length = draw(st.integers(min_value=0, max_value=90 - start))
+        return (origin + dt.timedelta(days=start),
+            origin + dt.timedelta(days=start + length))
+    pieces = [BilledPiece(draw(UNITS) * rounding, *day_range())
+        for _ in range(draw(st.integers(min_value=0, max_value=5)))]
+    period = day_range()
+    refunds = []
+    for _ in range(draw(st.integers(min_value=1, max_value=5))):
+        start, end = period if same_period else day_range()
+        if draw(st.booleans()):
+            refund = Refund(start, end, amount=draw(UNITS) * rounding)
+        else:
+            refund = Refund(start, end, rate=D(draw(
+                        st.integers(min_value=1, max_value=100))) / 100)
+        refunds.append(refund)
+    return pieces, refunds, rounding
 
 
 class PropertyTestCase(unittest.TestCase):
@@ -398,6 +501,52 @@ class PropertyTestCase(unittest.TestCase):
         shares = [adjustment.period_share(amount, start, end, s, e)
             for s, e in zip(bounds[:-1], bounds[1:])]
         self.assertEqual(sum(shares), Fraction(amount))
+
+
+    @PROPERTY_SETTINGS
+    @given(billed_and_refunds(same_period=True))
+    def test_refunds_of_a_period_never_exceed_the_gross(self, data):
+        "Several compensations of one period: their sum is capped."
+        pieces, refunds, rounding = data
+        served = adjustment.serve_refunds(pieces, refunds, rounding)
+        start, end = refunds[0].start, refunds[0].end
+        gross = sum((adjustment.period_share(
+                        p.amount, p.start, p.end, start, end)
+                    for p in pieces), Fraction(0))
+        self.assertLessEqual(sum(served), round_money(gross, rounding))
+        self.assertTrue(all(s >= 0 for s in served))
+        self.assert_first_served(pieces, refunds, served, rounding)
+
+    @PROPERTY_SETTINGS
+    @given(billed_and_refunds(same_period=False))
+    def test_refunds_never_exceed_the_gross(self, data):
+        "Over any periods, the sum is capped by the gross of their days."
+        pieces, refunds, rounding = data
+        served = adjustment.serve_refunds(pieces, refunds, rounding)
+        start = min(r.start for r in refunds)
+        end = max(r.end for r in refunds)
+        days = {start + dt.timedelta(days=i)
+            for r in refunds for i in range(
+                (r.start - start).days, (r.end - start).days)}
+        gross = sum((adjustment.period_share(
+                        p.amount, p.start, p.end, day,
+                        day + dt.timedelta(days=1))
+                    for p in pieces for day in days), Fraction(0))
+        slack = Fraction(rounding) / 2 * len(refunds)
+        self.assertLessEqual(sum(served), gross + slack)
+        self.assertTrue(all(s >= 0 for s in served))
+        self.assert_first_served(pieces, refunds, served, rounding)
+
+    def assert_first_served(self, pieces, refunds, served, rounding):
+        "The first refund gets what it asks, up to the gross of its days"
+        first = refunds[0]
+        gross = sum((adjustment.period_share(
+                        p.amount, p.start, p.end, first.start, first.end)
+                    for p in pieces), Fraction(0))
+        asked = (first.amount if first.rate is None
+            else Fraction(first.rate) * gross)
+        self.assertEqual(served[0], min(round_money(asked, rounding),
+                round_money(gross, rounding)))
 
 
 if __name__ == '__main__':

@@ -62,6 +62,7 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                 ('sale.subscription|close_billing_cycle', date),
                 ('account.dunning|run_dunning_ladder', date),
                 ('sale.subscription.billing.action|process', date),
+                ('sale.subscription.credit|expire', date),
                 ])
 
     @with_transaction()
