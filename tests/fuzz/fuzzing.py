@@ -336,6 +336,7 @@ class Stats:
         self.points = {}
 
         self.accepted = {}
+        self.seconds = {}
 
     def record(self, point, crash=None, accepted=False):
         tried, crashed, samples = self.points.get(point.key, (0, 0, []))
@@ -347,6 +348,9 @@ class Stats:
         self.points[point.key] = (tried, crashed, samples)
         self.accepted[point.key] = (
             self.accepted.get(point.key, 0) + bool(accepted))
+
+    def timed(self, point, seconds):
+        self.seconds[point.key] = self.seconds.get(point.key, 0) + seconds
 
     @property
     def tried(self):
@@ -360,11 +364,14 @@ class Stats:
         width = max([len(k) for k in self.points] + [10])
         for key, (tried, crashed, samples) in sorted(self.points.items()):
             accepted = self.accepted.get(key, 0)
+            ms = 1000 * self.seconds.get(key, 0) / max(tried, 1)
             yield (f'{key:<{width}}  {tried:>7} tried  {crashed:>5} crashed'
-                f'  ({accepted} accepted)')
+                f'  ({accepted} accepted, {ms:.0f} ms each)')
             for sample in samples:
                 yield '    ' + sample
-        yield f'fuzz: {self.tried} tried, {self.crashed} crashed'
+        seconds = sum(self.seconds.values())
+        yield (f'fuzz: {self.tried} tried, {self.crashed} crashed'
+            f' in {seconds:.0f} s')
 
 
 def _short(value, size=300):

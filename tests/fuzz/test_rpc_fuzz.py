@@ -25,7 +25,10 @@ def fuzz(fuzzer, points, budget):
         done = 0
         while done < examples:
             chunk = min(examples - done, 500)
+            began = datetime.datetime.now()
             fuzzer.run(point, chunk)
+            fuzzer.stats.timed(
+                point, (datetime.datetime.now() - began).total_seconds())
             done += chunk
             if seconds and datetime.datetime.now() - start > seconds:
                 break
