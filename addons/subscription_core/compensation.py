@@ -12,7 +12,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import adjustment, proration
+from . import adjustment
+from .money import round_money
 from .exceptions import CompensationError
 from . import bounds
 from .validation import InputMixin, check_bounds
@@ -390,7 +391,7 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
         keys = sorted(bases)
         exacts = [bases[k] for k in keys]
         rounding = self.currency.rounding
-        billed = proration.round_money(sum(exacts, Fraction(0)), rounding)
+        billed = round_money(sum(exacts, Fraction(0)), rounding)
         if billed <= 0:
             raise CompensationError(gettext(
                     'subscription_core.msg_compensation_nothing_billed',

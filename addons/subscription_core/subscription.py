@@ -12,7 +12,9 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from . import proration
+from .charge import Charge, due_charges, next_due_date, quantity_at
+from .period import prepaid_adjustment
+from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
 from .exceptions import GuardedFieldError, LimitChangeError, UsageError
 from .validation import (
@@ -125,7 +127,7 @@ def check_on_demand_period(records, field_names=None):
     if field_names and not (field_names & {'billing_type', 'billing_period'}):
         return
     for record in records:
-        if (record.billing_period in proration.ON_DEMAND_PERIODS
+        if (record.billing_period in ON_DEMAND_PERIODS
                 and record.billing_type != 'usage'):
             period = dict(record.fields_get(['billing_period'])[
                     'billing_period']['selection'])[record.billing_period]
@@ -334,7 +336,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             and l.unit_price is not None and l.quantity is not None]
         dues = {}
         for line in lines:
-            due = proration.next_due_date(
+            due = next_due_date(
                 self.billing_model, line.billing_type, line.billing_period,
                 line.billing_start, line.billing_end, None, lead)
             if due:
@@ -354,7 +356,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             if line.billing_period not in {'month', 'quarter', 'year'}:
                 continue
             _, billed_until = line.get_due_charges(due)
-            next_due = proration.next_due_date(
+            next_due = next_due_date(
                 self.billing_model, line.billing_type, line.billing_period,
                 line.billing_start, line.billing_end, billed_until, lead)
             if not billed_until or not next_due:
@@ -447,7 +449,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         company_id = Transaction().context.get('company', -1)
         lines = Line.search([
                 ('billing_type', '=', 'usage'),
-                ('billing_period', 'in', proration.ON_DEMAND_PERIODS),
+                ('billing_period', 'in', ON_DEMAND_PERIODS),
                 ('subscription.state', 'in', ['running', 'closed']),
                 ('subscription.company', '=', company_id),
                 ], order=[('id', 'ASC')])
@@ -475,7 +477,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         in_cycle, on_demand = [], []
         for origin, charge in charges:
             sub_line = InvoiceLine._billing_subscription_line(origin)
-            if sub_line.billing_period in proration.ON_DEMAND_PERIODS:
+            if sub_line.billing_period in ON_DEMAND_PERIODS:
                 on_demand.append((origin, charge))
             else:
                 in_cycle.append((origin, charge))
@@ -488,7 +490,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 list({l.invoice for l in on_demand_lines}), date)
         to_write = defaultdict(list)
         for line in lines:
-            billed_until = proration.last_window_end(
+            billed_until = last_window_end(
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
             if billed_until and (not line.billed_until
@@ -680,17 +682,17 @@ class Line(InputMixin, metaclass=PoolMeta):
         return initial, [(c.date, c.quantity) for c in changes]
 
     def get_due_charges(self, date):
-        "Return the proration.Charge due on date and the new billed_until"
+        "Return the Charge due on date and the new billed_until"
         if self.billing_type == 'usage':
             # Billed from the consumptions by get_due_usage_charges
             return [], None
         subscription = self.subscription
         initial, changes = self.limit_history
         if subscription.billing_model == 'prepaid':
-            initial = proration.quantity_at(
+            initial = quantity_at(
                 initial, changes, self.billing_start)
             changes = []
-        charges, billed_until = proration.due_charges(
+        charges, billed_until = due_charges(
             subscription.billing_model, self.billing_type,
             self.billing_period, self.billing_start, self.billing_end,
             self.billed_until, Decimal(str(initial)),
@@ -701,7 +703,7 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def get_due_usage_charges(cls, lines, until):
-        "(origin, proration.Charge) of the usage windows ended at until"
+        "(origin, Charge) of the usage windows ended at until"
         pool = Pool()
         Consumption = pool.get('sale.subscription.line.consumption')
         return Consumption.get_due_usage_charges(lines, until)
@@ -732,12 +734,12 @@ class Line(InputMixin, metaclass=PoolMeta):
             if change.id in invoiced:
                 continue
             line = change.line
-            amount = proration.prepaid_adjustment(
+            amount = prepaid_adjustment(
                 line.unit_price, Decimal(str(change.old_quantity)),
                 Decimal(str(change.quantity)), change.date,
                 line.billed_until, line.subscription.currency.rounding)
             if amount:
-                adjustments.append((change, proration.Charge(
+                adjustments.append((change, Charge(
                             change.date, line.billed_until,
                             change.date, line.billed_until,
                             Decimal(str(change.quantity - change.old_quantity)),
