@@ -17,6 +17,7 @@ from .period import (
 
 __all__ = [
     'piece_amounts', 'Charge', 'due_charges', 'quantity_at', 'next_due_date',
+    'adjusts_prepaid_term',
     ]
 
 
@@ -152,3 +153,20 @@ def next_due_date(billing_model, billing_type, billing_period, start, end,
             or billing_model == 'prepaid'):
         return None if billed_until else start - lead
     return period_bounds(begin, billing_period)[1]
+
+
+def adjusts_prepaid_term(change_date, start, billed_until, after_invoice):
+    """Whether a limit change of a prepaid line is billed as an adjustment
+    (a supplement or a credit) of its invoiced term [start, billed_until).
+
+    A change after the term's first day always is: the term was priced at
+    the limit in force on its first day. A change on the first day is only
+    when the term was already invoiced when the change was recorded
+    (after_invoice); before, the term itself was priced with it.
+    """
+    change_date, start = _date(change_date, 'change_date'), _date(start)
+    if billed_until is None or not change_date < _date(billed_until):
+        return False
+    if change_date == start:
+        return bool(after_invoice)
+    return start < change_date

@@ -12,7 +12,8 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .charge import Charge, due_charges, next_due_date, quantity_at
+from .charge import (
+    Charge, adjusts_prepaid_term, due_charges, next_due_date, quantity_at)
 from .period import prepaid_adjustment
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
@@ -717,7 +718,8 @@ class Line(InputMixin, metaclass=PoolMeta):
             if l.subscription.billing_model == 'prepaid'
             and l.billed_until
             for c in l.limit_changes
-            if l.billing_start < c.date < l.billed_until and c.date <= date]
+            if c.date <= date and adjusts_prepaid_term(
+                c.date, l.billing_start, l.billed_until, c.after_invoice)]
         if not changes:
             return []
         invoiced = {l.origin.id for l in InvoiceLine.search([
@@ -774,7 +776,10 @@ class Line(InputMixin, metaclass=PoolMeta):
                     line=line.rec_name, date=date))
         change = LimitChange(
             line=line, date=date, old_quantity=line.quantity,
-            quantity=quantity, reason=reason)
+            quantity=quantity, reason=reason,
+            after_invoice=bool(
+                line.subscription.billing_model == 'prepaid'
+                and line.billed_until))
         change.save()
         cls.write([line], {'quantity': quantity})
         return change
@@ -792,6 +797,10 @@ class LimitChange(InputMixin, ModelSQL, ModelView):
     old_quantity = fields.Float("Old Limit", readonly=True, required=True)
     quantity = fields.Float("New Limit", readonly=True, required=True)
     reason = fields.Char("Reason", readonly=True)
+    after_invoice = fields.Boolean("After Invoice", readonly=True,
+        help="The prepaid term was already invoiced when the limit changed: "
+        "the change is billed as a supplement or a credit, even on the "
+        "term's first day.")
 
     @classmethod
     def __setup__(cls):

@@ -17,7 +17,8 @@ except ImportError:
     # Not installed: import the plain-Python files from their folder
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from subscription_core.period import period_bounds, PERIODS
-from subscription_core.charge import due_charges, next_due_date
+from subscription_core.charge import (
+    adjusts_prepaid_term, due_charges, next_due_date)
 from subscription_core.tests.arithmetic import (
     CENT, D, DATES, PROPERTY_SETTINGS, d)
 
@@ -68,6 +69,30 @@ class NextDueDateTestCase(unittest.TestCase):
                 d('2026-03-01'), None, None, D(1), [], D(10),
                 d('2026-02-01'), CENT),
             ([], None))
+
+
+class PrepaidAdjustmentTestCase(unittest.TestCase):
+
+    def test_adjusts_prepaid_term(self):
+        "A change on the first day of an invoiced term is billed too"
+        start, billed = '2026-01-01', '2026-04-01'
+        for date, billed_until, after_invoice, expected in [
+                ('2026-01-01', billed, True, True),
+                ('2026-01-01', billed, False, False),  # priced in the term
+                ('2026-01-02', billed, False, True),
+                ('2026-01-02', billed, True, True),
+                ('2026-03-31', billed, False, True),
+                ('2026-04-01', billed, True, False),  # after the term
+                ('2026-01-01', None, True, False),  # term not invoiced
+                ('2026-01-15', None, False, False),
+                ]:
+            with self.subTest(date=date, billed_until=billed_until,
+                    after_invoice=after_invoice):
+                self.assertEqual(
+                    adjusts_prepaid_term(d(date), d(start),
+                        d(billed_until) if billed_until else None,
+                        after_invoice),
+                    expected)
 
 
 # Properties
