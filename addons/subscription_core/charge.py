@@ -68,7 +68,7 @@ def due_charges(
       billing_period that has ended on date (billed in arrears), from
       billed_until (or start) on, cut at the limit changes;
     * prepaid model: the whole term [start, end) once, ``lead`` before it
-      starts, priced month by month;
+      starts, priced period by period of billing_period;
     * one_time: once, on start (the 'total' period);
     * usage lines are priced from consumptions by the caller (not here).
 
@@ -95,7 +95,8 @@ def due_charges(
             raise ValueError("a prepaid line needs an end date")
         if billed_until or date < start - lead:
             return [], None
-        amount = prepaid_amount(unit_price, quantity, start, end, rounding)
+        amount = prepaid_amount(
+            unit_price, quantity, start, end, rounding, billing_period)
         return [Charge(start, end, start, end, quantity, amount)], end
     if date <= begin:
         # Nothing of the line has ended yet (e.g. it starts later)

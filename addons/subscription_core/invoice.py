@@ -9,7 +9,8 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .money import _format_quantity
-from .period import describe_months, describe_piece, describe_window
+from .period import (
+    describe_periods, describe_piece, describe_price, describe_window)
 from .exceptions import BillingError
 from .validation import InputMixin
 
@@ -355,10 +356,14 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
             text = '%s × %s' % (
                 _format_quantity(charge.quantity), name or unit.strip())
         elif sub_line.subscription.billing_model == 'prepaid':
-            # Prepaid terms and their adjustments are priced month by month
-            text = describe_months(
+            # Prepaid terms and their adjustments are priced period by period
+            text = describe_periods(
                 charge.quantity, unit.strip() or name, charge.start,
-                charge.end)
+                charge.end, sub_line.billing_period)
+        if sub_line.billing_type in {'fixed', 'limit'}:
+            # The unit price is per billing period of the line
+            text = '%s at %s' % (text, describe_price(
+                    sub_line.unit_price, sub_line.billing_period))
         if isinstance(origin, LimitChange):
             text = gettext('subscription_core.msg_billing_adjustment',
                 old=_format_quantity(origin.old_quantity),

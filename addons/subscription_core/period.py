@@ -11,19 +11,23 @@ Conventions (see also ``money``):
 """
 import datetime as _dt
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 from .money import _format_quantity, _fraction, _quantity, round_money
 
 __all__ = [
-    'PERIODS', 'Piece', 'period_bounds', 'iter_periods', 'period_pieces',
-    'month_pieces', 'day_share', 'month_count', 'split_at_changes',
-    'prorated_amount', 'pieces_amount', 'prepaid_amount',
-    'prepaid_adjustment', 'describe_piece', 'describe_window',
-    'describe_months',
+    'PERIODS', 'Piece', 'range_end', 'period_bounds', 'iter_periods',
+    'period_pieces', 'month_pieces', 'day_share', 'month_count',
+    'split_at_changes', 'prorated_amount', 'pieces_amount',
+    'prepaid_amount', 'prepaid_adjustment', 'describe_piece',
+    'describe_window', 'describe_periods', 'describe_price', 'period_count',
+    'convert_price', 'PERIOD_MONTHS',
     ]
 
 PERIODS = ('month', 'quarter', 'year', 'total')
+# A unit price is per billing period of its line: the months of a period
+PERIOD_MONTHS = {'month': 1, 'quarter': 3, 'year': 12}
 
 _ONE_DAY = _dt.timedelta(days=1)
 
@@ -50,6 +54,15 @@ def _check_range(start, end, what='range'):
     if end < start:
         raise ValueError(f"{what} end {end} is before its start {start}")
     return start, end
+
+
+def range_end(last_day):
+    """The end of the half-open range whose last day (included) is last_day.
+
+    The dates a user types (a subscription's or a line's end date) are the
+    last day served, as in Tryton; the arithmetic takes the day after.
+    """
+    return _date(last_day, 'last_day') + _ONE_DAY
 
 
 def period_bounds(date, period):
@@ -142,6 +155,36 @@ def month_count(start, end):
         month_start = month_end
     return total
 
+
+def period_count(start, end, period='month'):
+    """Number of billing periods in [start, end), each prorated by its days.
+
+    A year from 1 January is 1 'year', 4 'quarter' or 12 'month'; 'total' is
+    the range itself (1, or 0 when empty).
+    """
+    start, end = _check_range(start, end)
+    if period == 'month':
+        return month_count(start, end)
+    if period == 'total':
+        return Fraction(1 if start < end else 0)
+    return sum(
+        (day_share(start, end, p_start, p_end)
+            for p_start, p_end in iter_periods(start, end, period)),
+        Fraction(0))
+
+
+def convert_price(unit_price, from_period, to_period):
+    """The unit price per to_period of unit_price per from_period, exact.
+
+    Month, quarter and year convert by their months (10 a month is 120 a
+    year); None when a period has no fixed length ('total', on-demand).
+    """
+    price = _fraction(unit_price, 'unit_price')
+    if from_period == to_period:
+        return price
+    if from_period not in PERIOD_MONTHS or to_period not in PERIOD_MONTHS:
+        return None
+    return price * PERIOD_MONTHS[to_period] / PERIOD_MONTHS[from_period]
 
 
 # ---------------------------------------------------------------------------
@@ -243,30 +286,41 @@ def pieces_amount(unit_price, pieces, p_start, p_end, rounding):
     return round_money(total, rounding)
 
 
-def prepaid_amount(unit_price, quantity, start, end, rounding):
-    """Price of [start, end) prepaid, computed month by month.
+def prepaid_amount(
+        unit_price, quantity, start, end, rounding, period='month'):
+    """Price of [start, end) prepaid, computed period by period.
 
-    Σ over month pieces of unit_price × quantity × share of the month,
-    rounded once.  A full Dec-Feb term is unit_price × quantity × 3.
+    unit_price is per billing period: Σ over the pieces of the periods of
+    unit_price × quantity × share of the period, rounded once.  A full
+    Dec-Feb term is unit_price × quantity × 3 by month, × 1 by quarter
+    from 1 January.
     """
     exact = (_fraction(unit_price, 'unit_price') * _quantity(quantity)
-        * month_count(start, end))
+        * period_count(start, end, period))
     return round_money(exact, rounding)
 
 
 def prepaid_adjustment(
-        unit_price, old_quantity, new_quantity, change_date, end, rounding):
+        unit_price, old_quantity, new_quantity, change_date, end, rounding,
+        period='month', start=None):
     """Supplement (> 0) or credit (< 0) of a quantity change on a prepaid term.
 
-    Only the remaining time [change_date, end) is priced, month by month.
+    Only the remaining time [change_date, end) is priced, period by period
+    (unit_price is per billing period); a 'total' term [start, end) by its
+    days.
     """
     change_date, end = _date(change_date, 'change_date'), _date(end, 'end')
     if change_date >= end:
         return round_money(0, rounding)
     delta = _quantity(new_quantity, 'new_quantity') - _quantity(
         old_quantity, 'old_quantity')
-    exact = (_fraction(unit_price, 'unit_price') * delta
-        * month_count(change_date, end))
+    if period == 'total':
+        if start is None:
+            raise ValueError("the adjustment of a 'total' term needs its start")
+        share = day_share(change_date, end, _date(start, 'start'), end)
+    else:
+        share = period_count(change_date, end, period)
+    exact = _fraction(unit_price, 'unit_price') * delta * share
     return round_money(exact, rounding)
 
 
@@ -316,17 +370,31 @@ def describe_window(start, end):
     return f"({start.isoformat()} – {last.isoformat()})"
 
 
-def describe_months(quantity, unit_label, start, end):
-    """Describe a price month by month, e.g. "8 vCPU × 3 months
-    (2026-12-01 – 2027-02-28)" or "4 vCPU × (16/31 + 1) months (...)".
+def describe_price(unit_price, period):
+    """A unit price with the billing period it is for, e.g. "10.00/month",
+    "0.0125/year" or "120.00/term" (the whole 'total' term); at least two
+    decimals, more when the price has them.
+    """
+    price = Decimal(unit_price)
+    places = max(2, -price.normalize().as_tuple().exponent)
+    per = 'term' if period == 'total' else period
+    return f"{price:.{places}f}/{per}"
+
+
+def describe_periods(quantity, unit_label, start, end, period='month'):
+    """Describe a price period by period, e.g. "8 vCPU × 3 months
+    (2026-12-01 – 2027-02-28)", "4 vCPU × (16/31 + 1) months (...)" or
+    "2 vCPU × 59/365 year (...)"; a 'total' term is "× 1 term (...)".
     """
     start, end = _check_range(start, end)
     head = _format_quantity(quantity)
     if unit_label:
         head = f"{head} {unit_label}"
+    if period == 'total':
+        return f"{head} × 1 term {describe_window(start, end)}"
     parts = []
     full = 0
-    for p_start, p_end, m_start, m_end in month_pieces(start, end):
+    for p_start, p_end, m_start, m_end in period_pieces(start, end, period):
         covered, days = (p_end - p_start).days, (m_end - m_start).days
         if covered == days:
             full += 1
@@ -338,10 +406,10 @@ def describe_months(quantity, unit_label, start, end):
     if full or not parts:
         parts.append(str(full))
     if len(parts) > 1:
-        share = f"({' + '.join(parts)}) months"
+        share = f"({' + '.join(parts)}) {period}s"
     elif parts[0] == '1' or '/' in parts[0]:
-        share = f"{parts[0]} month"
+        share = f"{parts[0]} {period}"
     else:
-        share = f"{parts[0]} months"
+        share = f"{parts[0]} {period}s"
     return f"{head} × {share} {describe_window(start, end)}"
 

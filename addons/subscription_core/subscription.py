@@ -7,6 +7,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -14,7 +15,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .charge import (
     Charge, adjusts_prepaid_term, due_charges, next_due_date, quantity_at)
-from .period import prepaid_adjustment
+from .period import convert_price, prepaid_adjustment, range_end
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
 from .exceptions import GuardedFieldError, LimitChangeError, UsageError
@@ -39,6 +40,9 @@ BILLING_PERIODS = [
     ('day', "Day (on demand)"),
     ('hour', "Hour (on demand)"),
     ]
+# Types whose unit price is per billing period (usage: per unit consumed,
+# one time: per charge)
+PERIOD_PRICED_TYPES = {'fixed', 'limit'}
 TIER_MODES = [
     ('graduated', "Graduated"),
     ('volume', "Volume"),
@@ -54,6 +58,15 @@ BILLING_BATCH = 50
 
 def first_of_month(date):
     return date.replace(day=1)
+
+
+# The end dates a user types are the last day served, included, as in
+# sale_subscription; the billing arithmetic works on half-open ranges
+# [start, end): the end it is given is the day after.
+END_DATE_HELP = (
+    "The last day served and billed (included).\n"
+    "Leave empty for no end.")
+
 
 
 def billing_batches(keyed_ids, size=BILLING_BATCH, first=None):
@@ -189,6 +202,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.end_date.help = END_DATE_HELP
         cls.end_date.states['required'] = (
             (Eval('billing_model') == 'prepaid')
             & (Eval('state') != 'draft'))
@@ -563,6 +577,16 @@ class Line(InputMixin, metaclass=PoolMeta):
         readonly=True)
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.end_date.help = END_DATE_HELP
+        cls.unit_price.help = (
+            "Fixed and limit lines: the price of one unit for one billing "
+            "period of the line (a month, a quarter, a year or the whole "
+            "term), in both billing models.\n"
+            "Usage: per unit consumed. One time: per charge.")
+
+    @classmethod
     def default_billing_type(cls):
         return 'limit'
 
@@ -572,22 +596,45 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @fields.depends('service', 'quantity', 'unit',
         'subscription', '_parent_subscription.party',
-        methods=['_get_context_sale_price'])
+        methods=['_service_unit_price'])
     def on_change_service(self):
         super().on_change_service()
         if self.service:
             if self.unit_price is None:
-                # The on-change record may carry a partial product: price
-                # it again from the stored one.
-                pool = Pool()
-                Product = pool.get('product.product')
-                product = Product(self.service.product.id)
-                with Transaction().set_context(
-                        self._get_context_sale_price()):
-                    self.unit_price = Product.get_sale_price(
-                        [product], self.quantity or 0)[product.id]
+                self.unit_price = self._service_unit_price()
             self.billing_type = self.service.billing_type
             self.billing_period = self.service.billing_period
+
+    @fields.depends('service', 'quantity', methods=['_get_context_sale_price'])
+    def _service_unit_price(self):
+        "The service's sale price, per the service's billing period"
+        pool = Pool()
+        Product = pool.get('product.product')
+        # The on-change record may carry a partial product: price it again
+        # from the stored one.
+        product = Product(self.service.product.id)
+        with Transaction().set_context(self._get_context_sale_price()):
+            return Product.get_sale_price(
+                [product], self.quantity or 0)[product.id]
+
+    @fields.depends('service', 'billing_type', 'billing_period',
+        methods=['_service_unit_price'])
+    def on_change_billing_period(self):
+        """The unit price is per billing period: a fixed or limit line that
+        changes its period takes the service's price converted to the new
+        period (10 a month is 120 a year), or none to type when it does not
+        convert (total)"""
+        if self.billing_type not in PERIOD_PRICED_TYPES:
+            return
+        price = None
+        if self.service and self.billing_period:
+            price = self._service_unit_price()
+            if price is not None:
+                price = convert_price(
+                    price, self.service.billing_period, self.billing_period)
+        self.unit_price = (
+            round_price(Decimal(price.numerator) / price.denominator)
+            if price is not None else None)
 
     @classmethod
     def copy(cls, lines, default=None):
@@ -654,6 +701,16 @@ class Line(InputMixin, metaclass=PoolMeta):
                     raise GuardedFieldError(gettext(
                             'subscription_core.msg_line_add_remove_draft',
                             subscription=target.rec_name))
+            if 'billing_period' in values and 'unit_price' not in values:
+                # The unit price is per billing period: never keep it
+                # silently for another period
+                for line in lines:
+                    if (line.billing_type in PERIOD_PRICED_TYPES
+                            and line.billing_period
+                            != values['billing_period']):
+                        raise GuardedFieldError(gettext(
+                                'subscription_core.msg_line_period_price',
+                                line=line.rec_name))
         else:
             for line in lines:
                 if line.subscription.state != 'draft':
@@ -672,8 +729,9 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @property
     def billing_end(self):
+        "The first day not billed: the day after the last day served"
         ends = [d for d in [self.end_date, self.subscription.end_date] if d]
-        return min(ends) if ends else None
+        return range_end(min(ends)) if ends else None
 
     @property
     def limit_history(self):
@@ -739,7 +797,8 @@ class Line(InputMixin, metaclass=PoolMeta):
             amount = prepaid_adjustment(
                 line.unit_price, Decimal(str(change.old_quantity)),
                 Decimal(str(change.quantity)), change.date,
-                line.billed_until, line.subscription.currency.rounding)
+                line.billed_until, line.subscription.currency.rounding,
+                line.billing_period, line.billing_start)
             if amount:
                 adjustments.append((change, Charge(
                             change.date, line.billed_until,

@@ -19,10 +19,11 @@ except ImportError:
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from subscription_core.money import round_money
 from subscription_core.period import (
-    day_share, describe_months, describe_piece, describe_window,
+    convert_price, day_share, describe_periods, describe_piece,
+    describe_price, describe_window, period_count,
     iter_periods, month_count, month_pieces, period_bounds, PERIODS, Piece,
     pieces_amount, prepaid_adjustment, prepaid_amount, prorated_amount,
-    split_at_changes)
+    range_end, split_at_changes)
 from subscription_core.tests.arithmetic import (
     CENT, D, DATES, PRICES, PROPERTY_SETTINGS, QUANTITIES, ROUNDINGS, d)
 
@@ -65,6 +66,21 @@ class PeriodTestCase(unittest.TestCase):
             with self.subTest(period=period):
                 with self.assertRaises(ValueError):
                     period_bounds(d('2026-01-01'), period)
+
+    def test_range_end(self):
+        "An end date typed by a user is the last day served, included"
+        for last_day, expected in [
+                ('2027-02-28', '2027-03-01'),
+                ('2028-02-28', '2028-02-29'),  # leap year
+                ('2026-12-31', '2027-01-01'),
+                ]:
+            with self.subTest(last_day=last_day):
+                self.assertEqual(range_end(d(last_day)), d(expected))
+        # a line ended on 28 February bills February whole
+        february = month('2027-02-01')
+        self.assertEqual(
+            day_share(d('2027-02-01'), range_end(d('2027-02-28')),
+                *february), 1)
 
     def test_iter_periods(self):
         for start, end, period, expected in [
@@ -305,6 +321,82 @@ class PrepaidTestCase(unittest.TestCase):
                         price, quantity, d(start), d(end), CENT),
                     expected)
 
+    def test_prepaid_amount_per_billing_period(self):
+        "The unit price is per billing period of the line, prepaid too"
+        for name, price, quantity, start, end, period, expected in [
+                # a list price of 10 a year for 2 vCPU: 20.00 a year, as
+                # the monthly model bills it (it was 240.00)
+                ('a year by year', D('10'), 2, '2026-01-01', '2027-01-01',
+                    'year', D('20.00')),
+                ('a year by month', D('10'), 2, '2026-01-01', '2027-01-01',
+                    'month', D('240.00')),
+                ('a year by quarter', D('30'), 1, '2026-01-01',
+                    '2027-01-01', 'quarter', D('120.00')),
+                # 30 × (59/90 + 1) = 49.666...
+                ('February to June by quarter', D('30'), 1, '2026-02-01',
+                    '2026-07-01', 'quarter', D('49.67')),
+                # 365 × 59/365
+                ('November-December by year', D('365'), 1, '2026-11-03',
+                    '2027-01-01', 'year', D('59.00')),
+                ('whole term', D('50'), 2, '2026-02-10', '2026-05-01',
+                    'total', D('100.00')),
+                ]:
+            with self.subTest(name):
+                self.assertEqual(
+                    prepaid_amount(
+                        price, quantity, d(start), d(end), CENT, period),
+                    expected)
+
+    def test_prepaid_adjustment_per_billing_period(self):
+        for name, change, period, expected in [
+                # 2 more vCPU from 11 February: 2 × 120 × (49/90 + 3)
+                ('by quarter', '2026-02-11', 'quarter', D('850.67')),
+                # 2 × 120 × 324/365 of the year
+                ('by year', '2026-02-11', 'year', D('213.04')),
+                # 2 × 120 × 324/365 of the whole term
+                ('whole term', '2026-02-11', 'total', D('213.04')),
+                ]:
+            with self.subTest(name):
+                self.assertEqual(
+                    prepaid_adjustment(
+                        D('120'), 4, 6, d(change), d('2027-01-01'), CENT,
+                        period, d('2026-01-01')),
+                    expected)
+        with self.assertRaises(ValueError):
+            prepaid_adjustment(D('120'), 4, 6, d('2026-02-11'),
+                d('2027-01-01'), CENT, 'total')
+
+    def test_describe_price(self):
+        for price, period, expected in [
+                (D('10.0000'), 'month', '10.00/month'),
+                (D('0.0125'), 'year', '0.0125/year'),
+                (D('120'), 'total', '120.00/term'),
+                (D('1E+1'), 'quarter', '10.00/quarter'),
+                ]:
+            with self.subTest(expected=expected):
+                self.assertEqual(describe_price(price, period), expected)
+
+    def test_period_count_and_convert_price(self):
+        year = d('2026-01-01'), d('2027-01-01')
+        for period, expected in [
+                ('month', 12), ('quarter', 4), ('year', 1), ('total', 1)]:
+            with self.subTest(period=period):
+                self.assertEqual(period_count(*year, period), expected)
+        self.assertEqual(
+            period_count(d('2026-02-01'), d('2026-04-01'), 'quarter'),
+            Fraction(59, 90))
+        for price, from_, to, expected in [
+                (D('10'), 'month', 'year', 120),
+                (D('10'), 'month', 'quarter', 30),
+                (D('10'), 'quarter', 'month', Fraction(10, 3)),
+                (D('120'), 'year', 'month', 10),
+                (D('10'), 'total', 'total', 10),
+                (D('10'), 'month', 'total', None),
+                (D('10'), 'total', 'year', None),
+                ]:
+            with self.subTest(from_=from_, to=to):
+                self.assertEqual(convert_price(price, from_, to), expected)
+
     def test_prepaid_adjustment(self):
         end = d('2026-03-01')
         # (8 - 4) × 10 × (16/31 + 1) = 1880/31 = 60.645...
@@ -381,7 +473,7 @@ class DescribeWindowTestCase(unittest.TestCase):
                 self.assertEqual(
                     describe_window(start, end), expected)
 
-    def test_describe_months(self):
+    def test_describe_periods(self):
         for quantity, start, end, expected in [
                 (8, '2025-12-01', '2026-03-01',
                     "8 vCPU × 3 months (2025-12-01 – 2026-02-28)"),
@@ -396,8 +488,25 @@ class DescribeWindowTestCase(unittest.TestCase):
                 ]:
             with self.subTest(expected=expected):
                 self.assertEqual(
-                    describe_months(
+                    describe_periods(
                         quantity, 'vCPU', d(start), d(end)),
+                    expected)
+        for quantity, start, end, period, expected in [
+                (2, '2026-01-01', '2027-01-01', 'year',
+                    "2 vCPU × 1 year (2026-01-01 – 2026-12-31)"),
+                (2, '2026-11-03', '2027-01-01', 'year',
+                    "2 vCPU × 59/365 year (2026-11-03 – 2026-12-31)"),
+                (1, '2026-01-01', '2026-07-01', 'quarter',
+                    "1 vCPU × 2 quarters (2026-01-01 – 2026-06-30)"),
+                (1, '2026-02-01', '2026-04-01', 'quarter',
+                    "1 vCPU × 59/90 quarter (2026-02-01 – 2026-03-31)"),
+                (4, '2026-02-10', '2026-05-01', 'total',
+                    "4 vCPU × 1 term (2026-02-10 – 2026-04-30)"),
+                ]:
+            with self.subTest(expected=expected):
+                self.assertEqual(
+                    describe_periods(
+                        quantity, 'vCPU', d(start), d(end), period),
                     expected)
 
 
