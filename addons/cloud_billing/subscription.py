@@ -10,7 +10,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction, without_check_access
 
-from subscription_core import proration, redaction
+from subscription_core import redaction
+from subscription_core.charge import quantity_at
 
 from . import grace, openstack
 from .exceptions import (
@@ -229,7 +230,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                     line.billing_end and line.billing_end <= date):
                 continue
             initial, changes = line.limit_history
-            quantity = proration.quantity_at(initial, changes, date)
+            quantity = quantity_at(initial, changes, date)
             items.append((service.quota_key, quantity,
                     service.quota_multiplier or 1, line))
         return project_quota(items)

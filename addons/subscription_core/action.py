@@ -571,7 +571,8 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
             raise BillingActionFailure(gettext(
                     'subscription_core.msg_billing_action_not_running',
                     subscription=subscription.rec_name))
-        end = max(date, subscription.start_date)
+        # End dates are the last day served (included): the day before
+        end = max(date - datetime.timedelta(days=1), subscription.start_date)
         if subscription.end_date and subscription.end_date < end:
             end = subscription.end_date
         lines = [l for l in subscription.lines

@@ -2,7 +2,7 @@
 # the repository for copyright and license notices.
 """Credit and compensation arithmetic, as plain Python (no ORM).
 
-Conventions are those of ``proration``: money is ``Decimal`` (never float),
+Conventions are those of ``money``: money is ``Decimal`` (never float),
 exact intermediate values are ``fractions.Fraction``, a result is rounded
 once with the currency rounding (ROUND_HALF_EVEN) and day ranges are
 half-open ``[start, end)``.
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from .proration import _fraction, _from_units, _rounding, round_money
+from .money import _fraction, _from_units, _rounding, round_money
 
 __all__ = [
     'CreditBalance', 'InvoiceCapacity', 'Allocation', 'allocate_credits',

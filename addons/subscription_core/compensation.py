@@ -13,7 +13,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from . import adjustment, proration
+from . import adjustment
+from .money import round_money
 from .exceptions import CompensationError
 from . import bounds
 from .validation import InputMixin, check_bounds
@@ -407,7 +408,7 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
         keys = sorted(bases)
         exacts = [bases[k] for k in keys]
         rounding = self.currency.rounding
-        billed = proration.round_money(sum(exacts, Fraction(0)), rounding)
+        billed = round_money(sum(exacts, Fraction(0)), rounding)
         if billed <= 0:
             raise CompensationError(gettext(
                     'subscription_core.msg_compensation_nothing_billed',
@@ -426,7 +427,7 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
             raise CompensationError(gettext(
                     'subscription_core.msg_compensation_nothing_left',
                     compensation=self.rec_name))
-        if (self.kind == 'percentage' and amount == proration.round_money(
+        if (self.kind == 'percentage' and amount == round_money(
                     sum(exacts, Fraction(0)) * Fraction(self.rate),
                     rounding)):
             parts = adjustment.percentage_parts(exacts, self.rate, rounding)

@@ -11,7 +11,10 @@ from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.tools import grouped_slice
 
-from . import proration
+from .charge import Charge
+from .period import describe_window, period_bounds
+from .tier import describe_usage, price_usage
+from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
 from . import bounds
 from .validation import InputMixin, check_bounds
@@ -85,7 +88,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def get_due_usage_charges(cls, lines, until):
-        """(origin, proration.Charge) of the usage windows of lines ended at
+        """(origin, Charge) of the usage windows of lines ended at
         until, one per line and window, with the consumptions they bill as
         the charge's sources.
 
@@ -113,7 +116,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         windows = {}
         for line_id, consumptions in pending.items():
             line = lines_by_id[line_id]
-            line_windows = proration.usage_windows(
+            line_windows = usage_windows(
                 ((c.id, c.billing_moment, c.quantity) for c in consumptions),
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
@@ -143,11 +146,11 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             first, last = line_windows[0], line_windows[-1]
             start, end = first.start, last.end
             if (line.service.usage_tiers
-                    and line.billing_period in proration.ON_DEMAND_PERIODS):
-                start = min(start, proration.tier_phase(
+                    and line.billing_period in ON_DEMAND_PERIODS):
+                start = min(start, tier_phase(
                         first.period_start, line.billing_period))
-                end = max(end, proration.period_bounds(
-                        proration.tier_phase(
+                end = max(end, period_bounds(
+                        tier_phase(
                             last.period_start, line.billing_period),
                         'month')[1])
             ranges[start, end].append(line.id)
@@ -169,12 +172,12 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             if not consumptions:
                 continue
             invoice_lines = {c.id: c.invoice_line.id for c in consumptions}
-            for window in proration.usage_windows(
+            for window in usage_windows(
                     ((c.id, c.billing_moment, c.quantity)
                         for c in consumptions),
                     line.billing_period, datetime.datetime.max,
                     line.billing_start, line.billing_end):
-                phase = proration.tier_phase(
+                phase = tier_phase(
                     window.period_start, line.billing_period)
                 phase_used[line.id, phase] += window.quantity
                 invoiced_windows[line.id, window.period_start] = min(
@@ -199,7 +202,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
     @classmethod
     def _get_line_usage_charges(
             cls, line, windows, phase_used, invoiced_windows):
-        "(origin, proration.Charge) of the windows of a usage line"
+        "(origin, Charge) of the windows of a usage line"
         service = line.service
         tiers = service.usage_tiers
         rounding = line.subscription.currency.rounding
@@ -207,19 +210,19 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         hourly = line.billing_period == 'hour'
         charges = []
         for window in windows:
-            phase = proration.tier_phase(
+            phase = tier_phase(
                 window.period_start, line.billing_period)
-            amount, slices = proration.price_usage(
+            amount, slices = price_usage(
                 window.quantity, line.unit_price, rounding, tiers,
                 service.tier_mode, phase_used[line.id, phase])
             phase_used[line.id, phase] += window.quantity
             adjusts = invoiced_windows.get((line.id, window.period_start))
             if hourly:
-                days = proration.describe_window(
+                days = describe_window(
                     window.period_start, window.period_end)
             else:
-                days = proration.describe_window(window.start, window.end)
-            description = '%s %s' % (proration.describe_usage(
+                days = describe_window(window.start, window.end)
+            description = '%s %s' % (describe_usage(
                     _decimal(window.quantity), label, slices), days)
             if adjusts:
                 description = gettext('subscription_core.msg_usage_late',
@@ -228,7 +231,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                 origin = cls(min(window.keys))
             else:
                 origin = line
-            charges.append((origin, proration.Charge(
+            charges.append((origin, Charge(
                         window.period_start, window.period_end,
                         window.start, window.end,
                         _decimal(window.quantity), amount,

@@ -9,7 +9,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from . import proration, rating
+from . import rating
+from .money import _format_quantity
+from .period import (
+    describe_periods, describe_piece, describe_price, describe_window)
 from .exceptions import BillingError
 from .validation import InputMixin
 
@@ -244,7 +247,7 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def create_billing_lines(cls, charges, date):
-        """Create invoice lines for (origin, proration.Charge) pairs
+        """Create invoice lines for (origin, Charge) pairs
 
         origin is a subscription line or one of its limit changes. Lines go
         to the draft invoice of the customer for the billing cycle of date
@@ -276,7 +279,7 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def create_on_demand_lines(cls, charges, date):
-        """Create invoice lines for on-demand (origin, proration.Charge)
+        """Create invoice lines for on-demand (origin, Charge)
 
         Each window gets new invoices of its own, one per customer (or per
         subscription when the party is invoiced per service), outside the
@@ -297,7 +300,7 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
                     None, per_service=key[-1] is not None)
                 invoice.description = gettext(
                     'subscription_core.msg_on_demand_invoice',
-                    window=proration.describe_window(
+                    window=describe_window(
                         charge.period_start, charge.period_end))
                 invoices[key] = invoice
             keys.append(key)
@@ -366,7 +369,8 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
         value = rating.rating(
             charge, sub_line.subscription.billing_model,
             sub_line.billing_type, None if tiered else sub_line.unit_price,
-            places=price_digits[1])
+            places=price_digits[1], period=sub_line.billing_period,
+            term_start=sub_line.billing_start)
         line.billing_quantity = value.quantity
         line.billing_unit = sub_line.unit
         line.billing_period_share = rating.decimal_share(
@@ -409,20 +413,24 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
         else:
             unit = ' ' + name
             name = None
-        text = proration.describe_piece(
+        text = describe_piece(
             charge.quantity, unit.strip() or name, charge.start, charge.end,
             charge.period_start, charge.period_end)
         if sub_line.billing_type == 'one_time':
             text = '%s × %s' % (
-                proration._format_quantity(charge.quantity), name or unit.strip())
+                _format_quantity(charge.quantity), name or unit.strip())
         elif sub_line.subscription.billing_model == 'prepaid':
-            # Prepaid terms and their adjustments are priced month by month
-            text = proration.describe_months(
+            # Prepaid terms and their adjustments are priced period by period
+            text = describe_periods(
                 charge.quantity, unit.strip() or name, charge.start,
-                charge.end)
+                charge.end, sub_line.billing_period)
+        if sub_line.billing_type in {'fixed', 'limit'}:
+            # The unit price is per billing period of the line
+            text = '%s at %s' % (text, describe_price(
+                    sub_line.unit_price, sub_line.billing_period))
         if isinstance(origin, LimitChange):
             text = gettext('subscription_core.msg_billing_adjustment',
-                old=proration._format_quantity(origin.old_quantity),
-                new=proration._format_quantity(origin.quantity),
+                old=_format_quantity(origin.old_quantity),
+                new=_format_quantity(origin.quantity),
                 description=text)
         return '%s @ %s' % (text, sub_line.subscription.rec_name)

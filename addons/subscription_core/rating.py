@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from .proration import _fraction, _quantity, day_share, month_count
+from .money import _fraction, _quantity
+from .period import day_share, period_count
 
 __all__ = ['Rating', 'rating', 'decimal_share']
 
@@ -26,13 +27,16 @@ class Rating:
     unit_price: Decimal
 
 
-def rating(charge, billing_model, billing_type, unit_price, places=4):
-    """The Rating of a proration.Charge of a subscription line
+def rating(charge, billing_model, billing_type, unit_price, places=4,
+        period='month', term_start=None):
+    """The Rating of a charge.Charge of a subscription line
 
     * usage and one-time lines: the quantity at the unit price, no share
       (share 1);
-    * prepaid terms and their adjustments: priced month by month, the share
-      is the number of months of [start, end);
+    * prepaid terms and their adjustments: priced period by period of the
+      line's billing period, the share is the number of those periods in
+      [start, end) (a 'total' term is 1; an adjustment of it, the days left
+      over the days of the term from term_start);
     * monthly fixed and limit lines: the days of the piece over the days
       of its billing period.
 
@@ -45,7 +49,11 @@ def rating(charge, billing_model, billing_type, unit_price, places=4):
     if billing_type in {'usage', 'one_time'}:
         share = Fraction(1)
     elif billing_model == 'prepaid':
-        share = month_count(charge.start, charge.end)
+        if period == 'total' and term_start and term_start < charge.start:
+            share = day_share(
+                charge.start, charge.end, term_start, charge.end)
+        else:
+            share = period_count(charge.start, charge.end, period)
     else:
         share = day_share(charge.start, charge.end,
             charge.period_start, charge.period_end)

@@ -6,7 +6,7 @@ from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
-from . import proration
+from .tier import TierError, tiers_from_starts
 from .exceptions import PriceTierError
 from .subscription import (
     BILLING_PERIODS, BILLING_TYPES, TIER_MODES, check_on_demand_period)
@@ -67,7 +67,7 @@ class Service(InputMixin, metaclass=PoolMeta):
         for service in services:
             try:
                 service.usage_tiers
-            except proration.TierError as error:
+            except TierError as error:
                 if error.code in {
                         'first_not_zero', 'not_ascending', 'negative_price'}:
                     message = gettext(
@@ -80,10 +80,10 @@ class Service(InputMixin, metaclass=PoolMeta):
 
     @property
     def usage_tiers(self):
-        "The proration.Tier of the service, or None without tiers"
+        "The Tier of the service, or None without tiers"
         if self.billing_type != 'usage' or not self.tiers:
             return None
-        return proration.tiers_from_starts(
+        return tiers_from_starts(
             (t.from_quantity, t.unit_price) for t in self.tiers)
 
 

@@ -7,12 +7,16 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from . import proration
+from .charge import (
+    Charge, adjusts_prepaid_term, due_charges, next_due_date, quantity_at)
+from .period import convert_price, prepaid_adjustment, range_end
+from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
 from .exceptions import GuardedFieldError, LimitChangeError, UsageError
 from .validation import (
@@ -36,6 +40,9 @@ BILLING_PERIODS = [
     ('day', "Day (on demand)"),
     ('hour', "Hour (on demand)"),
     ]
+# Types whose unit price is per billing period (usage: per unit consumed,
+# one time: per charge)
+PERIOD_PRICED_TYPES = {'fixed', 'limit'}
 TIER_MODES = [
     ('graduated', "Graduated"),
     ('volume', "Volume"),
@@ -51,6 +58,15 @@ BILLING_BATCH = 50
 
 def first_of_month(date):
     return date.replace(day=1)
+
+
+# The end dates a user types are the last day served, included, as in
+# sale_subscription; the billing arithmetic works on half-open ranges
+# [start, end): the end it is given is the day after.
+END_DATE_HELP = (
+    "The last day served and billed (included).\n"
+    "Leave empty for no end.")
+
 
 
 def billing_batches(keyed_ids, size=BILLING_BATCH, first=None):
@@ -125,7 +141,7 @@ def check_on_demand_period(records, field_names=None):
     if field_names and not (field_names & {'billing_type', 'billing_period'}):
         return
     for record in records:
-        if (record.billing_period in proration.ON_DEMAND_PERIODS
+        if (record.billing_period in ON_DEMAND_PERIODS
                 and record.billing_type != 'usage'):
             period = dict(record.fields_get(['billing_period'])[
                     'billing_period']['selection'])[record.billing_period]
@@ -186,6 +202,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.end_date.help = END_DATE_HELP
         cls.end_date.states['required'] = (
             (Eval('billing_model') == 'prepaid')
             & (Eval('state') != 'draft'))
@@ -334,7 +351,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             and l.unit_price is not None and l.quantity is not None]
         dues = {}
         for line in lines:
-            due = proration.next_due_date(
+            due = next_due_date(
                 self.billing_model, line.billing_type, line.billing_period,
                 line.billing_start, line.billing_end, None, lead)
             if due:
@@ -354,7 +371,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             if line.billing_period not in {'month', 'quarter', 'year'}:
                 continue
             _, billed_until = line.get_due_charges(due)
-            next_due = proration.next_due_date(
+            next_due = next_due_date(
                 self.billing_model, line.billing_type, line.billing_period,
                 line.billing_start, line.billing_end, billed_until, lead)
             if not billed_until or not next_due:
@@ -447,7 +464,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         company_id = Transaction().context.get('company', -1)
         lines = Line.search([
                 ('billing_type', '=', 'usage'),
-                ('billing_period', 'in', proration.ON_DEMAND_PERIODS),
+                ('billing_period', 'in', ON_DEMAND_PERIODS),
                 ('subscription.state', 'in', ['running', 'closed']),
                 ('subscription.company', '=', company_id),
                 ], order=[('id', 'ASC')])
@@ -475,7 +492,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         in_cycle, on_demand = [], []
         for origin, charge in charges:
             sub_line = InvoiceLine._billing_subscription_line(origin)
-            if sub_line.billing_period in proration.ON_DEMAND_PERIODS:
+            if sub_line.billing_period in ON_DEMAND_PERIODS:
                 on_demand.append((origin, charge))
             else:
                 in_cycle.append((origin, charge))
@@ -488,7 +505,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 list({l.invoice for l in on_demand_lines}), date)
         to_write = defaultdict(list)
         for line in lines:
-            billed_until = proration.last_window_end(
+            billed_until = last_window_end(
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
             if billed_until and (not line.billed_until
@@ -560,6 +577,16 @@ class Line(InputMixin, metaclass=PoolMeta):
         readonly=True)
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.end_date.help = END_DATE_HELP
+        cls.unit_price.help = (
+            "Fixed and limit lines: the price of one unit for one billing "
+            "period of the line (a month, a quarter, a year or the whole "
+            "term), in both billing models.\n"
+            "Usage: per unit consumed. One time: per charge.")
+
+    @classmethod
     def default_billing_type(cls):
         return 'limit'
 
@@ -569,22 +596,45 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @fields.depends('service', 'quantity', 'unit',
         'subscription', '_parent_subscription.party',
-        methods=['_get_context_sale_price'])
+        methods=['_service_unit_price'])
     def on_change_service(self):
         super().on_change_service()
         if self.service:
             if self.unit_price is None:
-                # The on-change record may carry a partial product: price
-                # it again from the stored one.
-                pool = Pool()
-                Product = pool.get('product.product')
-                product = Product(self.service.product.id)
-                with Transaction().set_context(
-                        self._get_context_sale_price()):
-                    self.unit_price = Product.get_sale_price(
-                        [product], self.quantity or 0)[product.id]
+                self.unit_price = self._service_unit_price()
             self.billing_type = self.service.billing_type
             self.billing_period = self.service.billing_period
+
+    @fields.depends('service', 'quantity', methods=['_get_context_sale_price'])
+    def _service_unit_price(self):
+        "The service's sale price, per the service's billing period"
+        pool = Pool()
+        Product = pool.get('product.product')
+        # The on-change record may carry a partial product: price it again
+        # from the stored one.
+        product = Product(self.service.product.id)
+        with Transaction().set_context(self._get_context_sale_price()):
+            return Product.get_sale_price(
+                [product], self.quantity or 0)[product.id]
+
+    @fields.depends('service', 'billing_type', 'billing_period',
+        methods=['_service_unit_price'])
+    def on_change_billing_period(self):
+        """The unit price is per billing period: a fixed or limit line that
+        changes its period takes the service's price converted to the new
+        period (10 a month is 120 a year), or none to type when it does not
+        convert (total)"""
+        if self.billing_type not in PERIOD_PRICED_TYPES:
+            return
+        price = None
+        if self.service and self.billing_period:
+            price = self._service_unit_price()
+            if price is not None:
+                price = convert_price(
+                    price, self.service.billing_period, self.billing_period)
+        self.unit_price = (
+            round_price(Decimal(price.numerator) / price.denominator)
+            if price is not None else None)
 
     @classmethod
     def copy(cls, lines, default=None):
@@ -651,6 +701,16 @@ class Line(InputMixin, metaclass=PoolMeta):
                     raise GuardedFieldError(gettext(
                             'subscription_core.msg_line_add_remove_draft',
                             subscription=target.rec_name))
+            if 'billing_period' in values and 'unit_price' not in values:
+                # The unit price is per billing period: never keep it
+                # silently for another period
+                for line in lines:
+                    if (line.billing_type in PERIOD_PRICED_TYPES
+                            and line.billing_period
+                            != values['billing_period']):
+                        raise GuardedFieldError(gettext(
+                                'subscription_core.msg_line_period_price',
+                                line=line.rec_name))
         else:
             for line in lines:
                 if line.subscription.state != 'draft':
@@ -669,8 +729,9 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @property
     def billing_end(self):
+        "The first day not billed: the day after the last day served"
         ends = [d for d in [self.end_date, self.subscription.end_date] if d]
-        return min(ends) if ends else None
+        return range_end(min(ends)) if ends else None
 
     @property
     def limit_history(self):
@@ -680,17 +741,17 @@ class Line(InputMixin, metaclass=PoolMeta):
         return initial, [(c.date, c.quantity) for c in changes]
 
     def get_due_charges(self, date):
-        "Return the proration.Charge due on date and the new billed_until"
+        "Return the Charge due on date and the new billed_until"
         if self.billing_type == 'usage':
             # Billed from the consumptions by get_due_usage_charges
             return [], None
         subscription = self.subscription
         initial, changes = self.limit_history
         if subscription.billing_model == 'prepaid':
-            initial = proration.quantity_at(
+            initial = quantity_at(
                 initial, changes, self.billing_start)
             changes = []
-        charges, billed_until = proration.due_charges(
+        charges, billed_until = due_charges(
             subscription.billing_model, self.billing_type,
             self.billing_period, self.billing_start, self.billing_end,
             self.billed_until, Decimal(str(initial)),
@@ -701,7 +762,7 @@ class Line(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def get_due_usage_charges(cls, lines, until):
-        "(origin, proration.Charge) of the usage windows ended at until"
+        "(origin, Charge) of the usage windows ended at until"
         pool = Pool()
         Consumption = pool.get('sale.subscription.line.consumption')
         return Consumption.get_due_usage_charges(lines, until)
@@ -715,7 +776,8 @@ class Line(InputMixin, metaclass=PoolMeta):
             if l.subscription.billing_model == 'prepaid'
             and l.billed_until
             for c in l.limit_changes
-            if l.billing_start < c.date < l.billed_until and c.date <= date]
+            if c.date <= date and adjusts_prepaid_term(
+                c.date, l.billing_start, l.billed_until, c.after_invoice)]
         if not changes:
             return []
         invoiced = {l.origin.id for l in InvoiceLine.search([
@@ -732,12 +794,13 @@ class Line(InputMixin, metaclass=PoolMeta):
             if change.id in invoiced:
                 continue
             line = change.line
-            amount = proration.prepaid_adjustment(
+            amount = prepaid_adjustment(
                 line.unit_price, Decimal(str(change.old_quantity)),
                 Decimal(str(change.quantity)), change.date,
-                line.billed_until, line.subscription.currency.rounding)
+                line.billed_until, line.subscription.currency.rounding,
+                line.billing_period, line.billing_start)
             if amount:
-                adjustments.append((change, proration.Charge(
+                adjustments.append((change, Charge(
                             change.date, line.billed_until,
                             change.date, line.billed_until,
                             Decimal(str(change.quantity - change.old_quantity)),
@@ -772,7 +835,10 @@ class Line(InputMixin, metaclass=PoolMeta):
                     line=line.rec_name, date=date))
         change = LimitChange(
             line=line, date=date, old_quantity=line.quantity,
-            quantity=quantity, reason=reason)
+            quantity=quantity, reason=reason,
+            after_invoice=bool(
+                line.subscription.billing_model == 'prepaid'
+                and line.billed_until))
         change.save()
         cls.write([line], {'quantity': quantity})
         return change
@@ -790,6 +856,10 @@ class LimitChange(InputMixin, ModelSQL, ModelView):
     old_quantity = fields.Float("Old Limit", readonly=True, required=True)
     quantity = fields.Float("New Limit", readonly=True, required=True)
     reason = fields.Char("Reason", readonly=True)
+    after_invoice = fields.Boolean("After Invoice", readonly=True,
+        help="The prepaid term was already invoiced when the limit changed: "
+        "the change is billed as a supplement or a credit, even on the "
+        "term's first day.")
 
     @classmethod
     def __setup__(cls):

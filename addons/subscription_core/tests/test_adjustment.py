@@ -12,7 +12,7 @@ from fractions import Fraction
 from hypothesis import given, settings, strategies as st
 
 from subscription_core import adjustment
-from subscription_core.proration import round_money
+from subscription_core.money import round_money
 from subscription_core.adjustment import (
     Allocation, BilledPiece, CreditBalance, InvoiceCapacity, Refund)
 

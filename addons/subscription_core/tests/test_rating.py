@@ -11,8 +11,9 @@ from fractions import Fraction
 
 from hypothesis import given, settings, strategies as st
 
-from subscription_core import proration, rating
-from subscription_core.proration import Charge, round_money
+from subscription_core import period, rating
+from subscription_core.charge import Charge
+from subscription_core.money import round_money
 
 D = Decimal
 CENT = D('0.01')
@@ -26,7 +27,7 @@ class RatingTestCase(unittest.TestCase):
 
     def test_rating(self):
         jan, feb = d('2026-01-01'), d('2026-02-01')
-        for name, charge, model, type_, price, expected in [
+        for name, charge, model, type_, price, expected, *per in [
                 ("monthly piece: days over the days of the period",
                     Charge(jan, feb, d('2026-01-10'), d('2026-01-19'),
                         D(4), D('11.61')),
@@ -37,6 +38,11 @@ class RatingTestCase(unittest.TestCase):
                     Charge(d('2025-12-01'), d('2026-03-01'),
                         d('2025-12-01'), d('2026-03-01'), D(4), D('120.00')),
                     'prepaid', 'limit', D(10), (D(4), Fraction(3), D(10))),
+                ("prepaid yearly term: one year at the yearly price",
+                    Charge(d('2026-01-01'), d('2027-01-01'),
+                        d('2026-01-01'), d('2027-01-01'), D(2), D('20.00')),
+                    'prepaid', 'limit', D(10), (D(2), Fraction(1), D(10)),
+                    'year'),
                 ("prepaid supplement: the months left",
                     Charge(d('2026-01-16'), d('2026-03-01'),
                         d('2026-01-16'), d('2026-03-01'), D(4), D('60.65')),
@@ -59,7 +65,8 @@ class RatingTestCase(unittest.TestCase):
                     (D(1), Fraction(1), D(120))),
                 ]:
             with self.subTest(name):
-                value = rating.rating(charge, model, type_, price)
+                value = rating.rating(charge, model, type_, price,
+                    period=per[0] if per else 'month')
                 self.assertEqual(
                     (value.quantity, value.period_share, value.unit_price),
                     expected)
@@ -76,24 +83,26 @@ class RatingTestCase(unittest.TestCase):
         st.integers(min_value=1, max_value=400),
         st.integers(min_value=-100, max_value=10 ** 4),
         st.integers(min_value=0, max_value=10 ** 6),
-        st.sampled_from(['monthly', 'prepaid']))
+        st.sampled_from(['monthly', 'prepaid']),
+        st.sampled_from(['month', 'quarter', 'year']))
     def test_factors_give_the_amount(self, start, days, quantity, cents,
-            model):
+            model, billing_period):
         "quantity × share × unit price rounded once is the charge's amount"
         price = D(cents) / 10000
         quantity = D(quantity)
         end = start + dt.timedelta(days=days)
         if model == 'prepaid':
-            amount = proration.prepaid_amount(
-                price, quantity, start, end, CENT)
+            amount = period.prepaid_amount(
+                price, quantity, start, end, CENT, billing_period)
             charge = Charge(start, end, start, end, quantity, amount)
         else:
-            p_start, p_end = proration.period_bounds(start, 'month')
+            p_start, p_end = period.period_bounds(start, billing_period)
             end = min(end, p_end)
-            amount = proration.prorated_amount(
+            amount = period.prorated_amount(
                 price, quantity, start, end, p_start, p_end, CENT)
             charge = Charge(p_start, p_end, start, end, quantity, amount)
-        value = rating.rating(charge, model, 'limit', price)
+        value = rating.rating(charge, model, 'limit', price,
+            period=billing_period)
         self.assertEqual(round_money(
                 Fraction(value.quantity) * value.period_share
                 * Fraction(value.unit_price), CENT), amount)

@@ -1,0 +1,324 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Tests of the tiered usage prices (subscription_core.tier).
+
+Pure Python: runs with pytest or plain unittest, no database needed.
+"""
+import pathlib
+import sys
+import unittest
+from fractions import Fraction
+
+from hypothesis import given, strategies as st
+
+try:
+    import subscription_core  # noqa: F401
+except ImportError:
+    # Not installed: import the plain-Python files from their folder
+    sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
+from subscription_core.tier import (
+    describe_usage, price_usage, Tier, TIER_MODES, tier_slices,
+    tiered_amount, TierError, tiers_from_starts, validate_tiers)
+from subscription_core.tests.arithmetic import (
+    CENT, D, PRICES, PROPERTY_SETTINGS, QUANTITIES, ROUNDINGS,
+    USAGE_QUANTITIES)
+
+F = Fraction
+
+
+TIERS = [
+    Tier(D('1000'), D('0.05')),
+    Tier(D('5000'), D('0.04')),
+    Tier(None, D('0.02')),
+    ]
+
+
+SMALL_TIERS = [
+    Tier(D('10'), D('1.00')),
+    Tier(D('50'), D('0.80')),
+    Tier(None, D('0.50')),
+    ]
+
+
+class TierErrorTestCase(unittest.TestCase):
+
+    def test_validate_tiers_codes(self):
+        for tiers, code in [
+                ([], 'empty'),
+                ([Tier(D('10'), D('1'))], 'last_not_open'),
+                ([Tier(None, D('1')), Tier(D('10'), D('1'))],
+                    'open_not_last'),
+                ([Tier(D('10'), D('1')), Tier(D('5'), D('1')),
+                        Tier(None, D('1'))], 'not_ascending'),
+                ([Tier(D('10'), D('-1')), Tier(None, D('1'))],
+                    'negative_price'),
+                ]:
+            with self.subTest(code=code):
+                with self.assertRaises(TierError) as context:
+                    validate_tiers(tiers)
+                self.assertEqual(context.exception.code, code)
+                self.assertIsInstance(context.exception, ValueError)
+
+    def test_tiers_from_starts(self):
+        for starts, expected in [
+                ([(0, D('0.05'))], (Tier(None, D('0.05')),)),
+                ([(1000, D('0.04')), (0, D('0.05')), (5000, D('0.02'))],
+                    tuple(TIERS)),
+                ([(0.0, D('1')), (2.5, D('0.5'))],
+                    (Tier(F(5, 2), D('1')), Tier(None, D('0.5')))),
+                ]:
+            with self.subTest(starts=starts):
+                self.assertEqual(
+                    tiers_from_starts(starts), expected)
+
+    def test_tiers_from_starts_invalid(self):
+        for starts, code in [
+                ([], 'empty'),
+                ([(10, D('1'))], 'first_not_zero'),
+                ([(-1, D('1')), (0, D('1'))], 'first_not_zero'),
+                ([(0, D('1')), (10, D('1')), (10, D('2'))], 'not_ascending'),
+                ([(0, D('1')), (10, D('-0.01'))], 'negative_price'),
+                ]:
+            with self.subTest(starts=starts):
+                with self.assertRaises(TierError) as context:
+                    tiers_from_starts(starts)
+                self.assertEqual(context.exception.code, code)
+
+
+class TierSlicesTestCase(unittest.TestCase):
+
+    def test_tier_slices(self):
+        for quantity, mode, used, expected in [
+                (1250, 'graduated', 0,
+                    [(1000, D('0.05')), (250, D('0.04'))]),
+                (800, 'graduated', 0, [(800, D('0.05'))]),
+                (800, 'graduated', 900,
+                    [(100, D('0.05')), (700, D('0.04'))]),
+                (6000, 'graduated', 0, [
+                        (1000, D('0.05')), (4000, D('0.04')),
+                        (1000, D('0.02'))]),
+                (0, 'graduated', 0, [(0, D('0.05'))]),
+                (0, 'graduated', 1000, [(0, D('0.04'))]),
+                (1250, 'volume', 0, [(1250, D('0.04'))]),
+                (1000, 'volume', 0, [(1000, D('0.05'))]),
+                (100, 'volume', 4950, [(100, D('0.02'))]),
+                ]:
+            with self.subTest(quantity=quantity, mode=mode, used=used):
+                self.assertEqual(
+                    tier_slices(quantity, TIERS, mode, used),
+                    expected)
+
+    def test_price_usage(self):
+        for args, kwargs, amount, slices in [
+                ((D('1250'), D('0.05'), CENT), {},
+                    D('62.50'), [(1250, D('0.05'))]),
+                ((1250.5, D('0.05'), CENT), {},
+                    D('62.52'), [(F(2501, 2), D('0.05'))]),
+                ((1250, D('9'), CENT), {'tiers': TIERS},
+                    D('60.00'), [(1000, D('0.05')), (250, D('0.04'))]),
+                ((1250, D('9'), CENT), {'tiers': TIERS, 'mode': 'volume'},
+                    D('50.00'), [(1250, D('0.04'))]),
+                ((250, D('9'), CENT),
+                    {'tiers': TIERS, 'already_used': 1000},
+                    D('10.00'), [(250, D('0.04'))]),
+                ((D('0.333'), D('0.01'), CENT), {},
+                    D('0.00'), [(F(333, 1000), D('0.01'))]),
+                ]:
+            with self.subTest(args=args, kwargs=kwargs):
+                self.assertEqual(
+                    price_usage(*args, **kwargs), (amount, slices))
+
+    def test_price_usage_invalid(self):
+        with self.assertRaises(ValueError):
+            price_usage(-1, D('1'), CENT)
+        with self.assertRaises(TypeError):
+            price_usage(1, 0.05, CENT)
+
+
+class DescribeUsageTestCase(unittest.TestCase):
+
+    def test_describe_usage(self):
+        for quantity, label, slices, expected in [
+                (D('1250'), 'GB', [(1250, D('0.0500'))], "1250 GB × 0.05"),
+                (1250.5, None, [(F(2501, 2), D('0.05'))], "1250.5 × 0.05"),
+                (1250, 'GB', [(1000, D('0.05')), (250, D('0.04'))],
+                    "1250 GB: 1000 × 0.05 + 250 × 0.04"),
+                (D('10'), 'GB', [(10, D('10'))], "10 GB × 10"),
+                ]:
+            with self.subTest(expected=expected):
+                self.assertEqual(
+                    describe_usage(quantity, label, slices),
+                    expected)
+
+
+class TieredAmountTestCase(unittest.TestCase):
+
+    def test_graduated(self):
+        for quantity, already_used, expected in [
+                (0, 0, D('0.00')),
+                (5, 0, D('5.00')),
+                (10, 0, D('10.00')),
+                (30, 0, D('26.00')),  # 10 × 1 + 20 × 0.8
+                (60, 0, D('47.00')),  # 10 + 40 × 0.8 + 10 × 0.5
+                (D('2.5'), 0, D('2.50')),
+                (5, 8, D('4.40')),  # 2 × 1 + 3 × 0.8
+                (50, 8, D('38.00')),  # 2 × 1 + 40 × 0.8 + 8 × 0.5
+                (5, 10, D('4.00')),  # starts exactly on a bound
+                (10, 100, D('5.00')),
+                ]:
+            with self.subTest(quantity=quantity, already_used=already_used):
+                self.assertEqual(
+                    tiered_amount(
+                        quantity, SMALL_TIERS, 'graduated', already_used,
+                        rounding=CENT),
+                    expected)
+
+    def test_volume(self):
+        for quantity, already_used, expected in [
+                (0, 0, D('0.00')),
+                (5, 0, D('5.00')),
+                (10, 0, D('10.00')),  # bounds are inclusive
+                (11, 0, D('8.80')),
+                (30, 0, D('24.00')),
+                (60, 0, D('30.00')),
+                (2, 8, D('2.00')),  # total 10: first tier
+                (5, 8, D('4.00')),  # total 13: second tier
+                (5, 48, D('2.50')),  # total 53: last tier
+                ]:
+            with self.subTest(quantity=quantity, already_used=already_used):
+                self.assertEqual(
+                    tiered_amount(
+                        quantity, SMALL_TIERS, mode='volume',
+                        already_used=already_used, rounding=CENT),
+                    expected)
+
+    def test_single_open_tier_and_rounding(self):
+        tiers = [Tier(None, D('0.333'))]
+        for mode in TIER_MODES:
+            with self.subTest(mode=mode):
+                self.assertEqual(
+                    tiered_amount(3, tiers, mode, rounding=CENT),
+                    D('1.00'))
+                self.assertEqual(
+                    tiered_amount(
+                        3, tiers, mode, rounding=D('0.001')),
+                    D('0.999'))
+
+    def test_tuples_accepted(self):
+        self.assertEqual(
+            tiered_amount(
+                30, [(10, D('1')), (None, D('0.5'))], rounding=CENT),
+            D('20.00'))
+
+    def test_invalid_tiers(self):
+        for name, tiers in [
+                ('empty', []),
+                ('last not open', [Tier(D('10'), D('1'))]),
+                ('open not last', [Tier(None, D('1')), Tier(D('10'), D('1'))]),
+                ('two open', [Tier(None, D('1')), Tier(None, D('2'))]),
+                ('descending', [
+                        Tier(D('50'), D('1')), Tier(D('10'), D('1')),
+                        Tier(None, D('1'))]),
+                ('equal', [
+                        Tier(D('10'), D('1')), Tier(D('10'), D('2')),
+                        Tier(None, D('1'))]),
+                ('zero bound', [Tier(D('0'), D('1')), Tier(None, D('1'))]),
+                ('negative bound',
+                    [Tier(D('-5'), D('1')), Tier(None, D('1'))]),
+                ]:
+            with self.subTest(name):
+                with self.assertRaises(ValueError):
+                    validate_tiers(tiers)
+                for mode in TIER_MODES:
+                    with self.assertRaises(ValueError):
+                        tiered_amount(
+                            1, tiers, mode, rounding=CENT)
+
+    def test_invalid_arguments(self):
+        with self.assertRaises(ValueError):
+            tiered_amount(1, SMALL_TIERS, 'stairstep', rounding=CENT)
+        with self.assertRaises(ValueError):
+            tiered_amount(-1, SMALL_TIERS, rounding=CENT)
+        with self.assertRaises(ValueError):
+            tiered_amount(1, SMALL_TIERS, already_used=-1, rounding=CENT)
+
+
+# Properties
+# ---------------------------------------------------------------------------
+
+@st.composite
+def tier_lists(draw):
+    bounds = sorted(draw(st.sets(
+                st.decimals(min_value=D('0.5'), max_value=1000, places=1,
+                    allow_nan=False, allow_infinity=False),
+                max_size=4)))
+    prices = draw(st.lists(
+            PRICES, min_size=len(bounds) + 1, max_size=len(bounds) + 1))
+    return [Tier(b, p) for b, p in zip(bounds + [None], prices)]
+
+
+@st.composite
+def tier_starts(draw):
+    starts = sorted(draw(st.sets(
+                st.integers(min_value=1, max_value=5000), max_size=4)))
+    prices = draw(st.lists(
+            st.decimals(min_value=0, max_value=10, places=4,
+                allow_nan=False, allow_infinity=False),
+            min_size=len(starts) + 1, max_size=len(starts) + 1))
+    return list(zip([0] + starts, prices))
+
+
+class TierPropertyTestCase(unittest.TestCase):
+
+    @PROPERTY_SETTINGS
+    @given(tier_lists(), QUANTITIES, QUANTITIES, ROUNDINGS)
+    def test_graduated_is_additive(self, tiers, a, b, rounding):
+        def amount(quantity, already_used=0):
+            return tiered_amount(
+                quantity, tiers, 'graduated', already_used, rounding=rounding)
+        both = amount(D(a) + D(b))
+        self.assertLessEqual(
+            abs(amount(a) + amount(b, already_used=a) - both), rounding)
+        # with a fine enough rounding the split is exact
+        fine = D('1E-10')
+        self.assertEqual(
+            tiered_amount(a, tiers, rounding=fine)
+            + tiered_amount(b, tiers, already_used=a, rounding=fine),
+            tiered_amount(D(a) + D(b), tiers, rounding=fine))
+
+    @PROPERTY_SETTINGS
+    @given(tier_starts(), USAGE_QUANTITIES, USAGE_QUANTITIES,
+        st.sampled_from(TIER_MODES))
+    def test_slices_price_like_tiered_amount(
+            self, starts, quantity, used, mode):
+        tiers = tiers_from_starts(starts)
+        slices = tier_slices(quantity, tiers, mode, used)
+        self.assertEqual(sum(q for q, _ in slices), Fraction(quantity))
+        amount, priced = price_usage(
+            quantity, D('99'), CENT, tiers, mode, used)
+        self.assertEqual(priced, slices)
+        self.assertEqual(
+            amount,
+            tiered_amount(quantity, tiers, mode, used, CENT))
+
+    @PROPERTY_SETTINGS
+    @given(tier_starts(), st.lists(USAGE_QUANTITIES, min_size=1, max_size=20))
+    def test_on_demand_phase_is_graduated_once(self, starts, quantities):
+        """Windows of a phase priced one after the other with the phase's
+        usage so far cost what the phase would cost at once, within one
+        rounding unit per window."""
+        tiers = tiers_from_starts(starts)
+        used = Fraction(0)
+        total = D(0)
+        for quantity in quantities:
+            amount, _ = price_usage(
+                quantity, D(0), CENT, tiers, 'graduated', used)
+            total += amount
+            used += Fraction(quantity)
+        whole, _ = price_usage(
+            sum(quantities), D(0), CENT, tiers, 'graduated')
+        self.assertLessEqual(abs(total - whole), CENT * len(quantities))
+
+
+if __name__ == '__main__':
+    unittest.main()

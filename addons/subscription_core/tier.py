@@ -1,0 +1,192 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Tiered usage prices, as plain Python.
+
+Conventions are those of ``money``: exact quantities, money rounded once.
+"""
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from .money import _format_quantity, _fraction, _quantity, round_money
+
+__all__ = [
+    'TIER_MODES', 'Tier', 'TierError', 'validate_tiers', 'tiers_from_starts',
+    'tier_slices', 'tiered_amount', 'price_usage', 'describe_usage',
+    ]
+
+TIER_MODES = ('graduated', 'volume')
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A price tier: quantities up to up_to (inclusive) at unit_price.
+
+    up_to is None for the last, open-ended tier.
+    """
+    up_to: object
+    unit_price: Decimal
+
+
+class TierError(ValueError):
+    """Invalid tiers; code names the rule that is broken.
+
+    Codes: 'empty', 'open_not_last', 'last_not_open', 'not_ascending',
+    'first_not_zero', 'negative_price'. The models turn the code into a
+    translated message.
+    """
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def validate_tiers(tiers):
+    """Check tiers: non-empty, up_to strictly ascending, last one open,
+    prices not negative.
+
+    Return the tiers as a tuple of Tier; raise TierError otherwise.
+    """
+    tiers = tuple(t if isinstance(t, Tier) else Tier(*t) for t in tiers)
+    if not tiers:
+        raise TierError('empty', "at least one tier is required")
+    previous = Fraction(0)
+    for index, tier in enumerate(tiers):
+        if _fraction(tier.unit_price, 'unit_price') < 0:
+            raise TierError('negative_price',
+                f"tier unit price must not be negative: {tier.unit_price}")
+        last = index == len(tiers) - 1
+        if tier.up_to is None:
+            if not last:
+                raise TierError('open_not_last',
+                    "only the last tier can be open (up_to None)")
+            continue
+        if last:
+            raise TierError('last_not_open',
+                "the last tier must be open (up_to None)")
+        up_to = _quantity(tier.up_to, 'up_to')
+        if up_to <= previous:
+            raise TierError('not_ascending',
+                f"tier up_to must be positive and ascending: {tier.up_to}")
+        previous = up_to
+    return tiers
+
+
+def tiers_from_starts(starts):
+    """Tiers from (from_quantity, unit_price) pairs, as a price list shows
+    them: "from 0: 0.05, from 1000: 0.04".
+
+    The first tier starts at 0; each tier ends where the next one starts
+    and the last one is open. Pairs may come in any order.
+    """
+    starts = sorted(
+        ((_quantity(q, 'from_quantity'), p) for q, p in starts),
+        key=lambda s: s[0])
+    if not starts:
+        raise TierError('empty', "at least one tier is required")
+    if starts[0][0] != 0:
+        raise TierError('first_not_zero', "the first tier must start at 0")
+    for (low, _), (high, _) in zip(starts, starts[1:]):
+        if high <= low:
+            raise TierError('not_ascending',
+                f"two tiers start at the same quantity: {high}")
+    ups = [s[0] for s in starts[1:]] + [None]
+    return validate_tiers(
+        Tier(up_to, price) for up_to, (_, price) in zip(ups, starts))
+
+
+def tier_slices(quantity, tiers, mode='graduated', already_used=0):
+    """The (quantity, unit_price) slices that price quantity with tiers.
+
+    'graduated': the usage slice [already_used, already_used + quantity) is
+    cut at each tier it crosses.
+    'volume': quantity as one slice at the price of the tier in which the
+    cumulative total already_used + quantity falls (tier bounds inclusive).
+    Quantities are Fraction; zero-quantity slices are left out except for
+    a zero quantity, which gives one slice.
+    """
+    if mode not in TIER_MODES:
+        raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
+    tiers = validate_tiers(tiers)
+    quantity = _quantity(quantity)
+    used = _quantity(already_used, 'already_used')
+    if quantity < 0 or used < 0:
+        raise ValueError("quantity and already_used must not be negative")
+    low, high = used, used + quantity
+    if not quantity:
+        tier = next(t for t in tiers
+            if t.up_to is None or low < _quantity(t.up_to))
+        return [(quantity, tier.unit_price)]
+    if mode == 'volume':
+        tier = next(t for t in tiers
+            if t.up_to is None or high <= _quantity(t.up_to))
+        return [(quantity, tier.unit_price)]
+    slices = []
+    floor = Fraction(0)
+    for tier in tiers:
+        ceiling = None if tier.up_to is None else _quantity(tier.up_to)
+        top = high if ceiling is None else min(high, ceiling)
+        portion = top - max(low, floor)
+        if portion > 0:
+            slices.append((portion, tier.unit_price))
+        if ceiling is None or ceiling >= high:
+            break
+        floor = ceiling
+    return slices
+
+
+def tiered_amount(quantity, tiers, mode='graduated', already_used=0,
+        rounding=Decimal('0.01')):
+    """Price quantity with tiers, after already_used in the same phase.
+
+    'graduated': the usage slice [already_used, already_used + quantity) is
+    billed at the price of each tier it crosses.
+    'volume': quantity is billed at the price of the tier in which the
+    cumulative total already_used + quantity falls (tier bounds inclusive).
+    """
+    slices = tier_slices(quantity, tiers, mode, already_used)
+    return round_money(_slices_exact(slices), rounding)
+
+
+def _slices_exact(slices):
+    return sum(
+        (q * _fraction(p, 'unit_price') for q, p in slices), Fraction(0))
+
+
+def price_usage(quantity, unit_price, rounding, tiers=None,
+        mode='graduated', already_used=0):
+    """Amount and slices of a consumed quantity, rounded once.
+
+    Without tiers: quantity × unit_price in one slice. With tiers (a list
+    of Tier): see tier_slices; unit_price is then not used.
+    Return (amount, [(quantity, unit_price)]).
+    """
+    if tiers:
+        slices = tier_slices(quantity, tiers, mode, already_used)
+    else:
+        quantity = _quantity(quantity)
+        if quantity < 0:
+            raise ValueError("quantity must not be negative")
+        _fraction(unit_price, 'unit_price')
+        slices = [(quantity, unit_price)]
+    return round_money(_slices_exact(slices), rounding), slices
+
+
+def describe_usage(quantity, unit_label, slices):
+    """Describe a usage price, e.g. "1250 GB × 0.05" or, across tiers,
+    "1250 GB: 1000 × 0.05 + 250 × 0.04".
+    """
+    head = _format_quantity(quantity)
+    if unit_label:
+        head = f"{head} {unit_label}"
+    if len(slices) == 1 and _quantity(slices[0][0]) == _quantity(quantity):
+        return f"{head} × {_format_price(slices[0][1])}"
+    return head + ': ' + ' + '.join(
+        f"{_format_quantity(q)} × {_format_price(p)}" for q, p in slices)
+
+
+def _format_price(price):
+    if isinstance(price, Decimal):
+        return format(price.normalize(), 'f')
+    return _format_quantity(price)
+

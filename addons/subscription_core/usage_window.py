@@ -1,0 +1,167 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Billing windows of usage lines, as plain Python: the consumptions of a
+month, quarter, year or whole term, or on demand of each day or hour (UTC).
+
+Windows are half-open, like the day ranges of ``period``.
+"""
+import datetime as _dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .money import _quantity
+from .period import (
+    _ONE_DAY, PERIODS, _date, _moment, _utc, period_bounds)
+
+__all__ = [
+    'ON_DEMAND_PERIODS', 'USAGE_PERIODS', 'FREQUENCIES', 'hourly_periods',
+    'Window', 'usage_windows', 'tier_phase', 'last_window_end',
+    ]
+
+# Usage lines may also be invoiced on demand, for each ended day or hour (UTC)
+ON_DEMAND_PERIODS = ('day', 'hour')
+USAGE_PERIODS = PERIODS + ON_DEMAND_PERIODS
+FREQUENCIES = ('hourly', 'daily')
+
+
+# ---------------------------------------------------------------------------
+# On-demand billing windows
+# ---------------------------------------------------------------------------
+
+def hourly_periods(start_dt, end_dt, frequency):
+    """Half-open UTC windows covering [start_dt, end_dt).
+
+    frequency 'hourly' aligns on the top of the hour, 'daily' on midnight
+    UTC.  Naive datetimes are taken as UTC; the windows are naive UTC unless
+    an aware datetime is given, then they are aware (UTC).
+    """
+    if frequency == 'hourly':
+        step = _dt.timedelta(hours=1)
+    elif frequency == 'daily':
+        step = _ONE_DAY
+    else:
+        raise ValueError(
+            f"unknown frequency {frequency!r}, expected {FREQUENCIES}")
+    start, start_aware = _utc(start_dt, 'start_dt')
+    end, end_aware = _utc(end_dt, 'end_dt')
+    if end < start:
+        raise ValueError(f"end {end_dt} is before start {start_dt}")
+    tz = _dt.timezone.utc if (start_aware or end_aware) else None
+    if frequency == 'hourly':
+        current = start.replace(minute=0, second=0, microsecond=0)
+    else:
+        current = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    windows = []
+    while current < end:
+        following = current + step
+        windows.append(
+            (current.replace(tzinfo=tz), following.replace(tzinfo=tz)))
+        current = following
+    return windows
+
+
+
+# ---------------------------------------------------------------------------
+# Usage windows
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Window:
+    """Consumptions of one billing window of a usage line.
+
+    period_start/period_end: the window (dates, or naive UTC datetimes for
+    'hour'); start/end: the days it covers within the line's dates (for
+    'hour', the day of the window); keys: the consumptions' keys in order.
+    """
+    period_start: object
+    period_end: object
+    start: _dt.date
+    end: _dt.date
+    quantity: Fraction
+    keys: tuple
+
+
+
+def _window_bounds(moment, period, start, end):
+    if period == 'hour':
+        w_start = moment.replace(minute=0, second=0, microsecond=0)
+        return w_start, w_start + _dt.timedelta(hours=1)
+    if period == 'total':
+        return start, end
+    return period_bounds(moment.date(), period)
+
+
+def usage_windows(consumptions, period, until, start, end=None):
+    """Group consumptions by billing window; keep the windows ended at until.
+
+    consumptions: (key, moment, quantity) with moment a date (taken as its
+    00:00 UTC) or a datetime; period one of USAGE_PERIODS ('total' is the
+    whole [start, end), never ended without end); until: a date (00:00 UTC)
+    or a datetime. A consumption outside [start, end) raises ValueError.
+    Return the Windows in chronological order.
+    """
+    if period not in USAGE_PERIODS:
+        raise ValueError(f"unknown period {period!r}, expected {USAGE_PERIODS}")
+    start = _date(start, 'start')
+    end = _date(end, 'end') if end else None
+    until = _moment(until)
+    groups = {}
+    for key, moment, quantity in consumptions:
+        moment = _moment(moment, 'moment')
+        day = moment.date()
+        if day < start or (end and day >= end):
+            raise ValueError(
+                f"consumption {key!r} of {day} is outside the line's dates")
+        bounds = _window_bounds(moment, period, start, end)
+        if bounds[1] is None:
+            continue
+        keys, total = groups.get(bounds, ((), Fraction(0)))
+        groups[bounds] = (keys + (key,), total + _quantity(quantity))
+    windows = []
+    for (w_start, w_end), (keys, total) in sorted(groups.items()):
+        ended = _moment(w_end)
+        if ended > until:
+            continue
+        if period == 'hour':
+            first, last = w_start.date(), w_start.date() + _ONE_DAY
+        else:
+            first = max(w_start, start)
+            last = min(w_end, end) if end else w_end
+        windows.append(Window(w_start, w_end, first, last, total, keys))
+    return windows
+
+
+def tier_phase(window_start, period):
+    """First day of the phase in which usage accumulates for tiers.
+
+    On-demand windows ('day', 'hour') accumulate over their calendar month;
+    other windows are their own phase.
+    """
+    if period in ON_DEMAND_PERIODS:
+        return _date(window_start).replace(day=1)
+    return _date(window_start)
+
+
+def last_window_end(period, until, start, end=None):
+    """Day until which the usage windows ended at until are invoiced.
+
+    The end of the last window (clipped to the line's dates) that has
+    ended at until, as a date; for 'hour', the day of until. None when no
+    window has ended yet.
+    """
+    start = _date(start, 'start')
+    end = _date(end, 'end') if end else None
+    until = _moment(until)
+    day = until.date()
+    if period == 'hour':
+        boundary = day
+    elif period == 'total':
+        boundary = end if end and end <= day else None
+    else:
+        boundary = period_bounds(day, period)[0]
+    if boundary is None:
+        return None
+    if end:
+        boundary = min(boundary, end)
+    return boundary if boundary > start else None
+
