@@ -14,7 +14,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import proration
 from . import bounds
-from .exceptions import GuardedFieldError, LimitChangeError, UsageError
+from .exceptions import (
+    GuardedFieldError, LimitChangeError, PrepaidEndDateError, UsageError)
 from .validation import (
     InputMixin, WizardInputMixin, check_bounds, check_dates)
 
@@ -297,7 +298,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             if (subscription.billing_model == 'prepaid'
                     and subscription.state != 'draft'
                     and not subscription.end_date):
-                raise LimitChangeError(gettext(
+                raise PrepaidEndDateError(gettext(
                         'subscription_core.msg_prepaid_end_date_required',
                         subscription=subscription.rec_name))
 
