@@ -5,10 +5,12 @@
 The engine's ``sale.subscription.billing.action`` gains the types that act
 on OpenStack (``shelve``, ``unshelve``, ``delete``, ``quota_change``, run by
 the engine's queued remote path after the commit) and the local step
-``pending_deletion``. The workflow is a chain: the dunning level of the cloud
-procedure plans ``grace``; each done step of a cloud subscription sends its
-email and plans the next one from the company's configuration
-(``on_done``)::
+``pending_deletion``, declared in the table of ``grace.py``
+(``grace.ACTION_TYPES``). The workflow is a chain: the dunning level of the
+cloud procedure plans ``grace``; each done step of a cloud subscription does
+what ``grace.next_steps`` says (``on_done``): writes the subscription's
+dates, plans the next steps from the company's configuration and sends its
+email::
 
     grace ─(shelve grace)→ shelve ─(retention − warning)→ pending_deletion
           ─(warning)→ delete → close
@@ -26,7 +28,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import without_check_access
 
-from subscription_core.action import action_path
+from subscription_core.action_run import action_path
 from subscription_core.exceptions import (
     BillingActionFailure, BillingActionRetry, LimitChangeError)
 
@@ -36,18 +38,6 @@ from subscription_core import bounds
 from subscription_core.validation import InputMixin, check_bounds
 
 logger = logging.getLogger(__name__)
-
-CLOUD_ACTION_TYPES = [
-    ('shelve', "Shelve"),
-    ('unshelve', "Unshelve"),
-    ('pending_deletion', "Pending Deletion"),
-    ('delete', "Delete"),
-    ('quota_change', "Quota Change"),
-    ]
-# Types that destroy or stop a customer's service: counted against the
-# per-run limit of the configuration.
-DESTRUCTIVE_TYPES = {'shelve', 'delete'}
-
 
 class BillingOutcomeRetry(BillingActionRetry):
     "A retry that carries the server outcomes of the attempt"
@@ -101,49 +91,14 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                 })
 
     @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        selection = list(cls.type.selection)
-        for value in CLOUD_ACTION_TYPES:
-            if value not in selection:
-                selection.append(value)
-        cls.type.selection = selection
-        cls.type.help += (
-            "\nShelve: the project's servers are shelved."
-            "\nUnshelve: the servers billing shelved run again."
-            "\nPending Deletion: the customer is warned of the deletion."
-            "\nDelete: the project's recorded servers are deleted."
-            "\nQuota Change: the new limit of a line is applied in "
-            "OpenStack, then billed.")
-
-    @classmethod
     def copy(cls, actions, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('remote_outcomes')
         return super().copy(actions, default=default)
 
     @classmethod
-    def _type_target_status(cls):
-        return super()._type_target_status() | {
-            'shelve': 'shelved',
-            'unshelve': 'active',
-            'pending_deletion': 'pending_deletion',
-            'delete': 'deleted',
-            }
-
-    @classmethod
-    def _debt_types(cls):
-        return super()._debt_types() | {
-            'shelve', 'pending_deletion', 'delete'}
-
-    @classmethod
-    def _settled_debt_types(cls):
-        return super()._settled_debt_types() | {'unshelve'}
-
-    @classmethod
-    def _remote_types(cls):
-        return super()._remote_types() | {
-            'shelve', 'unshelve', 'delete', 'quota_change'}
+    def _action_types(cls):
+        return super()._action_types() | grace.CLOUD_TYPES
 
     @classmethod
     def _editable_fields(cls):
@@ -165,7 +120,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         """Whether the server's configuration stops this action: with
         ``[cloud_billing] stop_destructive = true`` in trytond.conf no shelve
         or delete runs, by hand or planned, whatever the database says"""
-        return (self.type in DESTRUCTIVE_TYPES
+        return (self.type in self._types_where(destructive=True)
             and config.getboolean(
                 'cloud_billing', 'stop_destructive', default=False))
 
@@ -197,9 +152,10 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
         by_company = {}
+        destructive_types = cls._types_where(destructive=True)
         for action in actions:
             if (action.state == 'planned' and action.actor == 'scheduler'
-                    and action.type in DESTRUCTIVE_TYPES):
+                    and action.type in destructive_types):
                 by_company.setdefault(action.company, []).append(action)
         stopped = set()
         for company, destructive in by_company.items():
@@ -401,17 +357,49 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             raise BillingActionRetry(message, external_ref=ref)
         raise BillingActionFailure(message, external_ref=ref)
 
-    # The workflow: each done step plans the next one.
+    # The workflow: each done step does what grace.next_steps says.
     @classmethod
     def on_done(cls, actions, date):
         super().on_done(actions, date)
         for action in actions:
-            subscription = action.subscription
-            if not subscription.cloud:
-                continue
-            method = getattr(action, '_on_done_%s' % action.type, None)
-            if method:
-                method(date)
+            if action.subscription.cloud:
+                action._follow(date)
+
+    def _follow(self, date):
+        """Write the subscription's dates, plan the next steps and send the
+        email of the step done on date (grace.next_steps)"""
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        cls = self.__class__
+        subscription = self.subscription
+        configuration = self._configuration()
+        settings = {name: getattr(configuration, name)
+            for name in grace.SETTINGS}
+        try:
+            follow = grace.next_steps(self.type, date, settings,
+                deletion_date=subscription.cloud_deletion_date,
+                table=self._action_types())
+        except grace.GraceSettingError as e:
+            # Never "at once": without a valid duration nothing is planned
+            # and the subscription stays where it is.
+            logger.error("nothing follows %s of %s: %s",
+                self.type, subscription.rec_name, e)
+            return
+        if follow.records:
+            with action_path():
+                Subscription.write([subscription], follow.records)
+        reason = gettext(follow.reason, date=date,
+            deletion=follow.dates['deletion_date']) if follow.reason else None
+        to_run = []
+        for type_, planned_date, expected_status, run_now in follow.steps:
+            action = self._plan_next(
+                type_, planned_date, expected_status, reason)
+            if run_now:
+                to_run.append(action)
+        if follow.email:
+            self._send_email(follow.email, follow.email_values, date)
+        if to_run:
+            cls.run(to_run, date)
 
     def _debt_values(self):
         return {'invoices': [self.invoice]} if self.invoice else {}
@@ -440,70 +428,3 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     def _configuration(self):
         return Pool().get('cloud_billing.configuration').get_for(
             self.company)
-
-    def _on_done_grace(self, date):
-        configuration = self._configuration()
-        try:
-            shelve_on = grace.shelve_date(
-                date, configuration.shelve_grace_hours)
-        except grace.GraceSettingError:
-            logger.error("no shelve planned for %s: %s",
-                self.subscription.rec_name, 'shelve_grace_hours')
-            return
-        self._plan_next('shelve', shelve_on, 'grace', gettext(
-                'cloud_billing.msg_action_reason_grace', date=date))
-        self._send_email('reminder', {'shelve_date': shelve_on}, date)
-
-    def _on_done_shelve(self, date):
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
-        configuration = self._configuration()
-        subscription = self.subscription
-        try:
-            deletion = grace.deletion_date(
-                date, configuration.retention_days)
-            warning = grace.warning_date(
-                deletion, configuration.deletion_warning_days, date)
-        except grace.GraceSettingError as e:
-            # Never "delete now": without a valid retention nothing is
-            # planned and the subscription stays shelved.
-            logger.error("no deletion planned for %s: %s",
-                subscription.rec_name, e)
-            return
-        with action_path():
-            Subscription.write([subscription], {
-                    'cloud_shelved_date': date,
-                    'cloud_deletion_date': deletion,
-                    })
-        reason = gettext('cloud_billing.msg_action_reason_shelved',
-            date=date, deletion=deletion)
-        self._plan_next('pending_deletion', warning, 'shelved', reason)
-        self._plan_next('delete', deletion, 'pending_deletion', reason)
-        self._send_email('shelved', {
-                'shelve_date': date, 'deletion_date': deletion}, date)
-
-    def _on_done_pending_deletion(self, date):
-        self._send_email('pre_deletion', {
-                'deletion_date': self.subscription.cloud_deletion_date},
-            date)
-
-    def _on_done_delete(self, date):
-        cls = self.__class__
-        subscription = self.subscription
-        self._send_email('deleted', {
-                'deletion_date': subscription.cloud_deletion_date or date},
-            date)
-        close = cls.plan(subscription, 'close', date, invoice=self.invoice,
-            reason=gettext('cloud_billing.msg_action_reason_deleted'))
-        cls.run([close], date)
-
-    def _on_done_unshelve(self, date):
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
-        subscription = self.subscription
-        with action_path():
-            Subscription.write([subscription], {
-                    'cloud_shelved_date': None,
-                    'cloud_deletion_date': None,
-                    })
-        self._send_email('restored', {'restore_date': date}, date)

@@ -9,10 +9,11 @@ and the next planned billing action with why it is planned (the invoice,
 the dunning level that planned it, its reason). A row's id is its
 subscription's id, so the relate actions open the subscription's resources,
 billing actions and emails. Everything is computed by one set-based query
-(``table_query``); nothing loops over the rows in Python.
+(``table_query``); nothing loops over the rows in Python. What a
+subscription owes comes from the engine's debt (``subscription_core/debt.py``:
+``account.invoice.billing_debt_query``), the rule the ladder follows.
 """
-from sql import Literal, Null, Union, Window
-from sql.aggregate import Min, Sum
+from sql import Literal, Window
 from sql.conditionals import Coalesce
 from sql.functions import Round, RowNumber
 
@@ -71,7 +72,9 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         "Overdue Amount", currency='currency', digits='currency',
         readonly=True,
         help="The unpaid amount past its due date of the posted invoices "
-        "billing the subscription (in the company currency).")
+        "billing the subscription (in the company currency); an invoice "
+        "billing several subscriptions counts for each the share its lines "
+        "bill.")
     oldest_due_date = fields.Date(
         "Oldest Due Date", readonly=True,
         help="The oldest due date of the overdue unpaid amounts.")
@@ -146,72 +149,6 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
             Action.fields_get(['type'])['type']['selection'])
 
     @classmethod
-    def _billed_query(cls):
-        """(invoice, subscription) of each customer invoice billing a
-        subscription: through its lines' origins (subscription lines and
-        their limit changes) or its billing subscription"""
-        pool = Pool()
-        InvoiceLine = pool.get('account.invoice.line')
-        Invoice = pool.get('account.invoice')
-        SubscriptionLine = pool.get('sale.subscription.line')
-        LimitChange = pool.get('sale.subscription.line.limit_change')
-        iline = InvoiceLine.__table__()
-        iline2 = InvoiceLine.__table__()
-        sline = SubscriptionLine.__table__()
-        sline2 = SubscriptionLine.__table__()
-        change = LimitChange.__table__()
-        invoice = Invoice.__table__()
-        origin = InvoiceLine.origin
-
-        by_line = (iline
-            .join(sline, condition=(
-                    iline.origin.like(SubscriptionLine.__name__ + ',%')
-                    & (sline.id == origin.sql_id(
-                            iline.origin, SubscriptionLine))))
-            .select(iline.invoice.as_('invoice'),
-                sline.subscription.as_('subscription')))
-        by_change = (iline2
-            .join(change, condition=(
-                    iline2.origin.like(LimitChange.__name__ + ',%')
-                    & (change.id == origin.sql_id(
-                            iline2.origin, LimitChange))))
-            .join(sline2, condition=change.line == sline2.id)
-            .select(iline2.invoice.as_('invoice'),
-                sline2.subscription.as_('subscription')))
-        by_invoice = invoice.select(
-            invoice.id.as_('invoice'),
-            invoice.billing_subscription.as_('subscription'),
-            where=invoice.billing_subscription != Null)
-        # UNION (not ALL): each pair once.
-        return Union(by_line, by_change, by_invoice)
-
-    @classmethod
-    def _overdue_query(cls, date):
-        """Per subscription: the unpaid amount due before date and its
-        oldest due date (the rule of ladder.is_overdue)"""
-        pool = Pool()
-        Invoice = pool.get('account.invoice')
-        MoveLine = pool.get('account.move.line')
-        invoice = Invoice.__table__()
-        line = MoveLine.__table__()
-        billed = cls._billed_query()
-        due_date = Coalesce(line.maturity_date, invoice.invoice_date)
-        return (billed
-            .join(invoice, condition=invoice.id == billed.invoice)
-            .join(line, condition=(
-                    (line.move == invoice.move)
-                    & (line.account == invoice.account)))
-            .select(
-                billed.subscription.as_('subscription'),
-                Sum(line.debit - line.credit).as_('amount'),
-                Min(due_date).as_('oldest_due_date'),
-                where=((invoice.type == 'out')
-                    & (invoice.state == 'posted')
-                    & (line.reconciliation == Null)
-                    & (due_date < date)),
-                group_by=[billed.subscription]))
-
-    @classmethod
     def _next_action_query(cls):
         "Per subscription: the id of the planned action that comes first"
         Action = Pool().get('sale.subscription.billing.action')
@@ -244,7 +181,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         company = Company.__table__()
         currency = Currency.__table__()
         date = Date.today()
-        overdue = cls._overdue_query(date)
+        overdue = Invoice.billing_debt_query(date)
         next_ = cls._next_action_query()
 
         return (subscription

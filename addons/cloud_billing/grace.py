@@ -1,16 +1,31 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-"""Dates of the grace workflow, without the ORM.
+"""The grace workflow as a declared table, and its dates, without the ORM.
 
-The configuration (``configuration.py``) gives per company how long each
-step lasts; these functions turn them into the days the billing actions are
-planned for. A missing, zero or negative duration is never "at once": the
-functions raise ``GraceSettingError`` and the caller plans nothing.
+``ACTION_TYPES`` is the engine's table of billing action types
+(``subscription_core/action_type.py``) with the cloud's rows: what each type
+needs, the status it sets, the email it sends and the steps it leads to::
+
+    grace ─(shelve grace)→ shelve ─(retention − warning)→ pending_deletion
+          ─(warning)→ delete → close
+
+``next_steps`` says what follows a done step; the billing action model
+(``action.py``) does what it says. The configuration (``configuration.py``)
+gives per company how long each step lasts; the date functions turn them
+into the days the billing actions are planned for. A missing, zero or
+negative duration is never "at once": the functions raise
+``GraceSettingError`` and the caller plans nothing.
 """
+import collections
+import dataclasses
 import datetime
 
+from subscription_core.action_type import (
+    ACTION_TYPES as CORE_ACTION_TYPES, PAID, UNPAID, ActionType, Next)
+
 __all__ = ['GraceSettingError', 'check_settings', 'shelve_date',
-    'deletion_date', 'warning_date', 'lead_days', 'DEFAULTS']
+    'deletion_date', 'warning_date', 'lead_days', 'DEFAULTS',
+    'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow']
 
 # Defaults of the configuration
 DEFAULTS = {
@@ -87,3 +102,108 @@ def lead_days(pre_expiry_days):
     if pre_expiry_days is None or pre_expiry_days <= 0:
         return datetime.timedelta(0)
     return datetime.timedelta(days=int(pre_expiry_days))
+
+
+# The settings of the configuration next_steps reads.
+SETTINGS = ('shelve_grace_hours', 'retention_days', 'deletion_warning_days')
+
+
+# Rules of the dates a done step computes: (day done, settings, the dates
+# known so far: 'today' and the subscription's 'deletion_date').
+def _today(today, settings, dates):
+    return today
+
+
+def _planned_shelve(today, settings, dates):
+    return shelve_date(today, settings['shelve_grace_hours'])
+
+
+def _planned_deletion(today, settings, dates):
+    return deletion_date(today, settings['retention_days'])
+
+
+def _planned_warning(today, settings, dates):
+    return warning_date(
+        dates['deletion_date'], settings['deletion_warning_days'], today)
+
+
+def _recorded_deletion(today, settings, dates):
+    return dates['deletion_date'] or today
+
+
+# The cloud's rows of the table (its grace leads on to the shelve).
+CLOUD_TYPES = {t.name: t for t in [
+        dataclasses.replace(CORE_ACTION_TYPES['grace'],
+            dates=(('shelve_date', _planned_shelve),),
+            email='reminder', email_values=('shelve_date',),
+            reason='cloud_billing.msg_action_reason_grace',
+            leads_to=(Next('shelve', 'shelve_date', 'grace'),)),
+        ActionType('shelve', "Shelve", "the project's servers are shelved.",
+            target_status='shelved', debt=UNPAID, remote=True,
+            destructive=True,
+            dates=(
+                ('shelve_date', _today),
+                ('deletion_date', _planned_deletion),
+                ('warning_date', _planned_warning)),
+            email='shelved', email_values=('shelve_date', 'deletion_date'),
+            records=(
+                ('cloud_shelved_date', 'shelve_date'),
+                ('cloud_deletion_date', 'deletion_date')),
+            reason='cloud_billing.msg_action_reason_shelved',
+            leads_to=(
+                Next('pending_deletion', 'warning_date', 'shelved'),
+                Next('delete', 'deletion_date', 'pending_deletion'))),
+        ActionType('unshelve', "Unshelve",
+            "the servers billing shelved run again.",
+            target_status='active', debt=PAID, remote=True,
+            dates=(('restore_date', _today),),
+            email='restored', email_values=('restore_date',),
+            records=(
+                ('cloud_shelved_date', None),
+                ('cloud_deletion_date', None))),
+        ActionType('pending_deletion', "Pending Deletion",
+            "the customer is warned of the deletion.",
+            target_status='pending_deletion', debt=UNPAID,
+            email='pre_deletion', email_values=('deletion_date',)),
+        ActionType('delete', "Delete",
+            "the project's recorded servers are deleted.",
+            target_status='deleted', debt=UNPAID, remote=True,
+            destructive=True,
+            dates=(('deletion_date', _recorded_deletion),),
+            email='deleted', email_values=('deletion_date',),
+            reason='cloud_billing.msg_action_reason_deleted',
+            leads_to=(Next('close', 'today', run_now=True),)),
+        ActionType('quota_change', "Quota Change",
+            "the new limit of a line is applied in OpenStack, then billed.",
+            remote=True),
+        ]}
+# The whole table: the engine's rows and the cloud's.
+ACTION_TYPES = CORE_ACTION_TYPES | CLOUD_TYPES
+
+Follow = collections.namedtuple('Follow',
+    ['email', 'email_values', 'records', 'reason', 'steps', 'dates'])
+
+
+def next_steps(type_, today, settings, deletion_date=None,
+        table=ACTION_TYPES):
+    """What follows a step of type_ done on today
+
+    settings maps the names of SETTINGS to the configuration's values,
+    deletion_date is the subscription's recorded one. Return a Follow:
+    the email kind to send (or None) and its values, the subscription
+    fields to write, the message id of the next steps' reason and the steps
+    as (type, date, expected status, run now). Raise GraceSettingError when
+    a setting the step needs is not valid: then nothing follows.
+    """
+    action = table[type_]
+    dates = {'today': today, 'deletion_date': deletion_date}
+    for name, rule in action.dates:
+        dates[name] = rule(today, settings, dates)
+    return Follow(
+        email=action.email,
+        email_values={k: dates[k] for k in action.email_values},
+        records={f: dates[d] if d else None for f, d in action.records},
+        reason=action.reason,
+        steps=[(n.type, dates[n.date], n.expected_status, n.run_now)
+            for n in action.leads_to],
+        dates=dates)

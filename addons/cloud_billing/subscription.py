@@ -24,9 +24,6 @@ CLOUD_BILLING_STATUSES = [
     ('pending_deletion', "Pending Deletion"),
     ('deleted', "Deleted"),
     ]
-CLOUD_JOBS = [
-    ('sale.subscription|sync_cloud_resources', "Sync Cloud Resources"),
-    ]
 
 
 class Subscription(InputMixin, metaclass=PoolMeta):
@@ -392,12 +389,3 @@ class Line(InputMixin, metaclass=PoolMeta):
                 raise QuotaMappingError(gettext(
                         'cloud_billing.msg_quota_not_integral',
                         line=line.rec_name, key=e.key, value=e.value)) from e
-
-
-class Cron(InputMixin, metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.extend(CLOUD_JOBS)

@@ -4,16 +4,14 @@
 
 Every automated or manual billing step (grace, restore, close and the
 overlay's shelve, delete, ...) is a ``sale.subscription.billing.action``
-planned for a date. Scheduled job (4), ``process``, runs the planned actions
-that are due: it re-checks their preconditions, runs the local ones in its
-transaction and hands the remote ones to ``ir.queue`` (``run_remote``),
-which runs them after the commit. The subscription's billing status only
+planned for a date; what each type needs and sets is the table of
+``action_type.py``. Scheduled job (4), ``process``, runs the planned actions
+that are due (``action_run.py``). The subscription's billing status only
 ever changes through a done action.
 """
 import datetime
 import logging
 from collections import defaultdict
-from contextlib import contextmanager
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
@@ -22,11 +20,12 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from . import ladder, redaction
+from . import action_type, ladder
+from .action_run import BillingActionRun, action_path, in_action_path
 from .audit import ModuleRecordMixin
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
-    BillingActionRetry, BillingStatusError)
+    BillingStatusError)
 from .validation import InputMixin, WizardInputMixin
 
 logger = logging.getLogger(__name__)
@@ -38,25 +37,9 @@ ACTION_STATES = [
     ('failed', "Failed"),
     ('cancelled', "Cancelled"),
     ]
-# The context key the action code sets: only then may billing actions
-# change state and subscriptions change billing status. Keys starting with
-# "_" are stripped from the context of remote calls, so no client sets it.
-ACTION_CONTEXT = '_billing_action'
 
 
-@contextmanager
-def action_path():
-    "Run code as the action path: no access check, status writes allowed"
-    with without_check_access(), \
-            Transaction().set_context({ACTION_CONTEXT: True}):
-        yield
-
-
-def in_action_path():
-    return bool(Transaction().context.get(ACTION_CONTEXT))
-
-
-class BillingAction(InputMixin, ModelSQL, ModelView):
+class BillingAction(BillingActionRun, InputMixin, ModelSQL, ModelView):
     "Billing Action"
     __name__ = 'sale.subscription.billing.action'
 
@@ -101,15 +84,9 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
     dunning = fields.Many2One(
         'account.dunning', "Dunning", readonly=True,
         help="The dunning whose level planned the action.")
-    type = fields.Selection([
-            ('grace', "Grace"),
-            ('restore', "Restore"),
-            ('close', "Close"),
-            ], "Type", required=True, sort=False,
-        states=_planned_states,
-        help="Grace: the subscription enters its grace period.\n"
-        "Restore: the subscription is active again.\n"
-        "Close: the subscription ends on the day the action runs.")
+    # The selection and help come from the table (_action_types).
+    type = fields.Selection([], "Type", required=True, sort=False,
+        states=_planned_states)
     planned_date = fields.Date(
         "Planned Date", required=True, states=_planned_states,
         help="The action runs on the first run of the billing actions job "
@@ -155,6 +132,9 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
             ('planned_date', 'DESC'),
             ('id', 'DESC'),
             ]
+        types = cls._action_types().values()
+        cls.type.selection = [(t.name, t.label) for t in types]
+        cls.type.help = '\n'.join('%s: %s' % (t.label, t.help) for t in types)
         cls._buttons.update({
                 'request_cancel': {
                     'invisible': ~Eval('state').in_(['planned', 'failed']),
@@ -200,7 +180,7 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
 
     @fields.depends('type')
     def on_change_type(self):
-        self.target_status = self._type_target_status().get(self.type)
+        self.target_status = self._target_status(self.type)
 
     def get_rec_name(self, name):
         type_ = dict(self.fields_get(['type'])['type']['selection']).get(
@@ -218,38 +198,22 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
             ('party.rec_name', operator, operand, *extra),
             ]
 
-    # Hooks the overlay extends.
+    # The hook the overlay extends.
     @classmethod
-    def _type_target_status(cls):
-        "The billing status each type leaves the subscription in"
-        return {
-            'grace': 'grace',
-            'restore': 'active',
-            }
+    def _action_types(cls):
+        "The table of the types: {name: action_type.ActionType}"
+        return action_type.ACTION_TYPES
 
     @classmethod
-    def _debt_types(cls):
-        "Types that only run while their debt (invoice) is unpaid"
-        return {'grace', 'close'}
+    def _types_where(cls, **values):
+        "The names of the types whose ActionType attributes have values"
+        return action_type.types_where(cls._action_types(), **values)
 
     @classmethod
-    def _settled_debt_types(cls):
-        "Types that only run once their debt (invoice) is paid"
-        return {'restore'}
-
-    @classmethod
-    def _hold_exempt_types(cls):
-        """Types an automation hold does not stop
-
-        A hold protects a customer from automated sanctions; giving the
-        service back after a payment is never one.
-        """
-        return {'restore'}
-
-    @classmethod
-    def _remote_types(cls):
-        "Types executed after the commit by an ir.queue task"
-        return set()
+    def _target_status(cls, type_):
+        "The billing status type_ leaves the subscription in"
+        row = cls._action_types().get(type_)
+        return row.target_status if row else None
 
     @classmethod
     def _max_attempts(cls):
@@ -278,8 +242,7 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
                     'dunning': None,
                     })
         if mode == 'create' and 'target_status' not in values:
-            values['target_status'] = cls._type_target_status().get(
-                values.get('type'))
+            values['target_status'] = cls._target_status(values.get('type'))
         return values
 
     @classmethod
@@ -351,8 +314,7 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
                 date, with_debt=bool(invoice))
             if duplicate is not None:
                 return cls(duplicate)
-            values.setdefault(
-                'target_status', cls._type_target_status().get(type))
+            values.setdefault('target_status', cls._target_status(type))
             action = cls(
                 company=subscription.company,
                 subscription=subscription,
@@ -375,7 +337,7 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
     def held(self, date):
         "Whether an automation hold keeps this action planned on date"
         return (self.actor == 'scheduler'
-            and self.type not in self._hold_exempt_types()
+            and self.type not in self._types_where(hold_exempt=True)
             and self.subscription.automation_held(date))
 
     def _hold_message(self):
@@ -395,12 +357,14 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
     def check_preconditions(self, date):
         "None when the action may run on date, else why it may not"
         subscription = self.subscription
-        if self.invoice and self.type in self._debt_types():
+        if self.invoice and self.type in self._types_where(
+                debt=action_type.UNPAID):
             if self._debt_settled(self.invoice):
                 return gettext(
                     'subscription_core.msg_billing_action_debt_settled',
                     invoice=self.invoice.rec_name)
-        if self.invoice and self.type in self._settled_debt_types():
+        if self.invoice and self.type in self._types_where(
+                debt=action_type.PAID):
             if not self._debt_settled(self.invoice):
                 return gettext(
                     'subscription_core.msg_billing_action_debt_unpaid',
@@ -426,126 +390,6 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
     @classmethod
     def _status_string(cls, status):
         return dict(cls.get_billing_statuses()).get(status, status)
-
-    # Scheduled job (4).
-    @classmethod
-    def process(cls, date=None):
-        "Run the planned actions due on date"
-        pool = Pool()
-        Date = pool.get('ir.date')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
-        with action_path():
-            actions = cls.search([
-                    ('company', '=', company_id),
-                    ('state', '=', 'planned'),
-                    ('planned_date', '<=', date),
-                    ], order=[('planned_date', 'ASC'), ('id', 'ASC')])
-        return cls.run(actions, date)
-
-    @classmethod
-    def run(cls, actions, date):
-        """Run the planned actions now, for date
-
-        Local types run in this transaction; remote types are queued and run
-        after the commit (see run_remote). Return the actions run locally.
-        """
-        remote_types = cls._remote_types()
-        to_queue, ran = [], []
-        with action_path():
-            actions = cls.browse([a for a in actions if a.state == 'planned'])
-            cls.lock(actions)
-            for action in actions:
-                remote = action.type in remote_types
-                # A remote action is marked running by its queued task.
-                if not action._start(date, mark_running=not remote):
-                    continue
-                if remote:
-                    to_queue.append(action)
-                    continue
-                try:
-                    external_ref = action.execute(date)
-                except BillingActionRetry as e:
-                    action._finish(date, 'retry', e.message, e.external_ref)
-                except BillingActionFailure as e:
-                    action._finish(date, 'failed', e.message, e.external_ref)
-                else:
-                    action._finish(date, 'done', None, external_ref)
-                ran.append(action)
-        if to_queue:
-            with Transaction().set_context(queue_name=cls._queue_name()):
-                for action in to_queue:
-                    cls.__queue__.run_remote([action], date)
-        return ran
-
-    def _start(self, date, mark_running=True):
-        """Re-check the action on date; mark it running when it may run
-
-        Return True when the caller may execute it. A held action stays
-        planned; an action whose preconditions fail is cancelled with the
-        reason; an action with nothing left to do is done at once.
-
-        The checks use the server's date when it is earlier than date: a
-        run never shelves or deletes for a day that has not come yet.
-        """
-        pool = Pool()
-        Date = pool.get('ir.date')
-        cls = self.__class__
-        if self.state != 'planned':
-            return False
-        date = min(date, Date.server_today())
-        if self.held(date):
-            message = self._hold_message()
-            last = self.events[-1] if self.events else None
-            if not last or last.message != message:
-                cls._transition([self], 'planned', message, date=date)
-            return False
-        reason = self.check_preconditions(date)
-        if reason:
-            cls._transition([self], 'cancelled', reason, date=date,
-                cancel_reason=reason)
-            return False
-        if self.already_done():
-            cls._transition([self], 'done', gettext(
-                    'subscription_core.msg_billing_action_nothing_to_do',
-                    subscription=self.subscription.rec_name),
-                date=date, done_at=datetime.datetime.now())
-            cls.on_done([self], date)
-            return False
-        if not mark_running:
-            return True
-        cls._transition([self], 'running', gettext(
-                'subscription_core.msg_billing_action_started',
-                attempt=self.attempts + 1),
-            date=date, attempts=self.attempts + 1,
-            started_at=datetime.datetime.now(), last_error=None)
-        return True
-
-    def _finish(self, date, outcome, message=None, external_ref=None):
-        """Record the outcome ('done', 'retry', 'failed') of the running
-        action run for date"""
-        cls = self.__class__
-        message = redaction.redact(message)
-        state = ladder.state_after_attempt(
-            outcome, self.attempts, self._max_attempts())
-        values = {}
-        if external_ref:
-            values['external_ref'] = external_ref
-        if state == 'done':
-            values['done_at'] = datetime.datetime.now()
-            message = message or gettext(
-                'subscription_core.msg_billing_action_done')
-        else:
-            if outcome == 'retry' and state == 'failed':
-                message = gettext(
-                    'subscription_core.msg_billing_action_max_attempts',
-                    attempts=self.attempts, error=message)
-            values['last_error'] = message
-        cls._transition([self], state, message, date=date, **values)
-        if state == 'done':
-            cls._apply_target_status([self])
-            cls.on_done([self], date)
 
     def execute(self, date):
         """Do the action's work for date: dispatch to _execute_<type>(date)
@@ -584,110 +428,6 @@ class BillingAction(InputMixin, ModelSQL, ModelView):
         subscription.end_date = end
         subscription.save()
         Subscription.close([subscription])
-
-    @classmethod
-    def run_remote(cls, actions, date):
-        """Queued task: run remote actions, one transaction per step
-
-        For each action: lock it and re-check it in the transaction that
-        marks it running (attempts + 1), commit, call the remote side
-        (_execute_<type>), then record the outcome and commit.
-        """
-        transaction = Transaction()
-        for action in actions:
-            with action_path():
-                cls.lock([action])
-                action = cls(action.id)
-                started = action._start(date)
-            transaction.commit()
-            if not started:
-                continue
-            try:
-                with action_path():
-                    external_ref = action.execute(date)
-            except BillingActionRetry as e:
-                outcome = ('retry', e.message, e.external_ref)
-                error = e
-            except BillingActionFailure as e:
-                outcome = ('failed', e.message, e.external_ref)
-                error = e
-            except Exception as e:
-                logger.exception("billing action %s failed", action.id)
-                outcome = ('retry', str(e) or e.__class__.__name__, None)
-                error = None
-            else:
-                outcome = ('done', None, external_ref)
-                error = None
-            if outcome[0] != 'done':
-                # Keep nothing half-written by the failed remote step.
-                transaction.rollback()
-            with action_path():
-                action = cls(action.id)
-                if error is not None:
-                    action._record_failed_attempt(error)
-                action._finish(date, *outcome)
-            transaction.commit()
-
-    def _record_failed_attempt(self, error):
-        """Hook: record what a failed remote attempt did remotely
-
-        Called after the rollback of the attempt with the
-        BillingActionRetry or BillingActionFailure it raised, in the
-        transaction that records the outcome: an overlay keeps here what
-        the remote side did before the failure (e.g. the servers already
-        shelved). Core: nothing.
-        """
-
-    @classmethod
-    def on_done(cls, actions, date):
-        """Hook called once actions run for date are done (status applied)
-
-        Core: a sanction done on a debt that got paid meanwhile hands the
-        subscription back to the payment path (e.g. to restore it).
-        """
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
-        debt_types = cls._debt_types()
-        settled = [a for a in actions
-            if a.type in debt_types and a.invoice
-            and cls._debt_settled(a.invoice)]
-        if settled:
-            Subscription.on_debt_paid(
-                list({a.subscription for a in settled}),
-                list({a.invoice for a in settled}),
-                date)
-
-    @classmethod
-    def _apply_target_status(cls, actions):
-        "Set the target status of the done actions on their subscriptions"
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
-        to_write = defaultdict(set)
-        for action in actions:
-            if (action.target_status and action.subscription.billing_status
-                    != action.target_status):
-                to_write[action.target_status].add(action.subscription)
-        if to_write:
-            with action_path():
-                Subscription.write(*(v for status, subs in to_write.items()
-                        for v in (list(subs), {'billing_status': status})))
-
-    @classmethod
-    def _transition(cls, actions, state, message=None, date=None, **values):
-        "Write state and values on actions and record one event each"
-        pool = Pool()
-        Event = pool.get('sale.subscription.billing.action.event')
-        actions = list(actions)
-        if not actions:
-            return
-        events = [Event(action=a, from_state=a.state, to_state=state,
-                message=message, billing_date=date) for a in actions]
-        with action_path():
-            cls.write(actions, dict(values, state=state))
-            Event.save(events)
-        for event in events:
-            logger.info("billing action %s: %s → %s %s", event.action.id,
-                event.from_state, state, message or '')
 
     # Cancellation.
     @classmethod
@@ -817,40 +557,6 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         return 'restore'
 
     @classmethod
-    def get_billing_invoices(cls, subscriptions, states=None):
-        """Return {subscription id: [invoices]} billed on the subscriptions
-
-        Customer invoices whose lines bill the subscriptions (see
-        account.invoice.line._billed_subscription), in states when given.
-        """
-        pool = Pool()
-        InvoiceLine = pool.get('account.invoice.line')
-        ids = [s.id for s in subscriptions]
-        result = {i: set() for i in ids}
-        if not ids:
-            return {}
-        with without_check_access():
-            domain = [
-                ('invoice.type', '=', 'out'),
-                InvoiceLine._billed_subscription_domain(ids),
-                ]
-            if states:
-                domain.append(('invoice.state', 'in', list(states)))
-            lines = InvoiceLine.search(domain)
-            for line in lines:
-                subscription = line._billed_subscription()
-                if subscription and subscription.id in result:
-                    result[subscription.id].add(line.invoice)
-        return {k: sorted(v, key=lambda i: i.id) for k, v in result.items()}
-
-    @classmethod
-    def get_overdue_invoices(cls, subscriptions, date):
-        "Return {subscription id: [invoices]} unpaid and overdue on date"
-        invoices = cls.get_billing_invoices(subscriptions, states=['posted'])
-        return {k: [i for i in v if i.is_billing_overdue(date)]
-            for k, v in invoices.items()}
-
-    @classmethod
     def on_debt_paid(cls, subscriptions, invoices, date):
         """Hook called when invoices billing subscriptions are paid
 
@@ -866,7 +572,8 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             planned = Action.search([
                     ('invoice', 'in', [i.id for i in invoices]),
                     ('state', '=', 'planned'),
-                    ('type', 'not in', list(Action._settled_debt_types())),
+                    ('type', 'not in', list(
+                            Action._types_where(debt=action_type.PAID))),
                     ], order=[('id', 'ASC')])
         by_invoice = defaultdict(list)
         for action in planned:
@@ -881,7 +588,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         if not subscriptions:
             return
         overdue = cls.get_overdue_invoices(subscriptions, date)
-        billed = cls.get_billing_invoices(subscriptions)
+        billed = cls.get_billed_invoices(subscriptions)
         paid_ids = {i.id for i in invoices}
         to_run = []
         for subscription in subscriptions:

@@ -300,15 +300,20 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
             # future of the server clock: nobody is there to answer.
             with Transaction().set_context(_skip_warnings=True):
                 Invoice.post(credit_notes)
-        cls.write([c for c in to_wait if c.state == 'draft'], {
-                'state': 'waiting',
-                })
-        if applied:
-            cls.write(applied, {
-                    'state': 'applied',
-                    'applied_date': date,
-                    })
+        cls.wait(to_wait)
+        cls.mark_applied(applied, date)
         return applied
+
+    @classmethod
+    @Workflow.transition('waiting')
+    def wait(cls, compensations):
+        "Wait for a later close: the period is not billed yet"
+
+    @classmethod
+    @Workflow.transition('applied')
+    def mark_applied(cls, compensations, date):
+        "Record that the compensations were applied on date"
+        cls.write(compensations, {'applied_date': date})
 
     @classmethod
     @Workflow.transition('waiting')
@@ -579,13 +584,11 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
     def _get_origin(cls):
         return super()._get_origin() + ['sale.subscription.compensation']
 
-    @property
-    def billed_subscription(self):
-        pool = Pool()
-        Compensation = pool.get('sale.subscription.compensation')
-        if isinstance(self.origin, Compensation) and self.origin.id >= 0:
-            return self.origin.subscription
-        return super().billed_subscription
+    @classmethod
+    def _billed_origins(cls):
+        return super()._billed_origins() | {
+            'sale.subscription.compensation': 'subscription',
+            }
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):

@@ -579,9 +579,8 @@ class Invoice(InputMixin, metaclass=PoolMeta):
     def _billing_subscription_amounts(self):
         """Amount (taxes included) billing each subscription id
 
-        A line bills the subscription of its origin
-        (InvoiceLine.billed_subscription), or the one of the invoice when
-        the customer is invoiced per subscription. Credits are left out.
+        What each line is owed for (InvoiceLine.owed_subscription, debt.py).
+        Credits are left out.
         """
         pool = Pool()
         Credit = pool.get('sale.subscription.credit')
@@ -589,8 +588,7 @@ class Invoice(InputMixin, metaclass=PoolMeta):
         for line in self.lines:
             if line.type != 'line' or isinstance(line.origin, Credit):
                 continue
-            subscription = (line.billed_subscription
-                or self.billing_subscription)
+            subscription = line.owed_subscription
             if not subscription:
                 continue
             amounts[subscription.id] += line.amount + sum(

@@ -6,11 +6,11 @@ Scheduled job (3), ``account.dunning.run_dunning_ladder``, generates the
 dunnings of the day with Tryton's own ``generate_dunnings``, processes the new
 ones the way the *Process Dunning* wizard does (state, date, email logged in
 ``ir.email``) and plans the billing action of each reached level for every
-subscription billed on the dunned invoice. The payment of an invoice calls the
-published hook ``sale.subscription.on_debt_paid``.
+subscription billed on the dunned invoice (``debt.py`` says which). The
+payment of an invoice calls the published hook
+``sale.subscription.on_debt_paid`` (``debt.py``).
 """
 import datetime
-from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import fields
@@ -197,83 +197,3 @@ class Dunning(InputMixin, metaclass=PoolMeta):
                             level=level.rec_name, date=dunning.date,
                             invoice=invoice.rec_name)))
         return actions
-
-
-class Invoice(InputMixin, metaclass=PoolMeta):
-    __name__ = 'account.invoice'
-
-    @classmethod
-    def get_billed_subscriptions(cls, invoices):
-        "Return {invoice id: [subscriptions]} the invoices bill"
-        pool = Pool()
-        InvoiceLine = pool.get('account.invoice.line')
-        result = defaultdict(dict)
-        ids = list({i.id for i in invoices})
-        with without_check_access():
-            for invoice in cls.browse(ids):
-                if invoice.billing_subscription:
-                    subscription = invoice.billing_subscription
-                    result[invoice.id][subscription.id] = subscription
-            lines = InvoiceLine.search([
-                    ('invoice', 'in', ids),
-                    ], order=[('id', 'ASC')])
-            for line in lines:
-                subscription = line._billed_subscription()
-                if subscription:
-                    result[line.invoice.id][subscription.id] = subscription
-        return {k: sorted(v.values(), key=lambda s: s.id)
-            for k, v in result.items()}
-
-    def is_billing_overdue(self, date):
-        "Whether the posted invoice has an unpaid amount overdue on date"
-        if self.state != 'posted':
-            return False
-        return ladder.is_overdue(
-            [l.maturity_date for l in self.lines_to_pay
-                if not l.reconciliation], date)
-
-    @classmethod
-    def paid(cls, invoices):
-        newly = [i.id for i in invoices
-            if i.type == 'out' and i.state != 'paid']
-        super().paid(invoices)
-        if newly:
-            cls.on_billing_debt_paid(
-                [i for i in cls.browse(newly) if i.state == 'paid'])
-
-    @classmethod
-    def on_billing_debt_paid(cls, invoices):
-        "Call Subscription.on_debt_paid for the subscriptions invoices bill"
-        pool = Pool()
-        Date = pool.get('ir.date')
-        Subscription = pool.get('sale.subscription')
-        if not invoices:
-            return
-        billed = cls.get_billed_subscriptions(invoices)
-        subscriptions = {s.id: s for subs in billed.values() for s in subs}
-        if subscriptions:
-            paid = [i for i in invoices if billed.get(i.id)]
-            with without_check_access():
-                Subscription.on_debt_paid(
-                    Subscription.browse(sorted(subscriptions)), paid,
-                    Date.today())
-
-
-class InvoiceLine(InputMixin, metaclass=PoolMeta):
-    __name__ = 'account.invoice.line'
-
-    def _billed_subscription(self):
-        "The subscription this line bills, or None (billed_subscription)"
-        return self.billed_subscription
-
-    @classmethod
-    def _billed_subscription_domain(cls, subscription_ids):
-        "Domain of the lines that bill the subscriptions"
-        return ['OR',
-            ('origin.subscription', 'in', subscription_ids,
-                'sale.subscription.line'),
-            ('origin.line.subscription', 'in', subscription_ids,
-                'sale.subscription.line.limit_change'),
-            ('origin.line.subscription', 'in', subscription_ids,
-                'sale.subscription.line.consumption'),
-            ]

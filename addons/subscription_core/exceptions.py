@@ -17,6 +17,10 @@ class LimitChangeError(ValidationError):
     pass
 
 
+class PrepaidEndDateError(ValidationError):
+    "A prepaid subscription without the end date of its term"
+
+
 class BillingActionError(UserError):
     pass
 

@@ -1,7 +1,5 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-from collections import defaultdict
-
 from trytond.i18n import gettext
 from trytond.model import dualmethod, fields
 from trytond.modules.product import price_digits
@@ -14,6 +12,7 @@ from .money import _format_quantity
 from .period import (
     describe_periods, describe_piece, describe_price, describe_window)
 from .exceptions import BillingError
+from .subscription import first_of_month
 from .validation import InputMixin
 
 
@@ -22,10 +21,6 @@ from .validation import InputMixin
 # SQLite refuses expressions deeper than 1,000 ("Expression tree is too
 # large"); it also bounds the memory of a run.
 INVOICE_BATCH = 50
-
-
-def _first_of_month(date):
-    return date.replace(day=1)
 
 
 class Invoice(InputMixin, metaclass=PoolMeta):
@@ -257,7 +252,7 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         if not charges:
             return []
-        cycle = _first_of_month(date)
+        cycle = first_of_month(date)
         invoices = Invoice.get_billing_invoices(
             [cls._billing_subscription_line(o).subscription
                 for o, _ in charges], cycle)
@@ -314,22 +309,6 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
                     invoice, sub_line, origin, charge, templates))
         cls.save(lines)
         return lines
-
-    @property
-    def billed_subscription(self):
-        """The subscription this line bills, None if it bills none
-
-        A hook: modules adding origins (compensations, consumptions) say
-        which subscription their lines bill.
-        """
-        pool = Pool()
-        SubscriptionLine = pool.get('sale.subscription.line')
-        LimitChange = pool.get('sale.subscription.line.limit_change')
-        Consumption = pool.get('sale.subscription.line.consumption')
-        if (isinstance(self.origin,
-                    (SubscriptionLine, LimitChange, Consumption))
-                and self.origin.id >= 0):
-            return self._billing_subscription_line(self.origin).subscription
 
     @staticmethod
     def _billing_subscription_line(origin):

@@ -18,7 +18,8 @@ from .charge import (
 from .period import convert_price, prepaid_adjustment, range_end
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
-from .exceptions import GuardedFieldError, LimitChangeError, UsageError
+from .exceptions import (
+    GuardedFieldError, LimitChangeError, PrepaidEndDateError, UsageError)
 from .validation import (
     InputMixin, WizardInputMixin, check_bounds, check_dates)
 
@@ -314,7 +315,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             if (subscription.billing_model == 'prepaid'
                     and subscription.state != 'draft'
                     and not subscription.end_date):
-                raise LimitChangeError(gettext(
+                raise PrepaidEndDateError(gettext(
                         'subscription_core.msg_prepaid_end_date_required',
                         subscription=subscription.rec_name))
 

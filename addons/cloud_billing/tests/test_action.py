@@ -19,7 +19,7 @@ from trytond.transaction import Transaction
 
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
-from subscription_core.action import action_path
+from subscription_core.action_run import action_path
 from subscription_core.ir import travel
 from subscription_core.exceptions import (
     BillingActionFailure, BillingActionOutcome, BillingActionRetry)

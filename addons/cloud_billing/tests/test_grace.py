@@ -5,6 +5,7 @@ import unittest
 
 from cloud_billing import grace
 from cloud_billing.grace import GraceSettingError
+from subscription_core.action_type import PAID, UNPAID, types_where
 
 D = datetime.date
 
@@ -72,3 +73,102 @@ class GraceDatesTestCase(unittest.TestCase):
         self.assertEqual(grace.lead_days(7), datetime.timedelta(days=7))
         self.assertEqual(grace.lead_days(None), datetime.timedelta(0))
         self.assertEqual(grace.lead_days(0), datetime.timedelta(0))
+
+
+class NextStepsTestCase(unittest.TestCase):
+    "The grace workflow table: what follows each done step"
+
+    settings = {
+        'shelve_grace_hours': 48,
+        'retention_days': 14,
+        'deletion_warning_days': 7,
+        }
+
+    def test_next_steps(self):
+        today = D(2026, 3, 1)
+        for type_, deletion, email, values, records, steps in [
+                ('grace', None, 'reminder', {'shelve_date': D(2026, 3, 3)},
+                    {}, [('shelve', D(2026, 3, 3), 'grace', False)]),
+                ('shelve', None, 'shelved', {
+                        'shelve_date': today,
+                        'deletion_date': D(2026, 3, 15)}, {
+                        'cloud_shelved_date': today,
+                        'cloud_deletion_date': D(2026, 3, 15)}, [
+                        ('pending_deletion', D(2026, 3, 8), 'shelved',
+                            False),
+                        ('delete', D(2026, 3, 15), 'pending_deletion',
+                            False)]),
+                ('pending_deletion', D(2026, 3, 8), 'pre_deletion',
+                    {'deletion_date': D(2026, 3, 8)}, {}, []),
+                ('delete', D(2026, 2, 27), 'deleted',
+                    {'deletion_date': D(2026, 2, 27)}, {},
+                    [('close', today, None, True)]),
+                # Without a recorded deletion date: the day it was done.
+                ('delete', None, 'deleted', {'deletion_date': today}, {},
+                    [('close', today, None, True)]),
+                ('unshelve', D(2026, 3, 8), 'restored',
+                    {'restore_date': today}, {
+                        'cloud_shelved_date': None,
+                        'cloud_deletion_date': None}, []),
+                ('restore', None, None, {}, {}, []),
+                ('close', None, None, {}, {}, []),
+                ('quota_change', None, None, {}, {}, []),
+                ]:
+            with self.subTest(type=type_, deletion=deletion):
+                follow = grace.next_steps(
+                    type_, today, self.settings, deletion_date=deletion)
+                self.assertEqual(follow.email, email)
+                self.assertEqual(follow.email_values, values)
+                self.assertEqual(follow.records, records)
+                self.assertEqual(follow.steps, steps)
+
+    def test_warning_not_before_shelve(self):
+        follow = grace.next_steps('shelve', D(2026, 3, 1), dict(
+                self.settings, retention_days=3, deletion_warning_days=3))
+        self.assertEqual(follow.steps[0][:2],
+            ('pending_deletion', D(2026, 3, 1)))
+
+    def test_invalid_setting_nothing_follows(self):
+        for type_, name in [
+                ('grace', 'shelve_grace_hours'),
+                ('shelve', 'retention_days'),
+                ('shelve', 'deletion_warning_days'),
+                ]:
+            for value in [None, 0, -1]:
+                with self.subTest(type=type_, name=name, value=value):
+                    with self.assertRaises(GraceSettingError):
+                        grace.next_steps(type_, D(2026, 3, 1),
+                            dict(self.settings, **{name: value}))
+        # A step that needs no setting does not read them.
+        grace.next_steps('unshelve', D(2026, 3, 1), {})
+
+    def test_table(self):
+        "What each type needs, sets and is"
+        table = grace.ACTION_TYPES
+        self.assertEqual(list(table), [
+                'grace', 'restore', 'close', 'shelve', 'unshelve',
+                'pending_deletion', 'delete', 'quota_change'])
+        self.assertEqual(
+            {n: t.target_status for n, t in table.items() if t.target_status},
+            {'grace': 'grace', 'restore': 'active', 'shelve': 'shelved',
+                'unshelve': 'active', 'pending_deletion': 'pending_deletion',
+                'delete': 'deleted'})
+        self.assertEqual(types_where(table, debt=UNPAID),
+            {'grace', 'close', 'shelve', 'pending_deletion', 'delete'})
+        self.assertEqual(types_where(table, debt=PAID),
+            {'restore', 'unshelve'})
+        self.assertEqual(types_where(table, hold_exempt=True), {'restore'})
+        self.assertEqual(types_where(table, remote=True),
+            {'shelve', 'unshelve', 'delete', 'quota_change'})
+        self.assertEqual(types_where(table, destructive=True),
+            {'shelve', 'delete'})
+        # Every step a type leads to is a type of the table, every email
+        # value and recorded date one the type computes.
+        for name, type_ in table.items():
+            dates = {'today', 'deletion_date'} | {d for d, _ in type_.dates}
+            for next_ in type_.leads_to:
+                self.assertIn(next_.type, table)
+                self.assertIn(next_.date, dates)
+            self.assertLessEqual(set(type_.email_values), dates)
+            self.assertLessEqual(
+                {d for _, d in type_.records if d}, dates)

@@ -4,7 +4,7 @@
 import datetime
 import unittest
 
-from subscription_core import ladder
+from subscription_core import action_type, ladder
 
 D = datetime.date
 TD = datetime.timedelta
@@ -114,3 +114,28 @@ class OverdueTestCase(unittest.TestCase):
             with self.subTest(maturities=maturities, date=date):
                 self.assertEqual(
                     ladder.is_overdue(maturities, date), expected)
+
+
+class ActionTypeTestCase(unittest.TestCase):
+    "The engine's table of action types"
+
+    def test_core_table(self):
+        table = action_type.ACTION_TYPES
+        where = action_type.types_where
+        self.assertEqual(list(table), ['grace', 'restore', 'close'])
+        for type_, target, debt, hold_exempt in [
+                ('grace', 'grace', action_type.UNPAID, False),
+                ('restore', 'active', action_type.PAID, True),
+                ('close', None, action_type.UNPAID, False),
+                ]:
+            with self.subTest(type=type_):
+                row = table[type_]
+                self.assertEqual(row.target_status, target)
+                self.assertEqual(row.debt, debt)
+                self.assertEqual(row.hold_exempt, hold_exempt)
+                self.assertFalse(row.remote or row.destructive)
+                self.assertFalse(row.leads_to or row.email)
+        self.assertEqual(where(table, debt=action_type.UNPAID),
+            {'grace', 'close'})
+        self.assertEqual(where(table, remote=True), set())
+        self.assertEqual(where(table, debt=None, remote=True), set())
