@@ -101,7 +101,8 @@ class EmailTemplate(metaclass=PoolMeta):
                 and self.model.name == 'sale.subscription'):
             subscription = Subscription(int(record))
             values = subscription._billing_email_format({}, Lang.get())
-            text = Text.get_for_kind(self.billing_email_kind)
+            text = Text.get_for_kind(
+                self.billing_email_kind, subscription.company)
             if text:
                 subject, body = text.render(
                     subscription._billing_email_placeholders(values))
@@ -319,7 +320,7 @@ class Subscription(metaclass=PoolMeta):
             date = Date.today()
 
         template = Template.get_billing_template(kind)
-        text = Text.get_for_kind(kind)
+        text = Text.get_for_kind(kind, self.company)
         if not text:
             raise BillingEmailError(gettext(
                     'cloud_billing.msg_billing_email_no_text',

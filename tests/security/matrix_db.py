@@ -85,7 +85,7 @@ def create_records(config):
 
 def declared(config):
     "The stored models, wizards and buttons with groups of both modules"
-    from trytond.model import ModelStorage
+    from trytond.model import ModelStorage, ModelView
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     pool = Pool(config.database_name)
@@ -102,7 +102,10 @@ def declared(config):
                         ])]
         models = sorted(m.name
             for m in IrModel.search([('module', 'in', MODULES)])
-            if issubclass(pool.get(m.name), ModelStorage))
+            # Without ModelView no RPC reaches a model (e.g. the values
+            # of a company of a MultiValue singleton)
+            if issubclass(pool.get(m.name), ModelStorage)
+            and issubclass(pool.get(m.name), ModelView))
         wizards = sorted({w.wiz_name
                 for w in ActionWizard.browse(declared_ids('ir.action.wizard'))})
         buttons = sorted({(b.model, b.name)
