@@ -10,10 +10,10 @@ a PostgreSQL database.
 import argparse
 import datetime
 import os
-import subprocess
 import sys
-import tempfile
 from decimal import Decimal
+
+from trytond_admin import trytond_admin
 
 ADMIN_PASSWORD = 'admin-demo'
 MODULES = 'cloud_billing'
@@ -89,15 +89,6 @@ def create_database(name, reset=False):
             database.drop(transaction.connection, name)
         database.create(transaction.connection, name)
     return True
-
-
-def trytond_admin(*args):
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write(ADMIN_PASSWORD)
-        passfile.flush()
-        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-        admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-        subprocess.run([admin, *args], env=env, check=True)
 
 
 def _months(start, today):
@@ -244,9 +235,9 @@ def main(argv=None):
     print(f"building database {options.database!r} "
         "(activating modules takes about a minute)")
     trytond_admin('-d', options.database, '--all',
-        '--email', 'admin@cloud.example')
+        '--email', 'admin@cloud.example', password=ADMIN_PASSWORD)
     trytond_admin('-d', options.database, '-u', MODULES,
-        '--activate-dependencies')
+        '--activate-dependencies', password=ADMIN_PASSWORD)
     load_demo_data(options.database)
     print(f"database {options.database!r} ready")
     return 0
