@@ -106,7 +106,7 @@ def load_demo_data(database, today=None):
     from proteus import Model, config as pconfig
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, run_billing, setup_billing)
+        create_payment_term, run_billing, setup_billing)
     from cloud_billing.tests.tools import MailCatcher
     from dateutil.relativedelta import relativedelta
 
@@ -130,7 +130,6 @@ def load_demo_data(database, today=None):
     Subscription = Model.get('sale.subscription')
     Service = Model.get('sale.subscription.service')
     services = {s.product.code: s for s in Service.find([])}
-    monthly = get_monthly_recurrence()
     terms = {}
     subscriptions = {}
     for name, email, lines, months_ago, story in CUSTOMERS:
@@ -151,7 +150,6 @@ def load_demo_data(database, today=None):
         subscription = Subscription(party=party)
         subscription.description = f"{name} cloud project"
         subscription.start_date = start
-        subscription.invoice_recurrence = monthly
         subscription.billing_model = 'monthly'
         subscription.cloud = cloud
         subscription.project_id = demo_cloud.project_id(name)

@@ -27,7 +27,7 @@ def test_sync_act_and_quota_through_the_models(openstack_cloud, erp,
 
     from cloud_billing import openstack
     from subscription_core.tests.tools import (
-        create_customer, get_monthly_recurrence, get_services)
+        create_customer, get_services)
 
     project_a = openstack_cloud.project_id("customer-a")
     web, db = boot("customer-a", "erp"), boot("customer-a", "erp")
@@ -49,7 +49,6 @@ def test_sync_act_and_quota_through_the_models(openstack_cloud, erp,
     Subscription = Model.get("sale.subscription")
     subscription = Subscription(party=create_customer("Customer A"))
     subscription.start_date = datetime.date(2025, 1, 1)
-    subscription.invoice_recurrence = get_monthly_recurrence()
     subscription.cloud = cloud
     subscription.project_id = project_a
     for code, quantity in [("vcpu", 3), ("ram", 2), ("instance", 3)]:

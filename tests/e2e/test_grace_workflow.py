@@ -83,7 +83,7 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
 
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, get_services,
+        create_payment_term, get_services,
         run_billing, travel)
 
     admin_os, boot = cloud_setup
@@ -122,7 +122,6 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
         party.save()
         subscription = Subscription(party=party)
         subscription.start_date = D(2026, 1, 1)
-        subscription.invoice_recurrence = get_monthly_recurrence()
         subscription.cloud = cloud
         subscription.project_id = project
         line = subscription.lines.new(service=vcpu)

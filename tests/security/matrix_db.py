@@ -19,7 +19,7 @@ from proteus import Model
 from trytond.tests.tools import activate_modules, set_user
 
 from subscription_core.tests.tools import (
-    USER_PASSWORD, create_customer, get_monthly_recurrence, get_services,
+    USER_PASSWORD, create_customer, get_services,
     setup_billing)
 
 MODULES = ['subscription_core', 'cloud_billing']
@@ -58,7 +58,6 @@ def create_records(config):
     customer = create_customer("Acme")
     subscription = Subscription(party=customer)
     subscription.start_date = datetime.date(2026, 1, 1)
-    subscription.invoice_recurrence = get_monthly_recurrence()
     line = subscription.lines.new(service=get_services()['vcpu'])
     line.quantity = 4
     subscription.click('quote')

@@ -50,13 +50,7 @@ def create_subscription(company, name="O'Hara & <Sons>", email=None):
                 'addresses': [('create', [{}])],
                 'contact_mechanisms': [('create', mechanisms)],
                 }])
-    RuleSet = pool.get('sale.subscription.recurrence.rule.set')
-    monthly, = RuleSet.create([{
-                'name': "Monthly",
-                'rules': [('create', [{'freq': 'monthly', 'interval': 1}])],
-                }])
     subscription, = Subscription.create([{
-                'invoice_recurrence': monthly.id,
                 'company': company.id,
                 'party': party.id,
                 'invoice_address': party.addresses[0].id,
@@ -143,8 +137,6 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Party = pool.get('party.party')
         Cloud = pool.get('cloud_billing.cloud')
-        RuleSet = pool.get('sale.subscription.recurrence.rule.set')
-        Rule = pool.get('sale.subscription.recurrence.rule')
         Subscription = pool.get('sale.subscription')
         Line = pool.get('sale.subscription.line')
         if cloud is None:
@@ -154,13 +146,10 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Address = pool.get('party.address')
         party = Party(name="Tenant", addresses=[Address()])
         party.save()
-        recurrence = RuleSet(
-            name="Monthly", rules=[Rule(freq='monthly', interval=1)])
-        recurrence.save()
         subscription = Subscription(
             company=company, party=party, currency=company.currency,
             invoice_address=party.addresses[0],
-            start_date=START, invoice_recurrence=recurrence,
+            start_date=START,
             cloud=cloud, project_id=project_id)
         subscription.lines = [
             Line(service=service, quantity=quantity,
