@@ -706,11 +706,12 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
                     'subject': 'S', 'body': 'B'}])
         self.assertEqual(Text.get_for_kind('reminder', company), own)
         self.assertEqual(Text.get_for_kind('reminder', None), default)
+        with self.assertRaises(BillingEmailTextError):
+            Text.write([own], {'kind': 'shelved'})
+        # Last: PostgreSQL aborts the transaction
         with self.assertRaises(SQLConstraintError):
             Text.create([{'company': company.id, 'kind': 'reminder',
                         'subject': 'S', 'body': 'B'}])
-        with self.assertRaises(BillingEmailTextError):
-            Text.write([own], {'kind': 'shelved'})
 
     @with_transaction()
     def test_send_once_per_step(self):
