@@ -79,8 +79,11 @@ def company_value(Singleton, field, company):
 
 def migrate_company_rows(Value, Singleton, columns, module):
     """Migration from 8.0.0: the rows of Singleton's table, one per company,
-    become the values (of a new table) of Value"""
-    handler = backend.TableHandler(Singleton, module)
+    become the values (of a new table) of Value
+
+    Value is registered before Singleton (tryton.cfg): the singleton's
+    table must hold one row when it gets its constraint."""
+    handler = Singleton.__table_handler__(module)
     if not handler.column_exist('company'):
         return
     cursor = Transaction().connection.cursor()
