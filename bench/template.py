@@ -15,11 +15,13 @@ sequences, a 20 % customer tax on the services' category, the services of
 monthly recurrence.
 """
 import datetime
-import os
-import subprocess
 import sys
-import tempfile
 from decimal import Decimal
+from pathlib import Path
+
+# scripts/ holds the trytond-admin helper of the demo and the benchmarks
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
+from trytond_admin import trytond_admin  # noqa: E402
 
 YEAR = 2025
 ADMIN_PASSWORD = 'admin-bench'
@@ -29,21 +31,12 @@ MODULES = {
     }
 
 
-def trytond_admin(*args):
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write(ADMIN_PASSWORD)
-        passfile.flush()
-        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-        admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-        subprocess.run([admin, *args], env=env, check=True,
-            stdout=subprocess.DEVNULL)
-
-
 def build(database, flavour):
     "Activate the flavour's modules and set the company up (proteus)"
-    trytond_admin('-d', database, '--all', '--email', 'admin@bench.example')
+    trytond_admin('-d', database, '--all', '--email', 'admin@bench.example',
+        password=ADMIN_PASSWORD, quiet=True)
     trytond_admin('-d', database, '-u', MODULES[flavour],
-        '--activate-dependencies')
+        '--activate-dependencies', password=ADMIN_PASSWORD, quiet=True)
     setup(database)
 
 

@@ -10,10 +10,10 @@ a PostgreSQL database.
 import argparse
 import datetime
 import os
-import subprocess
 import sys
-import tempfile
 from decimal import Decimal
+
+from trytond_admin import trytond_admin
 
 ADMIN_PASSWORD = 'admin-demo'
 MODULES = 'cloud_billing'
@@ -91,15 +91,6 @@ def create_database(name, reset=False):
     return True
 
 
-def trytond_admin(*args):
-    with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
-        passfile.write(ADMIN_PASSWORD)
-        passfile.flush()
-        env = dict(os.environ, TRYTONPASSFILE=passfile.name)
-        admin = os.path.join(os.path.dirname(sys.executable), 'trytond-admin')
-        subprocess.run([admin, *args], env=env, check=True)
-
-
 def _months(start, today):
     "The first day of each month after start up to today"
     from dateutil.relativedelta import relativedelta
@@ -115,7 +106,7 @@ def load_demo_data(database, today=None):
     from proteus import Model, config as pconfig
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, run_billing, setup_billing)
+        create_payment_term, run_billing, setup_billing)
     from cloud_billing.tests.tools import MailCatcher
     from dateutil.relativedelta import relativedelta
 
@@ -139,7 +130,6 @@ def load_demo_data(database, today=None):
     Subscription = Model.get('sale.subscription')
     Service = Model.get('sale.subscription.service')
     services = {s.product.code: s for s in Service.find([])}
-    monthly = get_monthly_recurrence()
     terms = {}
     subscriptions = {}
     for name, email, lines, months_ago, story in CUSTOMERS:
@@ -160,7 +150,6 @@ def load_demo_data(database, today=None):
         subscription = Subscription(party=party)
         subscription.description = f"{name} cloud project"
         subscription.start_date = start
-        subscription.invoice_recurrence = monthly
         subscription.billing_model = 'monthly'
         subscription.cloud = cloud
         subscription.project_id = demo_cloud.project_id(name)
@@ -244,9 +233,9 @@ def main(argv=None):
     print(f"building database {options.database!r} "
         "(activating modules takes about a minute)")
     trytond_admin('-d', options.database, '--all',
-        '--email', 'admin@cloud.example')
+        '--email', 'admin@cloud.example', password=ADMIN_PASSWORD)
     trytond_admin('-d', options.database, '-u', MODULES,
-        '--activate-dependencies')
+        '--activate-dependencies', password=ADMIN_PASSWORD)
     load_demo_data(options.database)
     print(f"database {options.database!r} ready")
     return 0

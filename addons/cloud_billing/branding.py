@@ -1,20 +1,30 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
+"""The branding of the billing emails of each company: a singleton whose
+values are those of the company of the context (as configuration.py)."""
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
-from trytond.transaction import Transaction
+from trytond.model import (
+    ModelSingleton, ModelSQL, ModelView, Unique, fields)
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin, CompanyValueMixin)
+from trytond.pool import Pool
 
 from . import email_layout
+from .configuration import (
+    company_value, migrate_company_rows, multivalue_default,
+    multivalue_field)
 from .exceptions import BrandingError
 from subscription_core.validation import InputMixin
 
+BRANDING_FIELDS = ['logo', 'logo_filename', 'primary_color', 'footer',
+    'payment_line', 'email_from']
 
-class Branding(InputMixin, ModelSQL, ModelView):
-    "Billing Email Branding"
-    __name__ = 'sale.subscription.billing_email.branding'
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, ondelete='CASCADE')
+class BrandingCompany(InputMixin, ModelSQL, CompanyValueMixin):
+    "Billing Email Branding of a Company"
+    __name__ = 'sale.subscription.billing_email.branding.company'
+
     logo = fields.Binary(
         "Logo", filename='logo_filename',
         help="A PNG, JPEG or GIF image shown at the top of the emails "
@@ -47,8 +57,13 @@ class Branding(InputMixin, ModelSQL, ModelView):
             ]
 
     @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
+    def __register__(cls, module):
+        exist = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exist:
+            migrate_company_rows(cls, Pool().get(
+                    'sale.subscription.billing_email.branding'),
+                BRANDING_FIELDS, module)
 
     @classmethod
     def default_primary_color(cls):
@@ -57,13 +72,6 @@ class Branding(InputMixin, ModelSQL, ModelView):
     @property
     def company_name(self):
         return self.company.rec_name if self.company else ''
-
-    def get_rec_name(self, name):
-        return self.company_name
-
-    @classmethod
-    def search_rec_name(cls, name, clause):
-        return [('company.rec_name',) + tuple(clause[1:])]
 
     @classmethod
     def validate_fields(cls, brandings, field_names):
@@ -101,19 +109,6 @@ class Branding(InputMixin, ModelSQL, ModelView):
                         'cloud_billing.msg_branding_logo_type',
                         branding=branding.company_name))
 
-    @classmethod
-    def get_for_company(cls, company):
-        "The branding of the company, or a default one (not saved)"
-        brandings = cls.search([
-                ('company', '=', company.id if company else None),
-                ], limit=1)
-        if brandings:
-            branding, = brandings
-            return branding
-        return cls(
-            company=company, primary_color=cls.default_primary_color(),
-            logo=None, footer=None, payment_line=None, email_from=None)
-
     def get_layout(self, company_name):
         "The values the layout needs: colour, footer, logo, company name"
         return {
@@ -123,3 +118,31 @@ class Branding(InputMixin, ModelSQL, ModelView):
             'logo': bytes(self.logo) if self.logo else None,
             'company': company_name,
             }
+
+
+class Branding(
+        InputMixin, ModelSingleton, ModelSQL, ModelView,
+        CompanyMultiValueMixin):
+    "Billing Email Branding"
+    __name__ = 'sale.subscription.billing_email.branding'
+
+    logo = multivalue_field(BrandingCompany, 'logo')
+    logo_filename = multivalue_field(BrandingCompany, 'logo_filename')
+    primary_color = multivalue_field(BrandingCompany, 'primary_color')
+    footer = multivalue_field(BrandingCompany, 'footer')
+    payment_line = multivalue_field(BrandingCompany, 'payment_line')
+    email_from = multivalue_field(BrandingCompany, 'email_from')
+
+    @classmethod
+    def multivalue_model(cls, field):
+        if field in BRANDING_FIELDS:
+            return Pool().get(
+                'sale.subscription.billing_email.branding.company')
+        return super().multivalue_model(field)
+
+    default_primary_color = multivalue_default('primary_color')
+
+    @classmethod
+    def get_for_company(cls, company):
+        "The branding values of the company, or the defaults (not saved)"
+        return company_value(cls, 'primary_color', company)

@@ -1,7 +1,24 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
+"""The cloud billing settings of each company.
+
+Tryton's way (``account.configuration``): a ``ModelSingleton`` whose
+``MultiValue`` fields read and write the value of the company of the
+context in a ``CompanyValueMixin`` model; code reads the settings of a
+company with ``Configuration(1).get_multivalue(name, company=...)`` or
+``get_for(company)``.
+"""
+import copy
+
+from sql import Column
+from sql.aggregate import Min
+
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import (
+    ModelSingleton, ModelSQL, ModelView, Unique, fields)
+from trytond.modules.company.model import (
+    CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
@@ -10,13 +27,82 @@ from .exceptions import GraceConfigurationError
 from subscription_core import bounds
 from subscription_core.validation import InputMixin, check_bounds
 
+# The settings, all in the one value model of a company.
+SETTINGS = ['pre_expiry_days', 'shelve_grace_hours', 'retention_days',
+    'deletion_warning_days', 'destructive_limit', 'automation_paused',
+    'remote_wait']
 
-class Configuration(InputMixin, ModelSQL, ModelView):
-    "Cloud Billing Configuration"
-    __name__ = 'cloud_billing.configuration'
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, ondelete='CASCADE')
+def multivalue_field(Value, name):
+    """A MultiValue field of a singleton: a copy of the field of Value
+
+    Not translatable itself: the value record is read and written in the
+    language of the context.
+    """
+    field = copy.deepcopy(getattr(Value, name))
+    if hasattr(field, 'translate'):
+        field.translate = False
+    return fields.MultiValue(field)
+
+
+def multivalue_default(name):
+    "A default_<name> of a singleton: the one of its value model"
+    @classmethod
+    def default(cls, **pattern):
+        Value = cls.multivalue_model(name)
+        func = getattr(Value, 'default_%s' % name, None)
+        return func() if func else None
+    return default
+
+
+def company_value(Singleton, field, company):
+    """The value record of company for the value model of field: the saved
+    one, or a new one with the defaults (not saved)
+
+    Read with Tryton's MultiValue lookup (the values are cached), not from
+    the singleton's fields: a singleton never saved reads its defaults.
+    """
+    company_id = company.id if hasattr(company, 'id') else company
+    pattern = {'company': company_id}
+    with without_check_access():
+        for value in Singleton(1).multivalue_records(field):
+            if value.match(pattern, match_none=False):
+                return value
+    Value = Singleton.multivalue_model(field)
+    names = [n for n, f in Singleton._fields.items()
+        if isinstance(f, fields.MultiValue)
+        and Singleton.multivalue_model(n) == Value]
+    values = dict.fromkeys(names)
+    values.update(Value.default_get(names, with_rec_name=False))
+    return Value(company=company_id, **values)
+
+
+def migrate_company_rows(Value, Singleton, columns, module):
+    """Migration from 8.0.0: the rows of Singleton's table, one per company,
+    become the values (of a new table) of Value
+
+    Value is registered before Singleton (tryton.cfg): the singleton's
+    table must hold one row when it gets its constraint."""
+    handler = Singleton.__table_handler__(module)
+    if not handler.column_exist('company'):
+        return
+    cursor = Transaction().connection.cursor()
+    table = Value.__table__()
+    old = Singleton.__table__()
+    columns = ['company'] + columns
+    cursor.execute(*table.insert(
+            [Column(table, c) for c in columns],
+            old.select(*[Column(old, c) for c in columns])))
+    # The singleton keeps one row, without the columns that moved
+    cursor.execute(*old.delete(where=old.id != old.select(Min(old.id))))
+    for column in columns:
+        handler.drop_column(column)
+
+
+class ConfigurationCompany(InputMixin, ModelSQL, CompanyValueMixin):
+    "Cloud Billing Configuration of a Company"
+    __name__ = 'cloud_billing.configuration.company'
+
     pre_expiry_days = fields.Integer(
         "Pre-Expiry Invoice Days", required=True,
         help="A prepaid subscription's renewal invoice is issued this many "
@@ -56,8 +142,13 @@ class Configuration(InputMixin, ModelSQL, ModelView):
             ]
 
     @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
+    def __register__(cls, module):
+        exist = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exist:
+            migrate_company_rows(
+                cls, Pool().get('cloud_billing.configuration'), SETTINGS,
+                module)
 
     @classmethod
     def default_pre_expiry_days(cls):
@@ -86,9 +177,6 @@ class Configuration(InputMixin, ModelSQL, ModelView):
     @classmethod
     def default_remote_wait(cls):
         return 300
-
-    def get_rec_name(self, name):
-        return self.company.rec_name if self.company else ''
 
     @classmethod
     def validate_fields(cls, configurations, field_names):
@@ -131,23 +219,47 @@ class Configuration(InputMixin, ModelSQL, ModelView):
             self.retention_days, self.deletion_warning_days,
             self.destructive_limit)
 
+
+class Configuration(
+        InputMixin, ModelSingleton, ModelSQL, ModelView,
+        CompanyMultiValueMixin):
+    "Cloud Billing Configuration"
+    __name__ = 'cloud_billing.configuration'
+
+    pre_expiry_days = multivalue_field(
+        ConfigurationCompany, 'pre_expiry_days')
+    shelve_grace_hours = multivalue_field(
+        ConfigurationCompany, 'shelve_grace_hours')
+    retention_days = multivalue_field(
+        ConfigurationCompany, 'retention_days')
+    deletion_warning_days = multivalue_field(
+        ConfigurationCompany, 'deletion_warning_days')
+    destructive_limit = multivalue_field(
+        ConfigurationCompany, 'destructive_limit')
+    automation_paused = multivalue_field(
+        ConfigurationCompany, 'automation_paused')
+    remote_wait = multivalue_field(
+        ConfigurationCompany, 'remote_wait')
+
+    @classmethod
+    def multivalue_model(cls, field):
+        if field in SETTINGS:
+            return Pool().get('cloud_billing.configuration.company')
+        return super().multivalue_model(field)
+
+    default_pre_expiry_days = multivalue_default('pre_expiry_days')
+    default_shelve_grace_hours = multivalue_default('shelve_grace_hours')
+    default_retention_days = multivalue_default('retention_days')
+    default_deletion_warning_days = multivalue_default(
+        'deletion_warning_days')
+    default_destructive_limit = multivalue_default('destructive_limit')
+    default_automation_paused = multivalue_default('automation_paused')
+    default_remote_wait = multivalue_default('remote_wait')
+
     @classmethod
     def get_for(cls, company):
-        """The configuration of company: its record or the defaults
-
-        An unsaved record with the defaults when the company has none.
-        """
-        company_id = company.id if hasattr(company, 'id') else company
-        with without_check_access():
-            records = cls.search([('company', '=', company_id)], limit=1)
-        if records:
-            return records[0]
-        return cls(company=company_id, **{
-                name: getattr(cls, 'default_%s' % name)()
-                for name in ['pre_expiry_days', 'shelve_grace_hours',
-                    'retention_days', 'deletion_warning_days',
-                    'destructive_limit', 'automation_paused',
-                    'remote_wait']})
+        "The settings of company: its values, or the defaults when none"
+        return company_value(cls, SETTINGS[0], company)
 
     @classmethod
     def finance_managers(cls, company):

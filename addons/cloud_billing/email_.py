@@ -59,7 +59,8 @@ class EmailTemplate(metaclass=PoolMeta):
                 and self.model.name == 'sale.subscription'):
             subscription = Subscription(int(record))
             values = subscription._billing_email_format({}, Lang.get())
-            text = Text.get_for_kind(self.billing_email_kind)
+            text = Text.get_for_kind(
+                self.billing_email_kind, subscription.company)
             if text:
                 subject, body = text.render(
                     subscription._billing_email_placeholders(values))

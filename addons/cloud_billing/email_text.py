@@ -1,6 +1,9 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-"""The texts finance edits for the billing emails, one per kind.
+"""The texts finance edits for the billing emails, one per kind and company.
+
+The texts without company (the module's data) are the defaults of the
+companies that have none of their own for a kind.
 
 Plain texts with ``{name}`` placeholders (``placeholder.py``): they are
 checked when saved and rendered over the values the module computes, so
@@ -10,6 +13,8 @@ with the administrator.
 """
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from subscription_core.validation import InputMixin
 
@@ -28,8 +33,14 @@ class BillingEmailText(InputMixin, ModelSQL, ModelView):
     "Billing Email Text"
     __name__ = 'sale.subscription.billing_email.text'
 
+    company = fields.Many2One(
+        'company.company', "Company", ondelete='CASCADE',
+        states={'readonly': Eval('id', -1) >= 0},
+        help="The company whose emails use the text; empty for the default "
+        "text of the companies that have none of their own.")
     kind = fields.Selection(
-        BILLING_EMAIL_KINDS, "Kind", required=True, readonly=True,
+        BILLING_EMAIL_KINDS, "Kind", required=True,
+        states={'readonly': Eval('id', -1) >= 0},
         help="The step of the grace workflow that sends this text.")
     subject = fields.Char("Subject", required=True, translate=True,
         help=_HELP)
@@ -48,24 +59,64 @@ class BillingEmailText(InputMixin, ModelSQL, ModelView):
         cls._rec_name = 'subject'
         t = cls.__table__()
         cls._sql_constraints += [
-            ('kind_unique', Unique(t, t.kind),
+            ('company_kind_unique', Unique(t, t.company, t.kind),
                 'cloud_billing.msg_billing_email_text_kind_unique'),
             ]
         cls._order.insert(0, ('id', 'ASC'))
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        super().__register__(module)
+        # Migration from 8.0.0: the kind is unique per company
+        table_h.drop_constraint('kind_unique')
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
 
     def get_rec_name(self, name):
         return dict(BILLING_EMAIL_KINDS).get(self.kind, self.kind or '')
 
     @classmethod
-    def get_for_kind(cls, kind):
-        "The text of the kind, or None"
-        texts = cls.search([('kind', '=', kind)], limit=1)
+    def get_for_kind(cls, kind, company):
+        "The text of the kind for company (its own or the default), or None"
+        company_id = company.id if hasattr(company, 'id') else company
+        texts = cls.search([
+                ('kind', '=', kind),
+                ('company', 'in', [company_id, None]),
+                ])
+        texts.sort(key=lambda t: t.company is None)
         return texts[0] if texts else None
 
     @classmethod
     def validate_fields(cls, texts, field_names):
         super().validate_fields(texts, field_names)
         cls.check_placeholders(texts, field_names)
+        cls.check_default_unique(texts, field_names)
+
+    @classmethod
+    def check_default_unique(cls, texts, field_names=None):
+        "One default text (without company) per kind: SQL lets NULLs repeat"
+        if field_names and not (field_names & {'company', 'kind'}):
+            return
+        for text in texts:
+            if not text.company and cls.search([
+                        ('kind', '=', text.kind),
+                        ('company', '=', None),
+                        ('id', '!=', text.id),
+                        ], limit=1):
+                raise BillingEmailTextError(gettext(
+                        'cloud_billing.msg_billing_email_text_kind_unique'))
+
+    @classmethod
+    def check_modification(cls, mode, texts, values=None, external=False):
+        super().check_modification(
+            mode, texts, values=values, external=external)
+        if mode == 'write' and values.keys() & {'company', 'kind'}:
+            raise BillingEmailTextError(gettext(
+                    'cloud_billing.msg_billing_email_text_kind_change',
+                    text=texts[0].rec_name if texts else ''))
 
     @classmethod
     def check_placeholders(cls, texts, field_names=None):

@@ -153,8 +153,8 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         Configuration = pool.get('cloud_billing.configuration')
         if not self.cloud or not self.company:
             return super()._prepaid_invoice_lead()
-        return grace.lead_days(
-            Configuration.get_for(self.company).pre_expiry_days)
+        return grace.lead_days(Configuration(1).get_multivalue(
+                'pre_expiry_days', company=self.company.id))
 
     @classmethod
     def validate_fields(cls, subscriptions, field_names):

@@ -205,7 +205,7 @@ class Subscription(metaclass=PoolMeta):
             date = Date.today()
 
         template = Template.get_billing_template(kind)
-        text = Text.get_for_kind(kind)
+        text = Text.get_for_kind(kind, self.company)
         if not text:
             raise BillingEmailError(gettext(
                     'cloud_billing.msg_billing_email_no_text',

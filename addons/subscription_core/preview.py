@@ -24,6 +24,16 @@ _TRANSACTION_STATE = [
     'create_records', 'delete_records', 'trigger_records', 'log_records',
     'user_notifications', 'check_warnings', '_datamanagers',
     ]
+# The other attributes a Transaction sets when it is created and started,
+# left as they are: the savepoint does not change them (database,
+# connection, user, context, locks, timing) or the preview clears them
+# itself (cache). tests/test_preview.py fails when trytond adds one, so
+# that it is put in one list or the other.
+_TRANSACTION_KEPT = [
+    'database', 'readonly', 'connection', 'user', 'context', 'timestamp',
+    'started_at', 'counter', 'cache', '_cache_deque', '_atexit',
+    '_locked_tables', '_locked_records',
+    ]
 
 
 def preview_jobs():

@@ -212,6 +212,21 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         cls._transitions.discard(('running', 'draft'))
         cls._buttons['draft']['invisible'] = ~Eval('state').in_(
             ['quotation', 'cancelled'])
+        # The engine bills by billing period and cycle, not by
+        # sale_subscription's invoice recurrence (doc/design.rst): the
+        # recurrence is optional and, with its dates, hidden.
+        cls.invoice_recurrence.required = False
+
+    def compute_next_invoice_date(self):
+        "No next invoice date without an invoice recurrence (not used)"
+        if not self.invoice_recurrence:
+            return None
+        return super().compute_next_invoice_date()
+
+    @classmethod
+    def validate_invoice_recurrence(cls, subscriptions, field_names=None):
+        super().validate_invoice_recurrence(
+            [s for s in subscriptions if s.invoice_recurrence], field_names)
 
     @classmethod
     def view_attributes(cls):

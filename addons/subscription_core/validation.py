@@ -17,6 +17,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelStorage, fields
 from trytond.pool import Pool
 from trytond.rpc import RPC
+from trytond.transaction import check_access
 
 from . import bounds
 from .exceptions import BoundError, InputError
@@ -131,6 +132,13 @@ def check_context(Model, context, method):
         _raise('ids', Model, method=method)
 
 
+def check_model_access(Model, mode):
+    "Raise the AccessError of the user's rights on Model for mode"
+    ModelAccess = Pool().get('ir.model.access')
+    with check_access():
+        ModelAccess.check(Model.__name__, mode)
+
+
 class InputRPC(RPC):
     "An RPC definition that checks the call's arguments first"
     __slots__ = ('input_method',)
@@ -167,7 +175,10 @@ class InputMixin:
     @classmethod
     def __post_setup__(cls):
         super().__post_setup__()
-        for method in ['create', 'write']:
+        methods = ['create', 'write']
+        if issubclass(cls, ModelSingleton):
+            methods.append('delete')
+        for method in methods:
             if method in cls.__rpc__:
                 cls.__rpc__[method] = InputRPC.wrap(
                     cls.__rpc__[method], method)
@@ -180,11 +191,21 @@ class InputMixin:
     def _check_input_create(cls, args, context, method):
         if len(args) != 1 or not isinstance(args[0], (list, tuple)):
             _raise('arguments', cls, method=method)
-        if issubclass(cls, ModelSingleton) and len(args[0]) != 1:
-            # A singleton is created once, from one dictionary
-            _raise('arguments', cls, method=method)
+        if issubclass(cls, ModelSingleton):
+            # The rights first, as for another model: a singleton created
+            # or deleted without records answers without checking them.
+            check_model_access(cls, 'create')
+            if len(args[0]) != 1:
+                # A singleton is created once, from one dictionary
+                _raise('arguments', cls, method=method)
         for values in args[0]:
             check_values(cls, values, method)
+
+    @classmethod
+    def _check_input_delete(cls, args, context, method):
+        if len(args) != 1 or bounds.check_ids(args[0]):
+            _raise('ids', cls, method=method)
+        check_model_access(cls, 'delete')
 
     @classmethod
     def _check_input_write(cls, args, context, method):

@@ -8,6 +8,10 @@ Fixture ``openstack_cloud`` (session scope):
 * otherwise: ``tests/openstack/cloud.py up`` is run before the first test that
   needs it, and ``down`` at the end of the session.
 
+Fixtures ``erp`` (module scope: a cloud_billing database whose
+``[cloud_billing] clouds_yaml`` is the test cloud's) and ``boot`` (boot
+servers in a customer project, deleted at the end of the test).
+
 When a test that uses the cloud fails, the tail of every service log is added
 to its report (``OPENSTACK_CLOUD_LOG_LINES``, default 25 lines per log).
 """
@@ -18,6 +22,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,6 +141,64 @@ def openstack_cloud(request):
             result = _cloud_cmd("down", timeout=300)
             if result.returncode != 0:
                 sys.stderr.write(f"\ncloud.py down failed:\n{result.stdout}\n")
+
+
+@pytest.fixture(scope="module")
+def erp(openstack_cloud):
+    "A cloud_billing database whose [cloud_billing] clouds_yaml is the cloud's"
+    import trytond.config as config
+    from trytond.tests.test_tryton import drop_db
+    from trytond.tests.tools import activate_modules
+
+    from subscription_core.tests.tools import setup_billing
+
+    section = "cloud_billing"
+    saved = ({o: config.get(section, o) for o in config.options(section)}
+             if config.has_section(section) else None)
+    if saved is None:
+        config.add_section(section)
+    config.set(section, "clouds_yaml", openstack_cloud.clouds_yaml)
+    try:
+        yield activate_modules("cloud_billing", setup_billing)
+    finally:
+        drop_db()
+        config.remove_section(section)
+        if saved is not None:
+            config.add_section(section)
+            for option, value in saved.items():
+                config.set(section, option, value)
+
+
+BOOT_WAIT = 120     # seconds; a fake-driver boot takes ~1-2 s
+BOOT_POLL = 0.5
+
+
+@pytest.fixture
+def boot(openstack_cloud):
+    """Boot servers with the customers' own credentials, ACTIVE; delete them
+    all at the end"""
+    created = []
+
+    def boot(project="customer-a", name="e2e"):
+        conn = openstack_cloud.connect(project)
+        server = conn.compute.create_server(
+            name=f"{name}-{uuid.uuid4().hex[:6]}",
+            flavor_id=openstack_cloud.flavor_id,
+            image_id=openstack_cloud.image_id, networks="none")
+        created.append((conn, server.id))
+        return conn.compute.wait_for_server(
+            server, status="ACTIVE", failures=["ERROR"], interval=BOOT_POLL,
+            wait=BOOT_WAIT)
+    yield boot
+    for conn, server_id in created:
+        conn.compute.delete_server(server_id, ignore_missing=True)
+    for conn, server_id in created:
+        try:
+            conn.compute.wait_for_delete(
+                conn.compute.get_server(server_id), interval=BOOT_POLL,
+                wait=BOOT_WAIT)
+        except Exception:
+            pass
 
 
 @pytest.hookimpl(hookwrapper=True)

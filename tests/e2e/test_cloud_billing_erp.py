@@ -10,7 +10,6 @@ applied and read back, and a server deleted in Nova is marked gone.
 """
 
 import datetime
-import uuid
 
 import pytest
 
@@ -20,71 +19,19 @@ WAIT = 120
 POLL = 0.5
 
 
-@pytest.fixture(scope="module")
-def erp(openstack_cloud):
-    "A cloud_billing database whose [cloud_billing] clouds_yaml is the cloud's"
-    import trytond.config as config
-    from trytond.tests.test_tryton import drop_db
-    from trytond.tests.tools import activate_modules
-
-    from subscription_core.tests.tools import setup_billing
-
-    section = "cloud_billing"
-    saved = ({o: config.get(section, o) for o in config.options(section)}
-             if config.has_section(section) else None)
-    if saved is None:
-        config.add_section(section)
-    config.set(section, "clouds_yaml", openstack_cloud.clouds_yaml)
-    try:
-        yield activate_modules("cloud_billing", setup_billing)
-    finally:
-        drop_db()
-        config.remove_section(section)
-        if saved is not None:
-            config.add_section(section)
-            for option, value in saved.items():
-                config.set(section, option, value)
-
-
-@pytest.fixture
-def servers(openstack_cloud):
-    "Boot servers with the customers' own credentials; delete them at the end"
-    created = []
-
-    def boot(project):
-        conn = openstack_cloud.connect(project)
-        server = conn.compute.create_server(
-            name=f"erp-{uuid.uuid4().hex[:6]}",
-            flavor_id=openstack_cloud.flavor_id,
-            image_id=openstack_cloud.image_id, networks="none")
-        created.append((conn, server.id))
-        return conn.compute.wait_for_server(
-            server, status="ACTIVE", failures=["ERROR"], interval=POLL,
-            wait=WAIT)
-    yield boot
-    for conn, server_id in created:
-        conn.compute.delete_server(server_id, ignore_missing=True)
-    for conn, server_id in created:
-        try:
-            conn.compute.wait_for_delete(
-                conn.compute.get_server(server_id), interval=POLL, wait=WAIT)
-        except Exception:
-            pass
-
-
 def test_sync_act_and_quota_through_the_models(openstack_cloud, erp,
-                                               servers):
+                                               boot):
     from proteus import Model
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
     from cloud_billing import openstack
     from subscription_core.tests.tools import (
-        create_customer, get_monthly_recurrence, get_services)
+        create_customer, get_services)
 
     project_a = openstack_cloud.project_id("customer-a")
-    web, db = servers("customer-a"), servers("customer-a")
-    foreign = servers("customer-b")
+    web, db = boot("customer-a", "erp"), boot("customer-a", "erp")
+    foreign = boot("customer-b", "erp")
     admin = openstack_cloud.connect("admin")
 
     services = get_services()
@@ -102,7 +49,6 @@ def test_sync_act_and_quota_through_the_models(openstack_cloud, erp,
     Subscription = Model.get("sale.subscription")
     subscription = Subscription(party=create_customer("Customer A"))
     subscription.start_date = datetime.date(2025, 1, 1)
-    subscription.invoice_recurrence = get_monthly_recurrence()
     subscription.cloud = cloud
     subscription.project_id = project_a
     for code, quantity in [("vcpu", 3), ("ram", 2), ("instance", 3)]:

@@ -10,7 +10,6 @@ and actions across projects need it).
 """
 
 import time
-import uuid
 
 import pytest
 from openstack import exceptions
@@ -31,32 +30,6 @@ def billing(openstack_cloud):
         "admin", region=openstack_cloud.region_name,
         clouds_yaml=openstack_cloud.clouds_yaml, connect_timeout=5,
         read_timeout=30)
-
-
-@pytest.fixture
-def boot(openstack_cloud):
-    "Boot servers in a customer project; delete them all at the end"
-    created = []
-
-    def boot(project="customer-a", name="e2e"):
-        conn = openstack_cloud.connect(project)
-        server = conn.compute.create_server(
-            name=f"{name}-{uuid.uuid4().hex[:6]}",
-            flavor_id=openstack_cloud.flavor_id,
-            image_id=openstack_cloud.image_id, networks="none")
-        created.append((conn, server.id))
-        return conn.compute.wait_for_server(
-            server, status="ACTIVE", failures=["ERROR"], interval=POLL,
-            wait=WAIT)
-    yield boot
-    for conn, server_id in created:
-        conn.compute.delete_server(server_id, ignore_missing=True)
-    for conn, server_id in created:
-        try:
-            conn.compute.wait_for_delete(
-                conn.compute.get_server(server_id), interval=POLL, wait=WAIT)
-        except Exception:
-            pass
 
 
 def test_list_servers_of_a_project(openstack_cloud, billing, boot):

@@ -30,32 +30,6 @@ POLL = 1
 D = datetime.date
 
 
-@pytest.fixture(scope="module")
-def erp(openstack_cloud):
-    "A cloud_billing database whose [cloud_billing] clouds_yaml is the cloud's"
-    import trytond.config as config
-    from trytond.tests.test_tryton import drop_db
-    from trytond.tests.tools import activate_modules
-
-    from subscription_core.tests.tools import setup_billing
-
-    section = "cloud_billing"
-    saved = ({o: config.get(section, o) for o in config.options(section)}
-             if config.has_section(section) else None)
-    if saved is None:
-        config.add_section(section)
-    config.set(section, "clouds_yaml", openstack_cloud.clouds_yaml)
-    try:
-        yield activate_modules("cloud_billing", setup_billing)
-    finally:
-        drop_db()
-        config.remove_section(section)
-        if saved is not None:
-            config.add_section(section)
-            for option, value in saved.items():
-                config.set(section, option, value)
-
-
 @pytest.fixture
 def mail():
     from cloud_billing.tests.tools import MailCatcher
@@ -109,7 +83,7 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
 
     from subscription_core.tests.tools import (
         create_customer, create_dunning_procedure, create_payment_method,
-        create_payment_term, get_monthly_recurrence, get_services,
+        create_payment_term, get_services,
         run_billing, travel)
 
     admin_os, boot = cloud_setup
@@ -148,7 +122,6 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
         party.save()
         subscription = Subscription(party=party)
         subscription.start_date = D(2026, 1, 1)
-        subscription.invoice_recurrence = get_monthly_recurrence()
         subscription.cloud = cloud
         subscription.project_id = project
         line = subscription.lines.new(service=vcpu)

@@ -59,7 +59,7 @@ MODELS = {
     'sale.subscription.billing_email.branding': (
         'R---', 'RWCD', '----', '----', '----'),
     'sale.subscription.billing_email.text': (
-        'RW--', 'RW--', 'R---', '----', '----'),
+        'RWC-', 'RWC-', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),

@@ -24,6 +24,7 @@ from subscription_core.ir import travel
 from subscription_core.exceptions import (
     BillingActionFailure, BillingActionOutcome, BillingActionRetry)
 
+from ..configuration import SETTINGS
 from ..exceptions import GraceConfigurationError
 from . import test_module as base
 from .test_module import OTHER, PROJECT
@@ -98,7 +99,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
 
     def configure(self, company, **values):
         pool = Pool()
-        Configuration = pool.get('cloud_billing.configuration')
+        Configuration = pool.get('cloud_billing.configuration.company')
         configuration = Configuration(company=company, **values)
         configuration.save()
         return configuration
@@ -436,6 +437,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "A zero or missing duration is refused; defaults when none"
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
+        Value = pool.get('cloud_billing.configuration.company')
         company = create_company()
         with set_company(company):
             defaults = Configuration.get_for(company)
@@ -448,10 +450,11 @@ class CloudBillingActionTestCase(unittest.TestCase):
                     'pre_expiry_days']:
                 for value in [0, -1, None]:
                     with self.subTest(name=name, value=value):
-                        record = Configuration.get_for(company)
+                        record = Value(company=company, **Value.default_get(
+                                    SETTINGS, with_rec_name=False))
                         setattr(record, name, value)
                         with self.assertRaises(GraceConfigurationError):
-                            Configuration.check_durations([record])
+                            Value.check_durations([record])
             with self.assertRaises(GraceConfigurationError):
                 self.configure(company, retention_days=0)
 
@@ -460,7 +463,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "Defensive: a retention of zero in the database never deletes now"
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
-        Configuration = pool.get('cloud_billing.configuration')
+        Configuration = pool.get('cloud_billing.configuration.company')
         with self.cloud_subscription() as (company, subscription):
             configuration = self.configure(company, remote_wait=5)
             # Bypass the validation, as a bad migration would.

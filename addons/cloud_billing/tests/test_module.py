@@ -50,13 +50,7 @@ def create_subscription(company, name="O'Hara & <Sons>", email=None):
                 'addresses': [('create', [{}])],
                 'contact_mechanisms': [('create', mechanisms)],
                 }])
-    RuleSet = pool.get('sale.subscription.recurrence.rule.set')
-    monthly, = RuleSet.create([{
-                'name': "Monthly",
-                'rules': [('create', [{'freq': 'monthly', 'interval': 1}])],
-                }])
     subscription, = Subscription.create([{
-                'invoice_recurrence': monthly.id,
                 'company': company.id,
                 'party': party.id,
                 'invoice_address': party.addresses[0].id,
@@ -74,6 +68,13 @@ def parse(msg):
 class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Cloud Billing module"
     module = 'cloud_billing'
+
+    @property
+    def _skip_company_rule(self):
+        # The default texts have no company: their rule lets them through.
+        return super()._skip_company_rule | {
+            ('sale.subscription.billing_email.text', 'company'),
+            }
 
     @classmethod
     def setUpClass(cls):
@@ -136,8 +137,6 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Party = pool.get('party.party')
         Cloud = pool.get('cloud_billing.cloud')
-        RuleSet = pool.get('sale.subscription.recurrence.rule.set')
-        Rule = pool.get('sale.subscription.recurrence.rule')
         Subscription = pool.get('sale.subscription')
         Line = pool.get('sale.subscription.line')
         if cloud is None:
@@ -147,13 +146,10 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Address = pool.get('party.address')
         party = Party(name="Tenant", addresses=[Address()])
         party.save()
-        recurrence = RuleSet(
-            name="Monthly", rules=[Rule(freq='monthly', interval=1)])
-        recurrence.save()
         subscription = Subscription(
             company=company, party=party, currency=company.currency,
             invoice_address=party.addresses[0],
-            start_date=START, invoice_recurrence=recurrence,
+            start_date=START,
             cloud=cloud, project_id=project_id)
         subscription.lines = [
             Line(service=service, quantity=quantity,
@@ -554,7 +550,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
                 cloud.connect()
     def setup_company(self):
         pool = Pool()
-        Branding = pool.get('sale.subscription.billing_email.branding')
+        Branding = pool.get('sale.subscription.billing_email.branding.company')
         company = create_company(currency=create_eur())
         branding = Branding(
             company=company, logo=PNG, primary_color='#c0392b',
@@ -703,7 +699,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Text = pool.get('sale.subscription.billing_email.text')
         Translation = pool.get('ir.translation')
         company = self.setup_company()
-        text = Text.get_for_kind('restored')
+        text = Text.get_for_kind('restored', company)
         for body in ["Dear {customer}, {no_such_value}",
                 "{customer.__class__}", "${customer}"]:
             with self.subTest(body=body):
@@ -729,7 +725,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         "The texts accept known placeholders only, with a message"
         pool = Pool()
         Text = pool.get('sale.subscription.billing_email.text')
-        text = Text.get_for_kind('reminder')
+        text = Text.get_for_kind('reminder', None)
         for field in ['subject', 'greeting', 'body', 'closing']:
             for value, message in [
                     ('{user}', 'uses the unknown value "{user}"'),
@@ -753,15 +749,28 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
 
     @with_transaction()
     def test_texts_per_kind(self):
-        "Each kind has its text, one per kind"
+        "Each kind has its default text; a company has one per kind"
         pool = Pool()
         Text = pool.get('sale.subscription.billing_email.text')
         self.assertEqual(
             sorted(t.kind for t in Text.search([])),
             sorted(['reminder', 'shelved', 'pre_deletion', 'deleted',
                     'restored']))
-        with self.assertRaises(SQLConstraintError):
+        with self.assertRaises(BillingEmailTextError):
             Text.create([{'kind': 'reminder', 'subject': 'S', 'body': 'B'}])
+        company = create_company(currency=create_eur())
+        default = Text.get_for_kind('reminder', company)
+        self.assertIsNone(default.company)
+        own, = Text.create([{'company': company.id, 'kind': 'reminder',
+                    'subject': 'S', 'body': 'B'}])
+        self.assertEqual(Text.get_for_kind('reminder', company), own)
+        self.assertEqual(Text.get_for_kind('reminder', None), default)
+        with self.assertRaises(BillingEmailTextError):
+            Text.write([own], {'kind': 'shelved'})
+        # Last: PostgreSQL aborts the transaction
+        with self.assertRaises(SQLConstraintError):
+            Text.create([{'company': company.id, 'kind': 'reminder',
+                        'subject': 'S', 'body': 'B'}])
 
     @with_transaction()
     def test_send_once_per_step(self):
@@ -852,7 +861,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     @with_transaction()
     def test_branding_validation(self):
         pool = Pool()
-        Branding = pool.get('sale.subscription.billing_email.branding')
+        Branding = pool.get('sale.subscription.billing_email.branding.company')
         company = create_company(currency=create_eur())
         for values in [
                 {'primary_color': 'red'},

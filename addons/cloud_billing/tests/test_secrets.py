@@ -29,7 +29,7 @@ from trytond.tests.tools import activate_modules, set_user
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack, leaks
 from subscription_core.tests.tools import (
-    create_customer, get_monthly_recurrence, get_services, setup_billing)
+    create_customer, get_services, setup_billing)
 
 SECTION = 'cloud_billing'
 FAKE = {'cloud_billing_connection': 'fake'}
@@ -96,7 +96,6 @@ class SecretsTestCase(unittest.TestCase):
         Subscription = Model.get('sale.subscription')
         subscription = Subscription(party=create_customer("Acme"))
         subscription.start_date = datetime.date(2026, 1, 1)
-        subscription.invoice_recurrence = get_monthly_recurrence()
         subscription.cloud = Cloud(cloud.id)
         subscription.project_id = 'p-acme'
         line = subscription.lines.new(service=get_services()['vcpu'])
