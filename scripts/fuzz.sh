@@ -14,7 +14,7 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 pids=()
 for ((i = 0; i < JOBS; i++)); do
     FUZZ_SHARD="$i/$JOBS" FUZZ_DATABASE="cloudbill_fuzz_$i" DB_NAME="cloudbill_fuzz_$i" FUZZ_RANDOM=1 \
-        "$PYTHON" -m pytest -p no:cacheprovider tests/fuzz \
+        "$PYTHON" -m pytest -s -p no:cacheprovider tests/fuzz \
         -k "test_fuzz$([ "$i" = 0 ] && echo ' or test_discovery')" \
         > "$OUT/shard-$i.log" 2>&1 &
     pids+=($!)

@@ -32,6 +32,11 @@ def fuzz(fuzzer, points, budget):
             done += chunk
             if seconds and datetime.datetime.now() - start > seconds:
                 break
+        # A line per entry point as it ends (seen with pytest -s): a long
+        # run that is stopped still tells what it covered.
+        tried, crashed, _ = fuzzer.stats.points.get(point.key, (0, 0, []))
+        print(f'fuzzed {point.key}: {tried} tried, {crashed} crashed',
+            flush=True)
     crashes = [(p.key, fuzzer.stats.points[p.key]) for p in points
         if fuzzer.stats.points.get(p.key, (0, 0))[1]]
     assert not crashes, '\n'.join(
