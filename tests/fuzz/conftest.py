@@ -5,7 +5,7 @@ and finance logins, and the entry points discovered from the modules.
 FUZZ_EXAMPLES sets the examples per entry point (default 10 in `make test`,
 10,000 in `make fuzz`); FUZZ_SECONDS, when set, bounds the time spent on one
 entry point; FUZZ_SHARD=i/N (set by scripts/fuzz.sh) fuzzes every N-th entry
-point only. The report (tried and crashed per entry point, and the final
+point only; FUZZ_ONLY=key,key fuzzes those entry points alone. The report (tried and crashed per entry point, and the final
 ``fuzz: N tried, M crashed`` line) is printed at the end of the session.
 """
 import datetime
@@ -73,10 +73,12 @@ def shard():
     """The share of the entry points this process fuzzes: FUZZ_SHARD=i/N
     (scripts/fuzz.sh) takes every N-th in the order of their keys"""
     index, count = map(int, os.environ.get('FUZZ_SHARD', '0/1').split('/'))
+    only = set(filter(None, os.environ.get('FUZZ_ONLY', '').split(',')))
 
     def select(points):
         points = sorted(points, key=lambda p: p.key)
-        return [p for n, p in enumerate(points) if n % count == index]
+        return [p for n, p in enumerate(points) if n % count == index
+            and (not only or p.key in only)]
     return select
 
 

@@ -34,9 +34,10 @@ def fuzz(fuzzer, points, budget):
                 break
         # A line per entry point as it ends (seen with pytest -s): a long
         # run that is stopped still tells what it covered.
-        tried, crashed, _ = fuzzer.stats.points.get(point.key, (0, 0, []))
+        tried, crashed, samples = fuzzer.stats.points.get(
+            point.key, (0, 0, []))
         print(f'fuzzed {point.key}: {tried} tried, {crashed} crashed',
-            flush=True)
+            *samples, sep='\n    ', flush=True)
     crashes = [(p.key, fuzzer.stats.points[p.key]) for p in points
         if fuzzer.stats.points.get(p.key, (0, 0))[1]]
     assert not crashes, '\n'.join(
@@ -131,6 +132,21 @@ def test_regression_button_ids(fuzzer, entry_points):
     answer = fuzzer.finance.call('model.sale.subscription.credit.grant',
         [[datetime.date(2026, 1, 1)]])
     assert answer.kind == 'user_error', answer
+
+
+@pytest.mark.parametrize('model, values', [
+        ('account.invoice', {'type': 'out', 'party': 0}),
+        ('account.invoice.line', {'type': 'line', 'account': 0}),
+        ])
+def test_regression_many2one_zero(fuzzer, entry_points, model, values):
+    "A many2one of id 0 escaped as a foreign key fault (make fuzz)"
+    point = next(p for p in entry_points
+        if p.model == model and p.kind == 'create')
+    before = fuzzer.checksum(point.tables)
+    answer = fuzzer.finance.call(
+        f'model.{model}.create', [[dict(point.base, **values)]])
+    assert answer.kind == 'user_error', answer
+    assert fuzzer.checksum(point.tables) == before
 
 
 def test_regression_company_ids(fuzzer):

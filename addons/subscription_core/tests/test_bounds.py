@@ -43,6 +43,7 @@ class CheckValueTestCase(unittest.TestCase):
                 ('text', 'é' * 100_000, None),
                 ('text', 'x' * 10_000_000, 'too_long'),
                 ('many2one', -1, 'range'),
+                ('many2one', 0, 'range'),
                 ('many2one', '1', 'type'),
                 ('reference', '', 'type'),
                 ('reference', 'account.invoice,-1', None),
