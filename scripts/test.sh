@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole suite, as `make test` runs it:
-#   1. module unit and scenario tests, cross-module, browser and end-to-end
-#      tests on SQLite;
-#   2. the same on PostgreSQL when TRYTOND_DATABASE__URI names one;
+#   1. module unit and scenario tests and the cross-module tests (security,
+#      fuzz, bench smoke) on SQLite and, when TRYTOND_DATABASE__URI names
+#      one, on PostgreSQL at the same time (two processes: the machine's two
+#      cores; each run's output is printed as it ends);
+#   2. the browser and end-to-end tests, one backend after the other (they
+#      share the OpenStack test cloud and are sensitive to load);
 #   3. one closing summary line over every run.
 # SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests;
 # PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS='-x -k smoke');
@@ -25,10 +28,12 @@ export DB_CACHE="$PWD/.cache/db/$src_hash"
 find .cache/db -mindepth 1 -maxdepth 1 ! -name "$src_hash" -exec rm -rf {} + 2>/dev/null
 mkdir -p "$DB_CACHE"
 
+# What runs side by side on both backends, and what runs one after the other
 case "$SUITE" in
-    all) paths=(addons tests) ;;
-    unit) paths=(addons) ;;
-    e2e) paths=(tests/e2e) ;;
+    all) parallel=(addons tests --ignore=tests/e2e --ignore=tests/browser)
+        serial=(tests/browser tests/e2e) ;;
+    unit) parallel=(addons); serial=() ;;
+    e2e) parallel=(); serial=(tests/e2e) ;;
     *) echo "unknown SUITE=$SUITE"; exit 2 ;;
 esac
 
@@ -59,18 +64,41 @@ if [ "$SUITE" != unit ]; then
     fi
 fi
 
-status=0
-for backend in "${backends[@]}"; do
-    echo "=== $backend: ${paths[*]}"
+# run BACKEND NAME PATHS...: pytest on one backend, its JUnit report NAME
+run() {
+    local backend=$1 name=$2
+    shift 2
     if [ "$backend" = sqlite ]; then
-        env DB_NAME=':memory:' "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
-            --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
+        env DB_NAME=':memory:' "$PYTHON" -m pytest "$@" ${PYTEST_ARGS:-} \
+            --junitxml="$ART/$name.xml" -o junit_suite_name="$name"
     else
         env TRYTOND_DATABASE__URI="$PG_URI" DB_NAME="${PG_DB_NAME:-cloudbill_test}" \
-            "$PYTHON" -m pytest "${paths[@]}" ${PYTEST_ARGS:-} \
-            --junitxml="$ART/$backend.xml" -o junit_suite_name="$backend" || status=1
+            "$PYTHON" -m pytest "$@" ${PYTEST_ARGS:-} \
+            --junitxml="$ART/$name.xml" -o junit_suite_name="$name"
     fi
-done
+}
+
+status=0
+if [ ${#parallel[@]} -gt 0 ]; then
+    pids=() logs=()
+    for backend in "${backends[@]}"; do
+        echo "=== $backend: ${parallel[*]} (started)"
+        run "$backend" "$backend" "${parallel[@]}" > "$ART/$backend.log" 2>&1 &
+        pids+=($!) logs+=("$ART/$backend.log")
+    done
+    trap 'kill "${pids[@]}" 2>/dev/null' INT TERM
+    for n in "${!pids[@]}"; do
+        wait "${pids[$n]}" || status=1
+        echo "=== ${backends[$n]}: ${parallel[*]}"
+        cat "${logs[$n]}"
+    done
+fi
+if [ ${#serial[@]} -gt 0 ]; then
+    for backend in "${backends[@]}"; do
+        echo "=== $backend: ${serial[*]}"
+        run "$backend" "$backend-e2e" "${serial[@]}" || status=1
+    done
+fi
 
 "$PYTHON" scripts/junit_summary.py "$ART"/*.xml || status=1
 exit $status

@@ -2,17 +2,16 @@
 # the repository for copyright and license notices.
 """The branding of the billing emails of each company: a singleton whose
 values are those of the company of the context (as configuration.py)."""
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
-    ModelSingleton, ModelSQL, ModelView, Unique, fields)
+    ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
 
 from . import email_layout
 from .configuration import (
-    company_value, migrate_company_rows, multivalue_default,
+    CompanySettingsMixin, company_value, multivalue_default,
     multivalue_field)
 from .exceptions import BrandingError
 from subscription_core.validation import InputMixin
@@ -21,9 +20,13 @@ BRANDING_FIELDS = ['logo', 'logo_filename', 'primary_color', 'footer',
     'payment_line', 'email_from']
 
 
-class BrandingCompany(InputMixin, ModelSQL, CompanyValueMixin):
+class BrandingCompany(
+        CompanySettingsMixin, InputMixin, ModelSQL, CompanyValueMixin):
     "Billing Email Branding of a Company"
     __name__ = 'sale.subscription.billing_email.branding.company'
+    _singleton = 'sale.subscription.billing_email.branding'
+    _settings = BRANDING_FIELDS
+    _company_unique_message = 'cloud_billing.msg_branding_company_unique'
 
     logo = fields.Binary(
         "Logo", filename='logo_filename',
@@ -46,24 +49,6 @@ class BrandingCompany(InputMixin, ModelSQL, CompanyValueMixin):
         help="The sender of the billing emails, e.g. "
         "\"Billing <billing@example.com>\". "
         "Leave empty for the address of the server configuration.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('company_unique', Unique(t, t.company),
-                'cloud_billing.msg_branding_company_unique'),
-            ]
-
-    @classmethod
-    def __register__(cls, module):
-        exist = backend.TableHandler.table_exist(cls._table)
-        super().__register__(module)
-        if not exist:
-            migrate_company_rows(cls, Pool().get(
-                    'sale.subscription.billing_email.branding'),
-                BRANDING_FIELDS, module)
 
     @classmethod
     def default_primary_color(cls):

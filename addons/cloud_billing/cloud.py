@@ -50,6 +50,17 @@ class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     def default_company(cls):
         return Transaction().context.get('company')
 
+    def connect_once(self, connections):
+        """This cloud's connection, kept in connections (a dict the caller
+        holds for one run) so that it is made once; when it cannot be made,
+        the CloudConnectionError, returned and not raised"""
+        if self not in connections:
+            try:
+                connections[self] = self.connect()
+            except CloudConnectionError as e:
+                connections[self] = e
+        return connections[self]
+
     def connect(self):
         """An openstacksdk Connection to this cloud's region
 

@@ -99,9 +99,39 @@ def migrate_company_rows(Value, Singleton, columns, module):
         handler.drop_column(column)
 
 
-class ConfigurationCompany(InputMixin, ModelSQL, CompanyValueMixin):
+class CompanySettingsMixin:
+    """The settings of one company (one row a company), moved from the
+    columns ``_settings`` of the singleton ``_singleton`` by the migration"""
+    __slots__ = ()
+    _singleton = None
+    _settings = []
+    _company_unique_message = None
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_unique', Unique(t, t.company),
+                cls._company_unique_message),
+            ]
+
+    @classmethod
+    def __register__(cls, module):
+        exist = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exist:
+            migrate_company_rows(
+                cls, Pool().get(cls._singleton), cls._settings, module)
+
+
+class ConfigurationCompany(
+        CompanySettingsMixin, InputMixin, ModelSQL, CompanyValueMixin):
     "Cloud Billing Configuration of a Company"
     __name__ = 'cloud_billing.configuration.company'
+    _singleton = 'cloud_billing.configuration'
+    _settings = SETTINGS
+    _company_unique_message = 'cloud_billing.msg_configuration_company_unique'
 
     pre_expiry_days = fields.Integer(
         "Pre-Expiry Invoice Days", required=True,
@@ -131,24 +161,6 @@ class ConfigurationCompany(InputMixin, ModelSQL, CompanyValueMixin):
         "Remote Wait", required=True,
         help="Seconds a queued shelve, unshelve or delete waits for the "
         "servers to reach their state before it is retried later.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('company_unique', Unique(t, t.company),
-                'cloud_billing.msg_configuration_company_unique'),
-            ]
-
-    @classmethod
-    def __register__(cls, module):
-        exist = backend.TableHandler.table_exist(cls._table)
-        super().__register__(module)
-        if not exist:
-            migrate_company_rows(
-                cls, Pool().get('cloud_billing.configuration'), SETTINGS,
-                module)
 
     @classmethod
     def default_pre_expiry_days(cls):

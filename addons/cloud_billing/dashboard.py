@@ -25,6 +25,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import without_check_access
 
 from subscription_core.audit import ModuleRecordMixin
+from subscription_core.document import rec_name_domain
 from subscription_core.validation import InputMixin
 
 # The subscription states a support agent looks at.
@@ -252,13 +253,8 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, *_ = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('subscription.rec_name',) + tuple(clause[1:]),
-            ('party.rec_name',) + tuple(clause[1:]),
-            ]
+        return rec_name_domain(
+            clause, ['subscription.rec_name', 'party.rec_name'])
 
     @classmethod
     @ModelView.button_action('cloud_billing.act_dashboard_subscription')

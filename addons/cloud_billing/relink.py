@@ -19,7 +19,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from subscription_core.audit import ModuleRecordMixin
+from subscription_core.audit import AuditTrailMixin
 from subscription_core.validation import InputMixin, WizardInputMixin
 
 from .exceptions import CloudProjectError
@@ -29,7 +29,7 @@ ACTION_STATES = ['planned', 'running', 'failed']
 
 
 # Only the Re-link Project wizard writes re-link rows (audit.py)
-class ProjectRelink(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
+class ProjectRelink(AuditTrailMixin, InputMixin, ModelSQL, ModelView):
     "Project Re-link"
     __name__ = 'cloud_billing.project_relink'
 
@@ -46,18 +46,6 @@ class ProjectRelink(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         'cloud_billing.cloud', "Cloud", required=True, readonly=True,
         ondelete='RESTRICT')
     project_id = fields.Char("Project ID", required=True, readonly=True)
-    reason = fields.Text("Reason", required=True, readonly=True)
-    user = fields.Many2One('res.user', "User", readonly=True)
-    date = fields.Timestamp("Date", required=True, readonly=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order = [
-            ('date', 'DESC'),
-            ('id', 'DESC'),
-            ]
-
     def get_rec_name(self, name):
         return '%s: %s → %s' % (
             self.subscription.rec_name, self.old_project_id or '',

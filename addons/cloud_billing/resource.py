@@ -7,6 +7,7 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
 
 from . import openstack
+from subscription_core.document import rec_name_domain
 from subscription_core.validation import InputMixin
 
 from .exceptions import CloudConnectionError, ResourceAccessError
@@ -91,13 +92,7 @@ class Resource(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def search_rec_name(cls, name, clause):
-        _, operator, *_ = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('name',) + tuple(clause[1:]),
-            ('uuid',) + tuple(clause[1:]),
-            ]
+        return rec_name_domain(clause, ['name', 'uuid'])
 
     def get_company(self, name):
         return self.subscription.company.id
@@ -215,12 +210,7 @@ class Resource(InputMixin, ModelSQL, ModelView):
         connections = {}
         for (cloud, project_id), group in groups.items():
             uuids = [r.uuid for r in group]
-            if cloud not in connections:
-                try:
-                    connections[cloud] = cloud.connect()
-                except CloudConnectionError as e:
-                    connections[cloud] = e
-            conn = connections[cloud]
+            conn = cloud.connect_once(connections)
             if isinstance(conn, CloudConnectionError):
                 outcomes = [openstack.ServerOutcome(
                         server_id=u, action=action, result=openstack.FAILED,

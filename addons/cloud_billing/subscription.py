@@ -261,12 +261,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 continue
             quota = subscription.get_cloud_quota(date)
             cloud = subscription.cloud
-            if cloud not in connections:
-                try:
-                    connections[cloud] = cloud.connect()
-                except CloudConnectionError as e:
-                    connections[cloud] = e
-            conn = connections[cloud]
+            conn = cloud.connect_once(connections)
             if isinstance(conn, CloudConnectionError):
                 outcomes[subscription] = openstack.QuotaOutcome(
                     project_id=subscription.project_id,

@@ -23,6 +23,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import action_type, ladder
 from .action_run import BillingActionRun, action_path, in_action_path
 from .audit import ModuleRecordMixin
+from .document import CompanyDocumentMixin
 from .exceptions import (
     BillingActionAccessError, BillingActionError, BillingActionFailure,
     BillingStatusError)
@@ -39,7 +40,9 @@ ACTION_STATES = [
     ]
 
 
-class BillingAction(BillingActionRun, InputMixin, ModelSQL, ModelView):
+class BillingAction(
+        CompanyDocumentMixin, BillingActionRun, InputMixin, ModelSQL,
+        ModelView):
     "Billing Action"
     __name__ = 'sale.subscription.billing.action'
 
@@ -141,10 +144,6 @@ class BillingAction(BillingActionRun, InputMixin, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
 
     @classmethod
     def default_state(cls):

@@ -20,6 +20,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import action_type, ladder, redaction
 from .exceptions import BillingActionFailure, BillingActionRetry
+from .ir import job_scope
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +50,7 @@ class BillingActionRun:
     @classmethod
     def process(cls, date=None):
         "Run the planned actions due on date"
-        pool = Pool()
-        Date = pool.get('ir.date')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
+        date, company_id = job_scope(date)
         with action_path():
             actions = cls.search([
                     ('company', '=', company_id),

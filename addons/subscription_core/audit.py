@@ -14,6 +14,7 @@ without it (buttons, wizard transitions, scheduled jobs, queued tasks,
 ``without_check_access``) and keeps writing them.
 """
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import PoolMeta
 from trytond.transaction import Transaction
 
@@ -45,6 +46,22 @@ class ModuleRecordMixin:
     def delete(cls, records):
         cls.check_module_record('delete')
         super().delete(records)
+
+
+class AuditTrailMixin(ModuleRecordMixin):
+    "A row of an audit trail: who did it, when and why; newest first"
+    __slots__ = ()
+    reason = fields.Text("Reason", required=True, readonly=True)
+    user = fields.Many2One('res.user', "User", readonly=True)
+    date = fields.Timestamp("Date", required=True, readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('date', 'DESC'),
+            ('id', 'DESC'),
+            ]
 
 
 class LimitChange(ModuleRecordMixin, metaclass=PoolMeta):

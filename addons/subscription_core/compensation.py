@@ -14,6 +14,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from . import adjustment
+from .document import FrozenDocumentMixin
 from .money import round_money
 from .exceptions import CompensationError
 from . import bounds
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 _ONE_DAY = datetime.timedelta(days=1)
 
 
-class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
+class Compensation(
+        FrozenDocumentMixin, InputMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.compensation'
     __string__ = "Subscription Compensation"
     _states = {
@@ -92,7 +94,8 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
 
     del _states
     # What the compensated amount is computed from
-    _applied_readonly = {
+    _deletable_states = {'draft', 'cancelled'}
+    _frozen_fields = {
         'company', 'subscription', 'kind', 'amount', 'rate', 'period_start',
         'period_end', 'reason'}
 
@@ -118,14 +121,6 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
                     'depends': ['state'],
                     },
                 })
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_state(cls):
-        return 'draft'
 
     @classmethod
     def default_kind(cls):
@@ -214,22 +209,13 @@ class Compensation(InputMixin, Workflow, ModelSQL, ModelView):
                         compensation=compensation.rec_name))
 
     @classmethod
-    def check_modification(
-            cls, mode, compensations, values=None, external=False):
-        super().check_modification(
-            mode, compensations, values=values, external=external)
-        if mode == 'delete':
-            for compensation in compensations:
-                if compensation.state not in {'draft', 'cancelled'}:
-                    raise CompensationError(gettext(
-                            'subscription_core.msg_compensation_delete',
-                            compensation=compensation.rec_name))
-        elif mode == 'write' and values.keys() & cls._applied_readonly:
-            for compensation in compensations:
-                if compensation.state != 'draft':
-                    raise CompensationError(gettext(
-                            'subscription_core.msg_compensation_modify',
-                            compensation=compensation.rec_name))
+    def _frozen_error(cls, mode, compensation):
+        message = {
+            'delete': 'subscription_core.msg_compensation_delete',
+            'write': 'subscription_core.msg_compensation_modify',
+            }[mode]
+        return CompensationError(
+            gettext(message, compensation=compensation.rec_name))
 
     @classmethod
     @ModelView.button

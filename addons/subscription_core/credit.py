@@ -14,13 +14,15 @@ from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, If
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 from . import adjustment
 from .audit import ModuleRecordMixin
+from .document import FrozenDocumentMixin
 from .exceptions import CreditError
 from . import bounds
 from .validation import InputMixin, check_bounds
+from .ir import job_scope
 
 MOVEMENT_KINDS = [
     ('grant', "Grant"),
@@ -30,7 +32,7 @@ MOVEMENT_KINDS = [
     ]
 
 
-class Credit(InputMixin, Workflow, ModelSQL, ModelView):
+class Credit(FrozenDocumentMixin, InputMixin, Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.credit'
     __string__ = "Customer Credit"
     _states = {
@@ -90,7 +92,7 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
 
     del _states
     # What the movements and the grant move are based on
-    _granted_readonly = {
+    _frozen_fields = {
         'company', 'party', 'subscription', 'amount', 'date', 'expiry_date'}
 
     @classmethod
@@ -111,14 +113,6 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
                     'depends': ['state', 'balance'],
                     },
                 })
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_state(cls):
-        return 'draft'
 
     @classmethod
     def default_date(cls):
@@ -213,21 +207,12 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
                         subscription=subscription.rec_name))
 
     @classmethod
-    def check_modification(cls, mode, credits, values=None, external=False):
-        super().check_modification(
-            mode, credits, values=values, external=external)
-        if mode == 'delete':
-            for credit in credits:
-                if credit.state != 'draft':
-                    raise CreditError(gettext(
-                            'subscription_core.msg_credit_delete_granted',
-                            credit=credit.rec_name))
-        elif mode == 'write' and values.keys() & cls._granted_readonly:
-            for credit in credits:
-                if credit.state != 'draft':
-                    raise CreditError(gettext(
-                            'subscription_core.msg_credit_modify_granted',
-                            credit=credit.rec_name))
+    def _frozen_error(cls, mode, credit):
+        message = {
+            'delete': 'subscription_core.msg_credit_delete_granted',
+            'write': 'subscription_core.msg_credit_modify_granted',
+            }[mode]
+        return CreditError(gettext(message, credit=credit.rec_name))
 
     @classmethod
     @ModelView.button
@@ -276,11 +261,7 @@ class Credit(InputMixin, Workflow, ModelSQL, ModelView):
         expires the day after its expiry date whether or not a close has an
         invoice that day. The close calls it too, before applying credits.
         """
-        pool = Pool()
-        Date = pool.get('ir.date')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
+        date, company_id = job_scope(date)
         credits = cls.search([
                 ('company', '=', company_id),
                 ('state', '=', 'granted'),

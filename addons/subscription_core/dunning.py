@@ -21,7 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import ladder
 from . import bounds
-from .ir import job_date
+from .ir import job_date, job_scope
 from .validation import InputMixin, check_bounds
 
 
@@ -104,11 +104,7 @@ class Dunning(InputMixin, metaclass=PoolMeta):
 
         Return the dunnings processed.
         """
-        pool = Pool()
-        Date = pool.get('ir.date')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
+        date, company_id = job_scope(date)
         transaction = Transaction()
         # A job does what the scheduler would: as root, for the company.
         # Stock code stamps the dunnings with ir.date.today(): the job's date.

@@ -18,7 +18,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .audit import ModuleRecordMixin
+from .audit import AuditTrailMixin
 from .exceptions import AutomationHoldError
 from .validation import InputMixin, WizardInputMixin
 
@@ -26,7 +26,7 @@ HOLD_MODELS = ['sale.subscription', 'party.party']
 
 
 # Only the wizards below write hold rows (audit.py)
-class AutomationHold(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
+class AutomationHold(AuditTrailMixin, InputMixin, ModelSQL, ModelView):
     "Automation Hold"
     __name__ = 'sale.subscription.automation_hold'
 
@@ -56,18 +56,6 @@ class AutomationHold(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     previous_until = fields.Date(
         "Previous Until", readonly=True,
         help="The hold's date before this change.")
-    reason = fields.Text("Reason", required=True, readonly=True)
-    user = fields.Many2One('res.user', "User", readonly=True)
-    date = fields.Timestamp("Date", required=True, readonly=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order = [
-            ('date', 'DESC'),
-            ('id', 'DESC'),
-            ]
-
     def get_rec_name(self, name):
         target = self.subscription or self.party
         return '%s %s (%s)' % (

@@ -20,7 +20,7 @@ destructive steps re-check against.
 """
 from contextlib import contextmanager
 
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 # The date the process travelled to, or None for the real date. Only
@@ -55,6 +55,14 @@ def job_date(date):
         yield date
     finally:
         setattr(transaction, _JOB_DATE, previous)
+
+
+def job_scope(date=None):
+    """The date a job runs for (``ir.date.today()`` when it is not given)
+    and the id of the company it runs in (-1: none)"""
+    if date is None:
+        date = Pool().get('ir.date').today()
+    return date, Transaction().context.get('company', -1)
 
 
 class Date(metaclass=PoolMeta):

@@ -9,12 +9,13 @@ from trytond.pyson import Eval
 from .tier import TierError, tiers_from_starts
 from .exceptions import PriceTierError
 from .subscription import (
-    BILLING_PERIODS, BILLING_TYPES, TIER_MODES, check_on_demand_period)
+    BILLING_PERIODS, BILLING_TYPES, TIER_MODES, BillingTermsMixin,
+    check_on_demand_period)
 from . import bounds
 from .validation import InputMixin, check_bounds
 
 
-class Service(InputMixin, metaclass=PoolMeta):
+class Service(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.service'
 
     billing_type = fields.Selection(
@@ -41,14 +42,6 @@ class Service(InputMixin, metaclass=PoolMeta):
         help="Usage prices by consumed quantity per billing period (per "
         "month for on-demand billing); without tiers the line's unit "
         "price applies.")
-
-    @classmethod
-    def default_billing_type(cls):
-        return 'limit'
-
-    @classmethod
-    def default_billing_period(cls):
-        return 'month'
 
     @classmethod
     def default_tier_mode(cls):

@@ -22,6 +22,7 @@ from .exceptions import (
     GuardedFieldError, LimitChangeError, PrepaidEndDateError, UsageError)
 from .validation import (
     InputMixin, WizardInputMixin, check_bounds, check_dates)
+from .ir import job_scope
 
 BILLING_STATUSES = [
     ('active', "Active"),
@@ -48,6 +49,19 @@ TIER_MODES = [
     ('graduated', "Graduated"),
     ('volume', "Volume"),
     ]
+
+
+class BillingTermsMixin:
+    "The default terms of a service and of the subscription lines"
+    __slots__ = ()
+
+    @classmethod
+    def default_billing_type(cls):
+        return 'limit'
+
+    @classmethod
+    def default_billing_period(cls):
+        return 'month'
 
 
 # The billing jobs work on this many subscriptions (or customers) at a
@@ -420,11 +434,8 @@ class Subscription(InputMixin, metaclass=PoolMeta):
     def create_billing_lines(cls, date=None):
         "Create the invoice lines of every period due on date"
         pool = Pool()
-        Date = pool.get('ir.date')
         Line = pool.get('sale.subscription.line')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
+        date, company_id = job_scope(date)
         lines = Line.search_read([
                 ('subscription.state', 'in', ['running', 'closed']),
                 ('subscription.company', '=', company_id),
@@ -545,11 +556,8 @@ class Subscription(InputMixin, metaclass=PoolMeta):
     def close_billing_cycle(cls, date=None):
         "Apply credits and compensations, then post the cycle's invoices"
         pool = Pool()
-        Date = pool.get('ir.date')
         Invoice = pool.get('account.invoice')
-        if date is None:
-            date = Date.today()
-        company_id = Transaction().context.get('company', -1)
+        date, company_id = job_scope(date)
         invoices = Invoice.search_read([
                 ('company', '=', company_id),
                 ('type', '=', 'out'),
@@ -568,7 +576,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         return Invoice.browse(ids)
 
 
-class Line(InputMixin, metaclass=PoolMeta):
+class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
 
     billing_type = fields.Selection(
@@ -601,14 +609,6 @@ class Line(InputMixin, metaclass=PoolMeta):
             "period of the line (a month, a quarter, a year or the whole "
             "term), in both billing models.\n"
             "Usage: per unit consumed. One time: per charge.")
-
-    @classmethod
-    def default_billing_type(cls):
-        return 'limit'
-
-    @classmethod
-    def default_billing_period(cls):
-        return 'month'
 
     @fields.depends('service', 'quantity', 'unit',
         'subscription', '_parent_subscription.party',

@@ -6,7 +6,6 @@ import base64
 import datetime
 import http.client
 import json
-import math
 import urllib.parse
 from decimal import Decimal
 
@@ -179,11 +178,3 @@ def is_translated(message):
         return False
     return not (message.count('.') == 1 and '.msg_' in message
         and ' ' not in message)
-
-
-def is_finite(value):
-    if isinstance(value, Decimal):
-        return value.is_finite()
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return True

@@ -97,6 +97,14 @@ class CloudBillingActionTestCase(unittest.TestCase):
                     'cloud_deletion_date': deletion,
                     })
 
+    @contextmanager
+    def remote_subscription(self, **settings):
+        """cloud_subscription() in a company configured for remote actions
+        (a wait of 5 s and settings)"""
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5, **settings)
+            yield company, subscription
+
     def configure(self, company, **values):
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration.company')
@@ -109,8 +117,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "Shelve: active, shutoff, paused, suspended shelved; shelved kept"
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             servers = {s: self.cloud.add_server(PROJECT, name=s.lower(),
                     status=s) for s in ['ACTIVE', 'SHUTOFF', 'PAUSED',
                     'SUSPENDED', 'SHELVED', 'SHELVED_OFFLOADED']}
@@ -140,8 +147,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "A 409 retries later; servers shelved before it stay marked"
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             first = self.cloud.add_server(PROJECT, name='a')
             second = self.cloud.add_server(PROJECT, name='b')
             self.sync(subscription)
@@ -172,8 +178,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
     @with_transaction()
     def test_shelve_error_fails(self):
         "An ERROR server fails the action: a person looks"
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             broken = self.cloud.add_server(PROJECT, name='b', status='ERROR')
             self.sync(subscription)
@@ -189,8 +194,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_shelve_timeout_retries(self):
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
             self.cloud.inject('shelve_server', server.id, fault='timeout')
@@ -206,8 +210,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "Unshelve gives back what billing shelved, not what a person did"
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             web = self.cloud.add_server(PROJECT, name='web')
             parked = self.cloud.add_server(
                 PROJECT, name='parked', status='SHELVED_OFFLOADED')
@@ -227,8 +230,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
     @with_transaction()
     def test_delete_only_when_due(self):
         "Delete needs pending deletion and its date; 404 counts as done"
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             gone = self.cloud.add_server(PROJECT, name='b')
             self.sync(subscription)
@@ -264,8 +266,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "A run for a later day deletes nothing before the server's date"
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
             deletion = DATE + datetime.timedelta(days=3)
@@ -290,8 +291,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "A recorded server of another project: nothing is deleted"
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             own = self.cloud.add_server(PROJECT, name='own')
             foreign = self.cloud.add_server(OTHER, name='foreign')
             self.sync(subscription)
@@ -332,9 +332,6 @@ class CloudBillingActionTestCase(unittest.TestCase):
     @with_transaction()
     def test_quota_change_refused(self):
         "A quota the cloud does not take leaves the limit unchanged"
-        pool = Pool()
-        LimitChange = pool.get('sale.subscription.line.limit_change')
-        Line = pool.get('sale.subscription.line')
         with self.cloud_subscription() as (company, subscription):
             vcpu = [l for l in subscription.lines
                 if l.service.quota_key == 'cores'][0]
@@ -352,8 +349,8 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "Paused: scheduler actions stay planned, by hand ones run"
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, automation_paused=True, remote_wait=5)
+        with self.remote_subscription(automation_paused=True) as (
+                company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
             action = self.plan(subscription, 'shelve')
@@ -369,10 +366,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
     @with_transaction()
     def test_server_switch(self):
         "The server's switch stops every shelve and delete, not unshelve"
-        pool = Pool()
-        Action = pool.get('sale.subscription.billing.action')
-        with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
             server = self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
             by_hand = self.plan(subscription, 'shelve', actor='user')
@@ -464,8 +458,9 @@ class CloudBillingActionTestCase(unittest.TestCase):
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
         Configuration = pool.get('cloud_billing.configuration.company')
-        with self.cloud_subscription() as (company, subscription):
-            configuration = self.configure(company, remote_wait=5)
+        with self.remote_subscription() as (company, subscription):
+            configuration, = Configuration.search(
+                [('company', '=', company.id)])
             # Bypass the validation, as a bad migration would.
             table = Configuration.__table__()
             cursor = Transaction().connection.cursor()

@@ -162,6 +162,16 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             Subscription.run([subscription])
         return subscription
 
+    def add_servers(self, *names):
+        "A server of the project for each name, in the fake cloud"
+        return [self.cloud.add_server(PROJECT, name=n) for n in names]
+
+    def fetch(self, subscription):
+        "Read subscription's servers from the fake cloud"
+        Subscription = Pool().get('sale.subscription')
+        with self.fake_context():
+            Subscription.fetch_cloud_resources([subscription])
+
     @contextlib.contextmanager
     def cloud_subscription(self):
         "A running subscription of project-a: 4 vCPU, 8 GiB RAM, support"
@@ -188,8 +198,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             db = self.cloud.add_server(PROJECT, name='db', status='SHUTOFF')
             self.cloud.add_server(OTHER, name='foreign')
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
 
             resources = Resource.search([], order=[('name', 'ASC')])
             self.assertEqual(
@@ -211,22 +220,17 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     def test_sync_marks_gone_never_deletes(self):
         "A server gone from Nova stays recorded, marked gone"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
-            web = self.cloud.add_server(PROJECT, name='web')
-            db = self.cloud.add_server(PROJECT, name='db')
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            web, db = self.add_servers('web', 'db')
+            self.fetch(subscription)
             del self.cloud.servers[db.id]
-            cache = self.cloud.add_server(PROJECT, name='cache')
-            dying = self.cloud.add_server(PROJECT, name='dying')
+            cache, dying = self.add_servers('cache', 'dying')
             self.cloud.servers[dying.id].status = 'DELETED'
             web_server = self.cloud.servers[web.id]
             web_server.status = 'SHELVED_OFFLOADED'
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
 
             resources = {r.uuid: r for r in Resource.search([])}
             self.assertEqual(
@@ -248,12 +252,9 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
-            web = self.cloud.add_server(PROJECT, name='web')
-            db = self.cloud.add_server(PROJECT, name='db')
-            moved = self.cloud.add_server(PROJECT, name='moved')
-            flaky = self.cloud.add_server(PROJECT, name='flaky')
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            web, db, moved, flaky = self.add_servers(
+                'web', 'db', 'moved', 'flaky')
+            self.fetch(subscription)
             # The listing comes back empty; web was shelved meanwhile, db
             # was deleted, moved's UUID is now another project's and the
             # read of flaky fails.
@@ -263,8 +264,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.cloud.servers[moved.id].project_id = OTHER
             self.cloud.inject('get_server', flaky.id, fault=500)
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
 
             resources = {r.name: r for r in Resource.search([])}
             self.assertEqual(
@@ -281,13 +281,11 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
             web = self.cloud.add_server(PROJECT, name='web')
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
             self.cloud.unlisted.add(web.id)
             self.cloud.inject('get_server', web.id, fault='timeout')
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
 
             resource, = Resource.search([])
             self.assertFalse(resource.gone)
@@ -304,8 +302,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.cloud.add_server(PROJECT)
             self.cloud.inject('servers', fault='timeout')
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
 
             subscription = Subscription(subscription.id)
             self.assertIn('timed out', subscription.cloud_sync_error)
@@ -313,8 +310,7 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertIsNone(subscription.cloud_synced_at)
             self.assertEqual(Resource.search([]), [])
 
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
             subscription = Subscription(subscription.id)
             self.assertIsNone(subscription.cloud_sync_error)
             self.assertEqual(len(Resource.search([])), 1)
@@ -356,14 +352,12 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     def test_remote_action_shelve_unshelve(self):
         "Unshelve restores only what billing shelved"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
             web = self.cloud.add_server(PROJECT, name='web')
             parked = self.cloud.add_server(
                 PROJECT, name='parked', status='SHELVED_OFFLOADED')
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
             resources = Resource.search([], order=[('name', 'ASC')])
 
             with self.fake_context():
@@ -399,12 +393,10 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     def test_remote_action_connection_failure(self):
         "A cloud that cannot be reached fails every server, as data"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
             self.cloud.add_server(PROJECT)
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
             resource, = Resource.search([])
 
             with Transaction().set_context(cloud_billing_connection='missing'):
@@ -418,12 +410,10 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
     def test_record_outcomes(self):
         "Outcomes of deletes and of lost answers are recorded"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Resource = pool.get('cloud_billing.resource')
         with self.cloud_subscription() as (_, subscription):
             server = self.cloud.add_server(PROJECT)
-            with self.fake_context():
-                Subscription.fetch_cloud_resources([subscription])
+            self.fetch(subscription)
             resource, = Resource.search([])
 
             Resource.record_outcomes([resource], [openstack.ServerOutcome(

@@ -171,5 +171,41 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                 with self.assertRaises(InvoiceTaxValidationError):
                     Invoice.post([invoice])
 
+    @with_transaction()
+    def test_missing_maturity_is_due_at_once(self):
+        """An amount to pay without maturity date is overdue at once, in
+        Python (the ladder) and in SQL (the dashboard); with a maturity
+        date, the day after it"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        date = datetime.date.today().replace(day=1)
+        company = create_company()
+        cursor = Transaction().connection.cursor()
+        line = MoveLine.__table__()
+
+        def due(maturity):
+            line_to_pay, = Invoice(invoice.id).lines_to_pay
+            cursor.execute(*line.update([line.maturity_date], [maturity],
+                    where=line.id == line_to_pay.id))
+            Transaction().cache.clear()
+            query = Invoice._billing_due_query(date)
+            cursor.execute(*query.select(
+                    query.invoice, query.amount, query.oldest_due_date))
+            rows = [(i, Decimal(str(a)), str(d)[:10])
+                for i, a, d in cursor]
+            return Invoice(invoice.id).is_billing_overdue(date), rows
+
+        with set_company(company):
+            invoice = self._draft_invoice(company, Decimal('100.00'))
+            Invoice.post_billing([invoice], date)
+
+            self.assertEqual(due(None), (True,
+                    [(invoice.id, Decimal('120.00'), str(date))]))
+            self.assertEqual(due(date), (False, []))
+            yesterday = date - datetime.timedelta(days=1)
+            self.assertEqual(due(yesterday), (True,
+                    [(invoice.id, Decimal('120.00'), str(yesterday))]))
+
 
 del ModuleTestCase
