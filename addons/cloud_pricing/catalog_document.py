@@ -17,7 +17,8 @@ are refused.
 import json
 from decimal import Decimal, InvalidOperation
 
-from .pricing import Bracket, PricingError, ROLES, validate_brackets
+from .pricing import (
+    PRICE_DIGITS, ROLES, Bracket, PricingError, validate_brackets)
 
 __all__ = ['SECTIONS', 'CatalogError', 'read_catalog', 'MAX_DOCUMENT_SIZE']
 
@@ -107,10 +108,13 @@ def _decimal(value):
 
 
 def _money(value, maximum=MAX_AMOUNT):
+    "An amount from 0 to maximum with at most PRICE_DIGITS decimals"
     number = _decimal(value)
     if (number is None or not number.is_finite() or not
-            0 <= number <= maximum):
-        return None, f"an amount from 0 to {maximum}"
+            0 <= number <= maximum
+            or number.as_tuple().exponent < -PRICE_DIGITS):
+        return None, (f"an amount from 0 to {maximum} with at most "
+            f"{PRICE_DIGITS} decimals")
     return number, None
 
 

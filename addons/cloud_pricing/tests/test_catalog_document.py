@@ -84,6 +84,7 @@ class CatalogDocumentTestCase(unittest.TestCase):
                 ('service_pricing', 0, 'base_fee', 'Infinity'),
                 ('service_pricing', 0, 'base_fee', '1e12'),
                 ('service_pricing', 0, 'base_fee', True),
+                ('service_pricing', 0, 'base_fee', '0.00001'),
                 ('service_pricing', 0, 'service', ''),
                 ('service_pricing', 0, 'service', 'a b'),
                 ('compute_plans', 0, 'ram_gib', 0),
