@@ -168,6 +168,7 @@ class CatalogEntryMixin(InputMixin, DeactivableMixin, ModelSQL, ModelView):
 
 class SlaTier(CatalogEntryMixin):
     "SLA Tier"
+    __string__ = "SLA Tier"
     __name__ = 'cloud_pricing.sla_tier'
     _sync_section = 'sla_tiers'
     _sync_key = ('code',)
@@ -186,6 +187,7 @@ class SlaTier(CatalogEntryMixin):
 
 class ServicePricing(CatalogEntryMixin):
     "Service Pricing"
+    __string__ = "Service Pricing"
     __name__ = 'cloud_pricing.service_pricing'
     _sync_section = 'service_pricing'
     _sync_key = ('service',)
@@ -207,6 +209,7 @@ class ServicePricing(CatalogEntryMixin):
 
 class SlaSurcharge(CatalogEntryMixin):
     "SLA Surcharge"
+    __string__ = "SLA Surcharge"
     __name__ = 'cloud_pricing.sla_surcharge'
     _sync_section = 'sla_surcharges'
     _sync_key = ('service', 'sla')
@@ -223,6 +226,7 @@ class SlaSurcharge(CatalogEntryMixin):
 
 class ComputePlan(CatalogEntryMixin):
     "Compute Plan Catalog Entry"
+    __string__ = "Compute Plan Catalog Entry"
     __name__ = 'cloud_pricing.compute_plan'
     _sync_section = 'compute_plans'
     _sync_key = ('service', 'provider', 'plan')
@@ -247,6 +251,7 @@ class ComputePlan(CatalogEntryMixin):
 
 class StorageCatalog(CatalogEntryMixin):
     "Storage Catalog Entry"
+    __string__ = "Storage Catalog Entry"
     __name__ = 'cloud_pricing.storage'
     _sync_section = 'storage'
     _sync_key = ('provider', 'storage_class')
@@ -260,6 +265,7 @@ class StorageCatalog(CatalogEntryMixin):
 
 class DiscountBracket(CatalogEntryMixin):
     "Progressive Discount Bracket"
+    __string__ = "Progressive Discount Bracket"
     __name__ = 'cloud_pricing.discount_bracket'
     _sync_section = 'discount_brackets'
     _sync_key = ('number',)
@@ -282,6 +288,7 @@ class DiscountBracket(CatalogEntryMixin):
 
 class ComponentSpec(CatalogEntryMixin):
     "Service Component Spec"
+    __string__ = "Service Component Spec"
     __name__ = 'cloud_pricing.component_spec'
     _sync_section = 'component_specs'
     _sync_key = ('service', 'component')
@@ -313,6 +320,7 @@ class ComponentSpec(CatalogEntryMixin):
 
 class CspResource(CatalogEntryMixin):
     "Additional CSP Resource"
+    __string__ = "Additional CSP Resource"
     __name__ = 'cloud_pricing.csp_resource'
     _sync_section = 'csp_resources'
     _sync_key = ('service', 'provider', 'sku')
@@ -329,6 +337,7 @@ class CspResource(CatalogEntryMixin):
 
 class PlanAssignment(CatalogEntryMixin):
     "Compute Plan Assignment"
+    __string__ = "Compute Plan Assignment"
     __name__ = 'cloud_pricing.plan_assignment'
     _sync_section = None
     _sync_key = ('service', 'provider', 'plan')

@@ -103,6 +103,7 @@ def instance_price(plan, tier, spec, group=''):
 
 class PriceStart(InputMixin, ModelView):
     "Price an Instance"
+    __string__ = "Price an Instance"
     __name__ = 'cloud_pricing.price.start'
 
     compute_plan = fields.Many2One('cloud_pricing.compute_plan',
@@ -118,6 +119,7 @@ class PriceStart(InputMixin, ModelView):
 
 class PriceLine(InputMixin, ModelView):
     "Instance Price Line"
+    __string__ = "Instance Price Line"
     __name__ = 'cloud_pricing.price.line'
 
     kind = fields.Selection([
@@ -140,6 +142,7 @@ class PriceLine(InputMixin, ModelView):
 
 class PriceResult(InputMixin, ModelView):
     "Instance Price"
+    __string__ = "Instance Price"
     __name__ = 'cloud_pricing.price.result'
 
     lines = fields.One2Many('cloud_pricing.price.line', None, "Line Items",
@@ -161,6 +164,7 @@ class PriceResult(InputMixin, ModelView):
 
 class Price(WizardInputMixin, Wizard):
     "Price an Instance"
+    __string__ = "Price an Instance"
     __name__ = 'cloud_pricing.price'
     start = StateView('cloud_pricing.price.start',
         'cloud_pricing.price_start_view_form', [
@@ -177,7 +181,42 @@ class Price(WizardInputMixin, Wizard):
     order = StateTransition()
     open_ = StateAction('sale_subscription.act_subscription_form')
 
+    # What the result shows and the client sends back: dropped on arrival,
+    # the wizard computes it again from the start values.
+    _result_output = {'lines', 'currency', 'total', 'stale', 'items'}
+
+    @classmethod
+    def _strip_output(cls, data):
+        result = data.get('result') if isinstance(data, dict) else None
+        if isinstance(result, dict):
+            for name in cls._result_output:
+                result.pop(name, None)
+
+    @classmethod
+    def _check_input_execute(cls, args, context, method):
+        if len(args) == 3:
+            cls._strip_output(args[1])
+        super()._check_input_execute(args, context, method)
+
+    @classmethod
+    def execute(cls, session_id, data, state_name):
+        cls._strip_output(data)
+        return super().execute(session_id, data, state_name)
+
+    def default_start(self, fields):
+        "The values of the last pricing, when the user goes back to change"
+        start = getattr(self, 'start', None)
+        values = {}
+        for name in ['compute_plan', 'sla_tier', 'instance', 'spec']:
+            value = getattr(start, name, None)
+            if value is not None:
+                values[name] = getattr(value, 'id', value)
+        return values
+
     def _price(self):
+        if not (self.start.compute_plan and self.start.sla_tier
+                and self.start.spec):
+            raise PricingError(gettext('cloud_pricing.msg_pricing_required'))
         return instance_price(self.start.compute_plan, self.start.sla_tier,
             self.start.spec, self.start.instance)
 
@@ -240,6 +279,7 @@ class Price(WizardInputMixin, Wizard):
             line = Line()
             line.subscription = subscription
             line.service = services[item.product]
+            line.start_date = start_date
             line.on_change_service()
             line.quantity = float(item.value)
             line.unit_price = item.unit_price

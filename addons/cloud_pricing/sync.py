@@ -59,6 +59,7 @@ def fetch(url, timeout=DEFAULT_TIMEOUT):
 
 class Catalog(Model):
     "Pricing Catalog"
+    __string__ = "Pricing Catalog"
     __name__ = 'cloud_pricing.catalog'
 
     @classmethod
@@ -130,6 +131,7 @@ class Cron(metaclass=PoolMeta):
 
 class SyncCatalogStart(InputMixin, ModelView):
     "Sync Pricing Catalog"
+    __string__ = "Sync Pricing Catalog"
     __name__ = 'cloud_pricing.catalog.sync.start'
 
     url = fields.Char("Catalog URL", readonly=True)
@@ -141,6 +143,7 @@ class SyncCatalogStart(InputMixin, ModelView):
 
 class SyncCatalogDone(InputMixin, ModelView):
     "Pricing Catalog Synced"
+    __string__ = "Pricing Catalog Synced"
     __name__ = 'cloud_pricing.catalog.sync.done'
 
     summary = fields.Text("Summary", readonly=True)
@@ -148,6 +151,7 @@ class SyncCatalogDone(InputMixin, ModelView):
 
 class SyncCatalog(WizardInputMixin, Wizard):
     "Sync Pricing Catalog"
+    __string__ = "Sync Pricing Catalog"
     __name__ = 'cloud_pricing.catalog.sync'
     start = StateView('cloud_pricing.catalog.sync.start',
         'cloud_pricing.catalog_sync_start_view_form', [

@@ -11,12 +11,14 @@ also points ``[cloud_pricing] catalog_url`` at ``/catalog.json``;
 thread and restores the configuration.
 """
 import http.server
+from decimal import Decimal
 import pathlib
 import threading
 
 from trytond import config as tconfig
 
-__all__ = ['CatalogServer', 'CATALOG', 'catalog_text']
+__all__ = ['CatalogServer', 'CATALOG', 'catalog_text',
+    'create_pricing_services']
 
 CATALOG = pathlib.Path(__file__).with_name('catalog.json')
 
@@ -101,3 +103,30 @@ class CatalogServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def create_pricing_services(product_ids, config=None):
+    """A subscription service (billed as a limit) per product ID, in the
+    category of the billing set-up's services; return them per ID"""
+    from proteus import Model
+    ProductCategory = Model.get('product.category', config=config)
+    ProductTemplate = Model.get('product.template', config=config)
+    Service = Model.get('sale.subscription.service', config=config)
+    Uom = Model.get('product.uom', config=config)
+    category, = ProductCategory.find([('name', '=', "Cloud Services")])
+    unit, = Uom.find([('name', '=', "Unit")])
+    services = {}
+    for product_id in product_ids:
+        template = ProductTemplate(name=product_id)
+        template.default_uom = unit
+        template.type = 'service'
+        template.list_price = Decimal(0)
+        template.account_category = category
+        template.save()
+        product, = template.products
+        product.suffix_code = product_id
+        product.save()
+        service = Service(product=product)
+        service.save()
+        services[product_id] = service
+    return services
