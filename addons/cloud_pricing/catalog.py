@@ -109,14 +109,20 @@ class CatalogEntryMixin(InputMixin, DeactivableMixin, ModelSQL, ModelView):
         return ' / '.join(str(getattr(self, k)) for k in self._sync_key)
 
     @classmethod
+    def _rec_name_fields(cls):
+        return [k for k in cls._sync_key if cls._fields[k]._type == 'char']
+
+    @classmethod
     def search_rec_name(cls, name, clause):
         _, operator, value = clause[:3]
+        names = cls._rec_name_fields()
+        if not names:
+            return [('id', '=', -1)]
         if operator.startswith('!') or operator.startswith('not '):
             bool_op = 'AND'
         else:
             bool_op = 'OR'
-        return [bool_op] + [(k,) + tuple(clause[1:])
-            for k in cls._sync_key if cls._fields[k]._type == 'char']
+        return [bool_op] + [(k,) + tuple(clause[1:]) for k in names]
 
     def sync_key(self):
         return tuple(getattr(self, k) for k in self._sync_key)
@@ -183,6 +189,10 @@ class SlaTier(CatalogEntryMixin):
 
     def get_rec_name(self, name):
         return self.name or self.code
+
+    @classmethod
+    def _rec_name_fields(cls):
+        return ['code', 'name']
 
 
 class ServicePricing(CatalogEntryMixin):

@@ -81,7 +81,10 @@ def instance_price(plan, tier, spec, group=''):
                 ], order=[('sku', 'ASC')])]
     entries = ([plan, tier, service_pricing, surcharge]
         + ComponentSpec.search([('service', '=', service)])
-        + Bracket.search([]))
+        + Storage.search([('provider', '=', plan.provider)])
+        + Bracket.search([])
+        + CspResource.search([
+                ('service', '=', service), ('provider', '=', plan.provider)]))
     stale = any(e.stale for e in entries)
     try:
         lines = pricing.price_instance(
