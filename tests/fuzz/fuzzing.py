@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from .jsonrpc import Raw, is_translated
 
-MODULES = ['subscription_core', 'cloud_billing']
+MODULES = ['subscription_core', 'cloud_billing', 'cloud_pricing']
 
 # What the finance user does not reach, and why. Keys are a model name
 # ("create/write of it"), "model:button" or a wizard name.

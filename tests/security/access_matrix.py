@@ -60,6 +60,25 @@ MODELS = {
         'R---', 'RWCD', '----', '----', '----'),
     'sale.subscription.billing_email.text': (
         'RWC-', 'RWC-', 'R---', '----', '----'),
+    # cloud_pricing: the provider's catalog, written only by the sync
+    'cloud_pricing.component_spec': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.compute_plan': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.csp_resource': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.discount_bracket': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.plan_assignment': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.service_pricing': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.sla_surcharge': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.sla_tier': (
+        'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.storage': (
+        'R---', 'R---', 'R---', 'R---', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
@@ -107,6 +126,8 @@ WIZARDS = {
         'sale.subscription', '-X---'),
     'sale.subscription.billing.action.cancel': (
         'sale.subscription.billing.action', '-X---'),
+    'cloud_pricing.catalog.sync': (None, 'XX---'),
+    'cloud_pricing.price': (None, 'XX-X-'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),
