@@ -86,8 +86,8 @@ def canonical(value):
     if isinstance(value, (int, float, Decimal)):
         number = Decimal(str(value)) if isinstance(value, float) else (
             Decimal(value))
-        if number == number.to_integral_value():
-            return str(number.to_integral_value())
+        if not number:
+            return '0'
         return format(number.normalize(), 'f')
     if value is None:
         return ''
