@@ -4,7 +4,7 @@ import datetime
 import json
 from collections import defaultdict
 
-from sql import Conflict
+from sql import Conflict, Expression
 from sql.operators import In
 
 from trytond import backend
@@ -32,6 +32,7 @@ def _message(error):
 class Event(InputMixin, ModelSQL, ModelView):
     "Usage Event"
     __name__ = 'billing_usage.event'
+    __string__ = "Usage Event"
 
     company = fields.Many2One('company.company', "Company", required=True)
     transaction_id = fields.Char(
@@ -304,7 +305,7 @@ class Event(InputMixin, ModelSQL, ModelView):
             cursor.execute(*table.insert(columns, values,
                     on_conflict=Conflict(table, indexed_columns=[
                             table.company, table.transaction_id]),
-                    returning=[table.transaction_id]))
+                    returning=[_Unqualified('transaction_id')]))
             inserted.update(r for r, in cursor)
         return inserted
 
@@ -334,6 +335,23 @@ class Event(InputMixin, ModelSQL, ModelView):
             cursor.execute(*table.update(
                     [table.aggregated], [True],
                     where=In(table.id, list(sub_ids))))
+
+
+class _Unqualified(Expression):
+    """A column named without its table's alias: SQLite's RETURNING refuses
+    the alias python-sql gives the table of an INSERT … ON CONFLICT"""
+    __slots__ = ('name',)
+
+    def __init__(self, name):
+        super().__init__()
+        self.name = name
+
+    def __str__(self):
+        return '"%s"' % self.name
+
+    @property
+    def params(self):
+        return ()
 
 
 def _error(message):

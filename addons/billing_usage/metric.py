@@ -19,6 +19,7 @@ MEASURE_FIELDS = {'aggregation', 'field_name', 'group_by', 'filters'}
 class Metric(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     "Billable Metric"
     __name__ = 'billing_usage.metric'
+    __string__ = "Billable Metric"
 
     company = fields.Many2One(
         'company.company', "Company", required=True,
@@ -52,7 +53,6 @@ class Metric(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     field_name = fields.Char(
         "Property", size=64,
         states={
-            'required': Eval('aggregation') != 'count',
             'invisible': Eval('aggregation') == 'count',
             },
         help="The property of the events the aggregation reads.")
@@ -148,6 +148,7 @@ class Metric(InputMixin, DeactivableMixin, ModelSQL, ModelView):
 class MetricFilter(InputMixin, ModelSQL, ModelView):
     "Billable Metric Filter"
     __name__ = 'billing_usage.metric.filter'
+    __string__ = "Billable Metric Filter"
 
     metric = fields.Many2One(
         'billing_usage.metric', "Metric", required=True, ondelete='CASCADE')

@@ -23,6 +23,7 @@ _ONE_DAY = datetime.timedelta(days=1)
 class Row(InputMixin, ModelSQL, ModelView):
     "Daily Usage Row"
     __name__ = 'billing_usage.row'
+    __string__ = "Daily Usage Row"
 
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
@@ -271,6 +272,7 @@ def _exact(value):
 class GenerateStart(InputMixin, ModelView):
     "Generate Usage Rows"
     __name__ = 'billing_usage.row.generate.start'
+    __string__ = "Generate Usage Rows"
 
     date = fields.Date("Date", required=True,
         help="The events of the days before this date are aggregated.")
@@ -283,6 +285,7 @@ class GenerateStart(InputMixin, ModelView):
 class Generate(WizardInputMixin, Wizard):
     "Generate Usage Rows"
     __name__ = 'billing_usage.row.generate'
+    __string__ = "Generate Usage Rows"
     start = StateView('billing_usage.row.generate.start',
         'billing_usage.row_generate_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
