@@ -1,4 +1,4 @@
-"""Build a database with both modules activated and the demo data.
+"""Build a database with the modules activated and the demo data.
 
     python scripts/demo_data.py --database demo [--reset]
 
@@ -16,7 +16,7 @@ from decimal import Decimal
 from trytond_admin import trytond_admin
 
 ADMIN_PASSWORD = 'admin-demo'
-MODULES = 'cloud_billing'
+MODULES = ['cloud_billing', 'billing_usage']
 
 # name, e-mail, [(service code, quantity)], start (months ago), story
 # The story says what the customer pays and so where the engine's own jobs
@@ -234,7 +234,7 @@ def main(argv=None):
         "(activating modules takes about a minute)")
     trytond_admin('-d', options.database, '--all',
         '--email', 'admin@cloud.example', password=ADMIN_PASSWORD)
-    trytond_admin('-d', options.database, '-u', MODULES,
+    trytond_admin('-d', options.database, '-u', *MODULES,
         '--activate-dependencies', password=ADMIN_PASSWORD)
     load_demo_data(options.database)
     print(f"database {options.database!r} ready")

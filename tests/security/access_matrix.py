@@ -60,6 +60,15 @@ MODELS = {
         'R---', 'RWCD', '----', '----', '----'),
     'sale.subscription.billing_email.text': (
         'RWC-', 'RWC-', 'R---', '----', '----'),
+    # billing_usage
+    'billing_usage.metric': (
+        'R---', 'RWCD', 'R---', 'R---', 'R---'),
+    'billing_usage.metric.filter': (
+        'R---', 'RWCD', 'R---', 'R---', 'R---'),
+    'billing_usage.event': (
+        'R-C-', 'R-C-', 'R---', '----', '----'),
+    'billing_usage.row': (
+        'R---', 'R---', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
@@ -107,6 +116,7 @@ WIZARDS = {
         'sale.subscription', '-X---'),
     'sale.subscription.billing.action.cancel': (
         'sale.subscription.billing.action', '-X---'),
+    'billing_usage.row.generate': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),

@@ -2,7 +2,7 @@
 
     DB_NAME=<name> python tests/security/matrix_db.py <output.json>
 
-Activates cloud_billing with the shared billing set-up (restored from
+Activates cloud_billing and billing_usage with the shared billing set-up (restored from
 DB_CACHE when the scenarios already built it), adds the two users the
 billing set-up has not (a plain Sales user and an employee with no group),
 a running subscription with a draft credit and a planned billing action
@@ -22,7 +22,7 @@ from subscription_core.tests.tools import (
     USER_PASSWORD, create_customer, get_services,
     setup_billing)
 
-MODULES = ['subscription_core', 'cloud_billing']
+MODULES = ['subscription_core', 'cloud_billing', 'billing_usage']
 # login: (name, group names); the billing users come from setup_billing
 EXTRA_USERS = {
     'sales': ("Sales User", ["Sales"]),
@@ -83,7 +83,7 @@ def create_records(config):
 
 
 def declared(config):
-    "The stored models, wizards and buttons with groups of both modules"
+    "The stored models, wizards and buttons with groups of the modules"
     from trytond.model import ModelStorage, ModelView
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -115,7 +115,7 @@ def declared(config):
 
 
 def main(output):
-    config = activate_modules('cloud_billing', setup_billing)
+    config = activate_modules(['cloud_billing', 'billing_usage'], setup_billing)
     create_extra_users(config)
     records = create_records(config)
     records.update(declared(config))
