@@ -2,8 +2,8 @@
 
 The entry points are read from what the modules register, not from a hand
 list: the models and wizards that the modules of ``MODULES``
-(subscription_core, cloud_billing, billing_usage) register in the pool (tryton.cfg ``[register]``, read through
-``Pool.classes``), the buttons of those models (``ir.model.button``) and
+(subscription_core, cloud_billing, billing_usage) register in the pool
+(tryton.cfg ``[register]``, read through ``Pool.classes``), the buttons of those models (``ir.model.button``) and
 their fields (``fields_get`` as the finance user sees them). ``EXCLUDED``
 says, with a reason each, what is not an entry point of the finance user.
 """
