@@ -116,14 +116,16 @@ class Event(InputMixin, ModelSQL, ModelView):
                 error = cls._check_target(
                     event.subscription, event.metric, [event.line],
                     event.timestamp, properties)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 if isinstance(error, payload.EventInputError):
                     message = _message(error)
                 else:
                     message = gettext('billing_usage.msg_event_properties_type')
                 raise EventError(gettext('billing_usage.msg_event_invalid',
                         event=event.rec_name, error=message))
-            if not error and event.subscription.company != event.company:
+            if not error and (
+                    event.subscription.company != event.company
+                    or event.line.subscription != event.subscription):
                 error = gettext('billing_usage.msg_event_subscription',
                     value=event.subscription.rec_name)
             if error:
