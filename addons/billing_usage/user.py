@@ -2,10 +2,14 @@
 # the repository for copyright and license notices.
 from trytond.pool import PoolMeta
 
+from subscription_core.validation import InputMixin
+
 APPLICATION = 'billing_usage'
 
 
-class UserApplication(metaclass=PoolMeta):
+class UserApplication(InputMixin, metaclass=PoolMeta):
+    """Keys of the billing_usage application; the arguments of create,
+    write and the buttons sent by RPC are checked (tests/fuzz)"""
     __name__ = 'res.user.application'
 
     @classmethod
