@@ -333,7 +333,7 @@ class Event(InputMixin, ModelSQL, ModelView):
     def mark_aggregated(cls, event_ids):
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_ids in grouped_slice(event_ids):
+        for sub_ids in grouped_slice(event_ids, backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.update(
                     [table.aggregated], [True],
                     where=In(table.id, list(sub_ids))))
