@@ -15,7 +15,8 @@ from trytond.rpc import RPC
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from subscription_core.validation import InputMixin, check_model_access
+from subscription_core.validation import (
+    InputMixin, InputRPC, check_model_access)
 
 from . import payload
 from .exceptions import EventError, IngestError
@@ -72,7 +73,8 @@ class Event(InputMixin, ModelSQL, ModelView):
                 })
         cls._order = [('timestamp', 'DESC'), ('id', 'DESC')]
         cls.__rpc__.update({
-                'ingest': RPC(readonly=False, instantiate=None),
+                'ingest': InputRPC.wrap(
+                    RPC(readonly=False, instantiate=None), 'ingest'),
                 })
 
     @staticmethod
@@ -178,6 +180,12 @@ class Event(InputMixin, ModelSQL, ModelView):
                 return line
 
     @classmethod
+    def _check_input_ingest(cls, args, context, method):
+        "ingest takes one list of events over RPC"
+        if len(args) != 1 or not isinstance(args[0], (list, tuple)):
+            raise IngestError(gettext('billing_usage.msg_ingest_arguments'))
+
+    @classmethod
     def ingest(cls, events):
         """Store the usage events of a batch, each once
 
@@ -190,7 +198,7 @@ class Event(InputMixin, ModelSQL, ModelView):
         """
         check_model_access(cls, 'create')
         if not isinstance(events, (list, tuple)):
-            raise IngestError(gettext('billing_usage.msg_event_body_shape'))
+            raise IngestError(gettext('billing_usage.msg_ingest_arguments'))
         try:
             payload.check_count(events)
         except payload.EventInputError as error:
