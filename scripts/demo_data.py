@@ -1,4 +1,4 @@
-"""Build a database with both modules activated and the demo data.
+"""Build a database with the modules activated and the demo data.
 
     python scripts/demo_data.py --database demo [--reset]
 
@@ -16,7 +16,7 @@ from decimal import Decimal
 from trytond_admin import trytond_admin
 
 ADMIN_PASSWORD = 'admin-demo'
-MODULES = ['cloud_billing', 'cloud_pricing']
+MODULES = ['cloud_billing', 'cloud_pricing', 'billing_usage']
 
 # name, e-mail, [(service code, quantity)], start (months ago), story
 # The story says what the customer pays and so where the engine's own jobs

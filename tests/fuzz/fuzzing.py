@@ -1,9 +1,9 @@
-"""The entry points of the two modules and the hostile values sent to them.
+"""The entry points of the modules and the hostile values sent to them.
 
 The entry points are read from what the modules register, not from a hand
-list: the models and wizards that subscription_core and cloud_billing
-register in the pool (tryton.cfg ``[register]``, read through
-``Pool.classes``), the buttons of those models (``ir.model.button``) and
+list: the models and wizards that the modules of ``MODULES``
+(subscription_core, cloud_billing, billing_usage) register in the pool
+(tryton.cfg ``[register]``, read through ``Pool.classes``), the buttons of those models (``ir.model.button``) and
 their fields (``fields_get`` as the finance user sees them). ``EXCLUDED``
 says, with a reason each, what is not an entry point of the finance user.
 """
@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from .jsonrpc import Raw, is_translated
 
-MODULES = ['subscription_core', 'cloud_billing', 'cloud_pricing']
+MODULES = ['subscription_core', 'cloud_billing', 'cloud_pricing',
+    'billing_usage']
 
 # What the finance user does not reach, and why. Keys are a model name
 # ("create/write of it"), "model:button" or a wizard name.
@@ -55,7 +56,7 @@ AUDIT_FIELDS = {'id', 'create_uid', 'create_date', 'write_uid',
 
 
 def registered(kind):
-    "The names of the models or wizards both modules register"
+    "The names of the models or wizards the modules register"
     from trytond.pool import Pool
     from trytond.tools.misc import resolve
     Pool.start()
@@ -94,7 +95,7 @@ class EntryPoint:
 
 
 def discover(admin, finance):
-    """The entry points of both modules, as the finance user reaches them
+    """The entry points of the modules, as the finance user reaches them
 
     admin reads the buttons and sample records; finance's fields_get gives
     the fields finance sees.

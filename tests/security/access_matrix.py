@@ -79,6 +79,15 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    # billing_usage
+    'billing_usage.metric': (
+        'R---', 'RWCD', 'R---', 'R---', 'R---'),
+    'billing_usage.metric.filter': (
+        'R---', 'RWCD', 'R---', 'R---', 'R---'),
+    'billing_usage.event': (
+        'R-C-', 'R-C-', 'R---', '----', '----'),
+    'billing_usage.row': (
+        'R---', 'R---', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
@@ -128,6 +137,7 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'billing_usage.row.generate': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),

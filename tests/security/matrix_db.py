@@ -2,7 +2,7 @@
 
     DB_NAME=<name> python tests/security/matrix_db.py <output.json>
 
-Activates cloud_billing with the shared billing set-up (restored from
+Activates cloud_billing and billing_usage with the shared billing set-up (restored from
 DB_CACHE when the scenarios already built it), adds the two users the
 billing set-up has not (a plain Sales user and an employee with no group),
 a running subscription with a draft credit and a planned billing action
@@ -22,7 +22,8 @@ from subscription_core.tests.tools import (
     USER_PASSWORD, create_customer, get_services,
     setup_billing)
 
-MODULES = ['subscription_core', 'cloud_billing', 'cloud_pricing']
+MODULES = ['subscription_core', 'cloud_billing', 'cloud_pricing',
+    'billing_usage']
 # login: (name, group names); the billing users come from setup_billing
 EXTRA_USERS = {
     'sales': ("Sales User", ["Sales"]),
@@ -115,7 +116,8 @@ def declared(config):
 
 
 def main(output):
-    config = activate_modules(['cloud_billing', 'cloud_pricing'], setup_billing)
+    config = activate_modules(
+        ['cloud_billing', 'cloud_pricing', 'billing_usage'], setup_billing)
     create_extra_users(config)
     records = create_records(config)
     records.update(declared(config))

@@ -1,0 +1,300 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+import datetime
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from subscription_core.billing_run import check_run_date
+from subscription_core.validation import InputMixin, WizardInputMixin
+
+from .aggregation import (
+    QUANTITY_PLACES, canonical, daily_quantities, day_start, matches)
+from .event import USAGE_STATES
+
+_ONE_DAY = datetime.timedelta(days=1)
+
+
+class Row(InputMixin, ModelSQL, ModelView):
+    "Daily Usage Row"
+    __name__ = 'billing_usage.row'
+    __string__ = "Daily Usage Row"
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    subscription = fields.Many2One(
+        'sale.subscription', "Subscription", required=True, readonly=True,
+        ondelete='RESTRICT')
+    line = fields.Many2One(
+        'sale.subscription.line', "Subscription Line", required=True,
+        readonly=True, ondelete='RESTRICT')
+    metric = fields.Many2One(
+        'billing_usage.metric', "Metric", required=True, readonly=True,
+        ondelete='RESTRICT')
+    group_value = fields.Char(
+        "Group", readonly=True,
+        help="The value of the metric's group-by property.")
+    day = fields.Date("Day", required=True, readonly=True,
+        help="The UTC day [00:00, 24:00) of the usage.")
+    quantity = fields.Numeric(
+        "Quantity", digits=(16, QUANTITY_PLACES), required=True,
+        readonly=True)
+    unit = fields.Function(fields.Char("Unit"), 'get_unit')
+    event_count = fields.Integer(
+        "Events", required=True, readonly=True,
+        help="The events of the day that the metric counts.")
+    consumptions = fields.One2Many(
+        'sale.subscription.line.consumption', 'usage_row', "Consumptions",
+        readonly=True,
+        help="What the engine bills of the row: more than one when usage "
+        "arrived after the day was invoiced (late usage).")
+    billed_quantity = fields.Function(fields.Numeric(
+            "Invoiced Quantity", digits=(16, QUANTITY_PLACES)),
+        'get_billed_quantity')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints = [
+            ('row_unique', Unique(t, t.line, t.metric, t.group_value, t.day),
+                'billing_usage.msg_row_unique'),
+            ]
+        cls._sql_indexes.add(Index(t,
+                (t.line, Index.Range()),
+                (t.metric, Index.Range()),
+                (t.day, Index.Range())))
+        cls._order = [('day', 'DESC'), ('subscription', 'ASC'),
+            ('metric', 'ASC'), ('group_value', 'ASC'), ('id', 'ASC')]
+
+    def get_rec_name(self, name):
+        label = '%s %s' % (self.metric.code, self.day)
+        if self.group_value:
+            label += ' (%s)' % self.group_value
+        return label
+
+    def get_unit(self, name):
+        return self.metric.unit
+
+    @classmethod
+    def get_billed_quantity(cls, rows, name):
+        return {r.id: _exact(sum(Decimal(str(c.quantity))
+                    for c in r.consumptions if c.invoice_line))
+            for r in rows}
+
+    # Scheduled job: a day's events become its rows once the day ended.
+    @classmethod
+    def generate(cls, date=None):
+        """Aggregate into daily rows the usage events of the days ended at
+        date (their days before date), and bill the rows' quantities
+        through the engine's consumptions.
+
+        A day that got events since its rows were made is aggregated again;
+        a time-weighted metric gets a row for every day up to date, its
+        level held from the last event.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Event = pool.get('billing_usage.event')
+        Line = pool.get('sale.subscription.line')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        with without_check_access():
+            work = defaultdict(set)
+            for line_id, metric_id, day in Event.pending(date):
+                work[line_id, metric_id].add(day)
+            lines = Line.browse({l for l, _ in work})
+            lines += Line.search([
+                    ('service.usage_metric.aggregation', '=', 'weighted_sum'),
+                    ('usage_rows_until', '!=', None),
+                    ('usage_rows_until', '<', date),
+                    ('subscription.state', 'in', list(USAGE_STATES)),
+                    ])
+            rows = []
+            for line in set(lines):
+                if line.subscription.company.id != company_id:
+                    continue
+                metric = line.service.usage_metric if line.service else None
+                metrics = {m for l, m in work if l == line.id}
+                if metric and metric.aggregation == 'weighted_sum':
+                    metrics.add(metric.id)
+                for metric_id in sorted(metrics):
+                    rows += cls._generate_line(
+                        line, metric_id, work[line.id, metric_id], date)
+            cls.bill(rows)
+        return rows
+
+    @classmethod
+    def _generate_line(cls, line, metric_id, days, date):
+        "Aggregate days of (line, metric) into rows; return the rows changed"
+        pool = Pool()
+        Event = pool.get('billing_usage.event')
+        Line = pool.get('sale.subscription.line')
+        Metric = pool.get('billing_usage.metric')
+        metric = Metric(metric_id)
+        weighted = metric.aggregation == 'weighted_sum'
+        if weighted:
+            end = date
+            if line.billing_end:
+                end = min(end, line.billing_end)
+            start = min(days | {line.usage_rows_until or end})
+            if start >= end:
+                return []
+            days = set(_days(start, end))
+            domain = [('timestamp', '<', day_start(end))]
+        else:
+            start, end = min(days), max(days) + _ONE_DAY
+            domain = [
+                ('timestamp', '>=', day_start(start)),
+                ('timestamp', '<', day_start(end)),
+                ]
+        events = Event.search([
+                ('line', '=', line.id),
+                ('metric', '=', metric.id),
+                ] + domain, order=[('timestamp', 'ASC'), ('id', 'ASC')])
+        filters = metric.usage_filters
+        by_group = defaultdict(list)
+        counts = defaultdict(int)
+        for event in events:
+            properties = json.loads(event.properties)
+            if not matches(properties, filters):
+                continue
+            group = (canonical(properties.get(metric.group_by))
+                if metric.group_by else '')
+            by_group[group].append((event.timestamp, _value(
+                        metric, properties)))
+            if event.timestamp.date() in days:
+                counts[group, event.timestamp.date()] += 1
+        quantities = {}
+        for group, group_events in by_group.items():
+            for day, quantity in daily_quantities(
+                    metric.aggregation, group_events, start, end).items():
+                if day in days:
+                    quantities[group, day] = quantity
+        rows = cls._save_rows(line, metric, days, quantities, counts,
+            keep_zero=not weighted)
+        Event.mark_aggregated([e.id for e in events
+                if e.timestamp.date() in days or e.timestamp.date() < start])
+        if weighted:
+            Line.write([line], {'usage_rows_until': end})
+        return rows
+
+    @classmethod
+    def _save_rows(cls, line, metric, days, quantities, counts, keep_zero):
+        "Create or update the rows of days; return those changed"
+        existing = {(r.group_value or '', r.day): r for r in cls.search([
+                    ('line', '=', line.id),
+                    ('metric', '=', metric.id),
+                    ('day', 'in', sorted(days)),
+                    ])}
+        to_create, to_save = [], []
+        for key in sorted(quantities.keys() | existing.keys()):
+            quantity = quantities.get(key, Decimal(0))
+            count = counts.get(key, 0)
+            row = existing.get(key)
+            if row:
+                if row.quantity != quantity or row.event_count != count:
+                    row.quantity, row.event_count = quantity, count
+                    to_save.append(row)
+            elif quantity or (keep_zero and count):
+                group, day = key
+                to_create.append(cls(
+                        company=line.subscription.company,
+                        subscription=line.subscription, line=line,
+                        metric=metric, group_value=group, day=day,
+                        quantity=quantity, event_count=count))
+        cls.save(to_create + to_save)
+        return to_create + to_save
+
+    @classmethod
+    def bill(cls, rows):
+        """Put the part of each row not invoiced yet on one consumption of
+        its line (the engine rates and invoices consumptions); a row that
+        grew after it was invoiced gets a new one (late usage)."""
+        Consumption = Pool().get('sale.subscription.line.consumption')
+        to_create, to_write, to_delete = [], [], []
+        for row in rows:
+            billed = sum((Decimal(str(c.quantity))
+                    for c in row.consumptions if c.invoice_line), Decimal(0))
+            pending = [c for c in row.consumptions if not c.invoice_line]
+            rest = row.quantity - billed
+            if rest <= 0:
+                # Less than was invoiced: nothing more to bill (a credit
+                # is finance's decision)
+                to_delete.extend(pending)
+            elif pending:
+                first, *others = pending
+                if Decimal(str(first.quantity)) != rest:
+                    to_write.extend(([first], {'quantity': float(rest)}))
+                to_delete.extend(others)
+            else:
+                to_create.append({
+                        'line': row.line.id,
+                        'date': row.day,
+                        'quantity': float(rest),
+                        'usage_row': row.id,
+                        })
+        if to_delete:
+            Consumption.delete(to_delete)
+        if to_write:
+            Consumption.write(*to_write)
+        if to_create:
+            Consumption.create(to_create)
+
+
+def _days(start, end):
+    day = start
+    while day < end:
+        yield day
+        day += _ONE_DAY
+
+
+def _value(metric, properties):
+    "What the aggregation of metric reads from the properties"
+    if metric.aggregation == 'count':
+        return None
+    value = properties.get(metric.field_name)
+    if metric.aggregation == 'unique_count':
+        return canonical(value)
+    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+
+
+def _exact(value):
+    return Decimal(value).quantize(Decimal(1).scaleb(-QUANTITY_PLACES))
+
+
+class GenerateStart(InputMixin, ModelView):
+    "Generate Usage Rows"
+    __name__ = 'billing_usage.row.generate.start'
+    __string__ = "Generate Usage Rows"
+
+    date = fields.Date("Date", required=True,
+        help="The events of the days before this date are aggregated.")
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+
+class Generate(WizardInputMixin, Wizard):
+    "Generate Usage Rows"
+    __name__ = 'billing_usage.row.generate'
+    __string__ = "Generate Usage Rows"
+    start = StateView('billing_usage.row.generate.start',
+        'billing_usage.row_generate_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Generate", 'generate', 'tryton-ok', default=True),
+            ])
+    generate = StateTransition()
+
+    def transition_generate(self):
+        Row = Pool().get('billing_usage.row')
+        check_run_date(self.start.date)
+        Row.generate(self.start.date)
+        return 'end'

@@ -1,0 +1,88 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Shared builders of the billing_usage scenarios and HTTP tests."""
+import json
+from decimal import Decimal
+
+from proteus import Model, Wizard
+from proteus.config import get_config
+
+from subscription_core.tests.tools import USER_PASSWORD, get_services, travel
+
+__all__ = ['create_usage_service', 'create_producer', 'issue_key',
+    'post_events', 'generate_rows']
+
+
+def create_usage_service(code, name, price, metric, period='month',
+        config=None):
+    "A usage service priced per unit of metric (as the administrator)"
+    ProductTemplate = Model.get('product.template', config=config)
+    Service = Model.get('sale.subscription.service', config=config)
+    traffic = get_services(config=config)['traffic']
+    template = ProductTemplate(name=name)
+    template.default_uom = traffic.product.default_uom
+    template.type = 'service'
+    template.list_price = Decimal(price)
+    template.account_category = traffic.product.account_category
+    template.save()
+    product, = template.products
+    product.suffix_code = code
+    product.save()
+    service = Service(product=product)
+    service.billing_type = 'usage'
+    service.billing_period = period
+    service.usage_metric = metric
+    service.save()
+    return service
+
+
+def create_producer(login='metering', config=None):
+    "A user of the group Billing Usage Producer (the metering system)"
+    from trytond.modules.company.tests.tools import get_company
+    User = Model.get('res.user', config=config)
+    Group = Model.get('res.group', config=config)
+    Company = Model.get('company.company', config=config)
+    company = get_company(config=config)
+    user = User(name="Metering", login=login, password=USER_PASSWORD)
+    user.companies.append(Company(company.id))
+    user.company = company
+    group, = Group.find([('name', '=', "Billing Usage Producer")])
+    user.groups.append(group)
+    user.save()
+    return user
+
+
+def issue_key(user, config=None):
+    "A validated user application key of billing_usage for user"
+    Application = Model.get('res.user.application', config=config)
+    application = Application(user=user, application='billing_usage')
+    application.save()
+    return application.key
+
+
+def post_events(body, key, content_type='application/json', config=None):
+    """POST body (JSON) to the route through trytond's WSGI application, in
+    this process (the scenarios' database); return (status, JSON answer)"""
+    from werkzeug.test import Client
+    from trytond.wsgi import app
+    if config is None:
+        config = get_config()
+    client = Client(app)
+    headers = {'Authorization': f'Bearer {key}'} if key else {}
+    response = client.post(
+        f'/{config.database_name}/billing_usage/events',
+        data=body if isinstance(body, (str, bytes)) else json.dumps(body),
+        headers=headers, content_type=content_type)
+    try:
+        answer = json.loads(response.get_data())
+    except ValueError:
+        answer = None
+    return response.status_code, answer
+
+
+def generate_rows(date, config=None):
+    "Run the Generate Usage Rows wizard for date, on that day"
+    with travel(date):
+        generate = Wizard('billing_usage.row.generate', config=config)
+        generate.form.date = date
+        generate.execute('generate')
