@@ -44,7 +44,11 @@ ERROR_STATES = [
     ('open', "Open"),
     ('resolved', "Resolved"),
     ]
-# The groups of a job run together in one savepoint when none fails
+# The billing jobs work on this many subscriptions (or customers) at a
+# time, in one savepoint when none fails: each batch reads its records once,
+# creates, writes and posts them together, and its records are forgotten
+# after it, so the cost of a run grows linearly with the number of
+# customers.
 ISOLATION_BATCH = 50
 # The transaction attribute of the session of the job running
 _SESSION = '_subscription_core_billing_errors'

@@ -328,7 +328,6 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             for line in subscription.lines:
                 line.check_billable()
 
-
     def automation_held(self, date):
         "Whether an override forbids automated billing actions on date"
         party = self.invoice_party or self.party
