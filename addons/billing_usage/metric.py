@@ -9,7 +9,7 @@ from trytond.transaction import Transaction
 
 from subscription_core.validation import InputMixin
 
-from .aggregation import AGGREGATIONS, NUMERIC, canonical
+from .aggregation import NUMERIC, canonical
 from .exceptions import MetricError, MetricModificationError
 
 # The fields that decide what the events of a metric count

@@ -5,8 +5,9 @@
 ``cloud_billing.dashboard`` is a read-only SQL view with one row per
 subscription (running or closed): its customer, cloud billing status, the
 overdue amount and the oldest due date of the unpaid invoices billing it,
-and the next planned billing action with why it is planned (the invoice,
-the dunning level that planned it, its reason). A row's id is its
+the next planned billing action with why it is planned (the invoice,
+the dunning level that planned it, its reason) and its open billing errors
+(``subscription_core/billing_error.py``). A row's id is its
 subscription's id, so the relate actions open the subscription's resources,
 billing actions and emails. Everything is computed by one set-based query
 (``table_query``); nothing loops over the rows in Python. What a
@@ -100,6 +101,11 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
             "action."),
         'get_next_action_step')
     next_action_reason = fields.Text("Why", readonly=True)
+    billing_errors = fields.Integer(
+        "Billing Errors", readonly=True,
+        help="The open billing errors of the subscription and of its "
+        "customer: a billing job failed for them and retries each run "
+        "(Billing Errors list).")
     subscription_count = fields.Integer(
         "Subscriptions", readonly=True,
         help="1 per row: the graph sums it into counts per status.")
@@ -170,6 +176,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         pool = Pool()
         Subscription = pool.get('sale.subscription')
         Action = pool.get('sale.subscription.billing.action')
+        BillingError = pool.get('sale.subscription.billing_error')
         Dunning = pool.get('account.dunning')
         Company = pool.get('company.company')
         Currency = pool.get('currency.currency')
@@ -184,6 +191,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         date = Date.today()
         overdue = Invoice.billing_debt_query(date)
         next_ = cls._next_action_query()
+        errors = BillingError.open_count_query()
 
         return (subscription
             .join(company, condition=subscription.company == company.id)
@@ -195,6 +203,8 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
             .join(action, 'LEFT', condition=action.id == next_.action)
             .join(dunning, 'LEFT', condition=dunning.id == action.dunning)
             .join(invoice, 'LEFT', condition=invoice.id == action.invoice)
+            .join(errors, 'LEFT',
+                condition=errors.subscription == subscription.id)
             .select(
                 subscription.id.as_('id'),
                 subscription.create_uid.as_('create_uid'),
@@ -222,6 +232,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
                 invoice.number.as_('next_action_invoice_number'),
                 dunning.level.as_('next_action_level'),
                 action.reason.as_('next_action_reason'),
+                Coalesce(errors.count, Literal(0)).as_('billing_errors'),
                 Literal(1).as_('subscription_count'),
                 where=subscription.state.in_(DASHBOARD_STATES)))
 

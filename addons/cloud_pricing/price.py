@@ -9,7 +9,6 @@ line item, billed by the engine at the catalog's unit prices. The order
 step prices the instance again from the start values: the lines a client
 sends back are never trusted.
 """
-from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields

@@ -19,6 +19,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 
 from . import action_type, ladder, redaction
+from .billing_error import isolate, job_errors
 from .exceptions import BillingActionFailure, BillingActionRetry
 from .ir import job_scope
 
@@ -57,7 +58,10 @@ class BillingActionRun:
                     ('state', '=', 'planned'),
                     ('planned_date', '<=', date),
                     ], order=[('planned_date', 'ASC'), ('id', 'ASC')])
-        return cls.run(actions, date)
+        # An action that fails is left out, planned, for the next run
+        # (billing_error.py).
+        with job_errors('sale.subscription.billing.action|process', date):
+            return cls.run(actions, date)
 
     @classmethod
     def run(cls, actions, date):
@@ -72,22 +76,26 @@ class BillingActionRun:
             actions = cls.browse([a for a in actions if a.state == 'planned'])
             cls.lock(actions)
             for action in actions:
-                remote = action.type in remote_types
-                # A remote action is marked running by its queued task.
-                if not action._start(date, mark_running=not remote):
-                    continue
-                if remote:
-                    to_queue.append(action)
-                    continue
-                try:
-                    external_ref = action.execute(date)
-                except BillingActionRetry as e:
-                    action._finish(date, 'retry', e.message, e.external_ref)
-                except BillingActionFailure as e:
-                    action._finish(date, 'failed', e.message, e.external_ref)
-                else:
-                    action._finish(date, 'done', None, external_ref)
-                ran.append(action)
+                # In the job, an action that raises is rolled back alone.
+                with isolate(action.subscription):
+                    remote = action.type in remote_types
+                    # A remote action is marked running by its queued task.
+                    if not action._start(date, mark_running=not remote):
+                        continue
+                    if remote:
+                        to_queue.append(action)
+                        continue
+                    try:
+                        external_ref = action.execute(date)
+                    except BillingActionRetry as e:
+                        action._finish(
+                            date, 'retry', e.message, e.external_ref)
+                    except BillingActionFailure as e:
+                        action._finish(
+                            date, 'failed', e.message, e.external_ref)
+                    else:
+                        action._finish(date, 'done', None, external_ref)
+                    ran.append(action)
         if to_queue:
             with Transaction().set_context(queue_name=cls._queue_name()):
                 for action in to_queue:

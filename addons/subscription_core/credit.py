@@ -18,6 +18,7 @@ from trytond.transaction import without_check_access
 
 from . import adjustment
 from .audit import ModuleRecordMixin
+from .billing_error import grouped, job_errors, run_isolated
 from .document import FrozenDocumentMixin
 from .exceptions import CreditError
 from . import bounds
@@ -268,7 +269,12 @@ class Credit(FrozenDocumentMixin, InputMixin, Workflow, ModelSQL, ModelView):
                 ('expiry_date', '<', date),
                 ('balance', '>', 0),
                 ], order=[('id', 'ASC')])
-        return cls._close_balances(credits, date, 'expiry')
+        # A customer that fails is left out (billing_error.py).
+        with job_errors('sale.subscription.credit|expire', date):
+            return run_isolated(
+                grouped((c.party, c.id) for c in credits),
+                lambda ids: cls._close_balances(
+                    cls.browse(ids), date, 'expiry'))
 
     @classmethod
     def _close_balances(cls, credits, date, kind):

@@ -21,6 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import ladder
 from . import bounds
+from .billing_error import grouped, job_errors, run_isolated
 from .ir import job_date, job_scope
 from .validation import InputMixin, check_bounds
 
@@ -117,10 +118,22 @@ class Dunning(InputMixin, metaclass=PoolMeta):
                     ], order=[('id', 'ASC')])
             held = cls.get_ladder_held(drafts, date)
             dunnings = [d for d in drafts if d.id not in held]
-            cls.process(dunnings)
-            dunnings = cls.browse(dunnings)
-            cls.send_ladder_emails(dunnings)
-            cls.plan_billing_actions(dunnings)
+            # A customer that fails is left out, its dunnings stay draft
+            # for the next run (billing_error.py).
+            with job_errors('account.dunning|run_dunning_ladder', date):
+                dunnings = run_isolated(
+                    grouped((d.party, d.id) for d in dunnings),
+                    cls._run_ladder)
+        return dunnings
+
+    @classmethod
+    def _run_ladder(cls, ids):
+        "Process the dunnings of ids, send their emails, plan their actions"
+        dunnings = cls.browse(ids)
+        cls.process(dunnings)
+        dunnings = cls.browse(dunnings)
+        cls.send_ladder_emails(dunnings)
+        cls.plan_billing_actions(dunnings)
         return dunnings
 
     @classmethod

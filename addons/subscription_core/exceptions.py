@@ -17,6 +17,10 @@ class LimitChangeError(ValidationError):
     pass
 
 
+class SubscriptionLineError(ValidationError):
+    "A line of a subscription that cannot be billed"
+
+
 class PrepaidEndDateError(ValidationError):
     "A prepaid subscription without the end date of its term"
 

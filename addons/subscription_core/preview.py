@@ -1,7 +1,5 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-import copy
-
 from sql.aggregate import Max
 
 from trytond.model import ModelView, fields
@@ -11,29 +9,12 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
 from .billing_run import BILLING_JOBS, run_billing_job
+from .isolation import savepoint
 from .validation import InputMixin, WizardInputMixin
 
 # Jobs (1) to (3): what a billing day would invoice, post and plan. Job (4)
 # (process the actions) is left out: it acts, it does not bill.
 PREVIEW_EXCLUDED_JOBS = {'sale.subscription.billing.action|process'}
-
-# The transaction's side channels that outlive a rolled back savepoint:
-# records queued for triggers and logs, datamanagers (e.g. emails sent on
-# commit), notifications.
-_TRANSACTION_STATE = [
-    'create_records', 'delete_records', 'trigger_records', 'log_records',
-    'user_notifications', 'check_warnings', '_datamanagers',
-    ]
-# The other attributes a Transaction sets when it is created and started,
-# left as they are: the savepoint does not change them (database,
-# connection, user, context, locks, timing) or the preview clears them
-# itself (cache). tests/test_preview.py fails when trytond adds one, so
-# that it is put in one list or the other.
-_TRANSACTION_KEPT = [
-    'database', 'readonly', 'connection', 'user', 'context', 'timestamp',
-    'started_at', 'counter', 'cache', '_cache_deque', '_atexit',
-    '_locked_tables', '_locked_records',
-    ]
 
 
 def preview_jobs():
@@ -111,29 +92,18 @@ class BillingPreview(WizardInputMixin, Wizard):
         end and return what they did as preview line values.
 
         Nothing is written: the rows, the emails queued for the commit, the
-        queued tasks and the caches are all dropped with the savepoint.
+        queued tasks and the caches are all dropped with the savepoint
+        (isolation.savepoint). A customer a job fails for is left out of
+        the preview, as the run leaves it out (billing_error.py).
         """
-        transaction = Transaction()
-        cursor = transaction.connection.cursor()
         before = cls._max_ids()
-        state = {a: copy.copy(getattr(transaction, a, None))
-            for a in _TRANSACTION_STATE}
-        cursor.execute('SAVEPOINT billing_preview')
-        try:
+        with savepoint(rollback=True):
             draft = cls._draft_invoice_ids()
             for job in preview_jobs():
                 run_billing_job(job, date)
             # Only what the jobs just created is read back.
             with without_check_access():
                 lines = cls._collect(before, draft)
-        finally:
-            cursor.execute('ROLLBACK TO SAVEPOINT billing_preview')
-            cursor.execute('RELEASE SAVEPOINT billing_preview')
-            for attribute, value in state.items():
-                if hasattr(transaction, attribute):
-                    setattr(transaction, attribute, value)
-            for cache in transaction.cache.values():
-                cache.clear()
         return lines
 
     @classmethod

@@ -5,7 +5,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
@@ -18,8 +18,10 @@ from .charge import (
 from .period import convert_price, prepaid_adjustment, range_end
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
+from .billing_error import grouped, job_errors, run_isolated
 from .exceptions import (
-    GuardedFieldError, LimitChangeError, PrepaidEndDateError, UsageError)
+    GuardedFieldError, LimitChangeError, PrepaidEndDateError,
+    SubscriptionLineError, UsageError)
 from .validation import (
     InputMixin, WizardInputMixin, check_bounds, check_dates)
 from .ir import job_scope
@@ -64,13 +66,6 @@ class BillingTermsMixin:
         return 'month'
 
 
-# The billing jobs work on this many subscriptions (or customers) at a
-# time: each batch reads its records once, creates, writes and posts them
-# together, and its records are forgotten after it, so the cost of a run
-# grows linearly with the number of customers.
-BILLING_BATCH = 50
-
-
 def first_of_month(date):
     return date.replace(day=1)
 
@@ -82,27 +77,6 @@ END_DATE_HELP = (
     "The last day served and billed (included).\n"
     "Leave empty for no end.")
 
-
-
-def billing_batches(keyed_ids, size=BILLING_BATCH, first=None):
-    """Split (key, id) pairs in lists of ids of at most size keys
-
-    The ids of a key (the lines of a subscription, the invoices of a
-    customer) stay in one batch, in their order. The first batch has at
-    most first keys when given.
-    """
-    groups = defaultdict(list)
-    for key, id_ in keyed_ids:
-        groups[key].append(id_)
-    batch, keys, limit = [], 0, first or size
-    for ids in groups.values():
-        if keys == limit:
-            yield batch
-            batch, keys, limit = [], 0, size
-        batch.extend(ids)
-        keys += 1
-    if batch:
-        yield batch
 
 
 def changed_fields(record, values):
@@ -348,6 +322,26 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                         'subscription_core.msg_prepaid_end_date_required',
                         subscription=subscription.rec_name))
 
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('running')
+    def run(cls, subscriptions):
+        cls.check_billable_lines(subscriptions)
+        super().run(subscriptions)
+
+    @classmethod
+    def check_billable_lines(cls, subscriptions):
+        """Refuse to run a subscription with a line the jobs cannot bill
+
+        Every line needs a unit price (a usage line priced by its service's
+        tiers excepted) and every line but a usage line a quantity, within
+        their bounds. Once running, they only change through Change Limit:
+        a line without them would fail its billing run after run.
+        """
+        for subscription in subscriptions:
+            for line in subscription.lines:
+                line.check_billable()
+
     def automation_held(self, date):
         "Whether an override forbids automated billing actions on date"
         party = self.invoice_party or self.party
@@ -447,12 +441,11 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             order=[('subscription', 'ASC'), ('sequence', 'ASC'),
                 ('id', 'ASC')],
             fields_names=['subscription'])
-        invoice_lines = []
-        for batch in billing_batches(
-                [(l['subscription'], l['id']) for l in lines]):
-            invoice_lines += cls._create_billing_lines(
-                Line.browse(batch), date)
-        return invoice_lines
+        # One subscription that fails is left out (billing_error.py).
+        with job_errors('sale.subscription|create_billing_lines', date):
+            return run_isolated(
+                grouped(((cls(l['subscription']), l['id']) for l in lines)),
+                lambda ids: cls._create_billing_lines(Line.browse(ids), date))
 
     @classmethod
     def _create_billing_lines(cls, lines, date):
@@ -495,7 +488,15 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 ('subscription.state', 'in', ['running', 'closed']),
                 ('subscription.company', '=', company_id),
                 ], order=[('id', 'ASC')])
-        return cls.create_usage_lines(lines, date)
+        # A customer that fails is left out (billing_error.py): an
+        # on-demand invoice is per customer and window.
+        with job_errors('sale.subscription|create_on_demand_invoices',
+                date.date() if isinstance(date, datetime.datetime)
+                else date):
+            return run_isolated(
+                grouped(((l.subscription.invoice_party
+                            or l.subscription.party, l.id) for l in lines)),
+                lambda ids: cls.create_usage_lines(Line.browse(ids), date))
 
     @classmethod
     def create_usage_lines(cls, lines, until):
@@ -557,6 +558,7 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         "Apply credits and compensations, then post the cycle's invoices"
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
         date, company_id = job_scope(date)
         invoices = Invoice.search_read([
                 ('company', '=', company_id),
@@ -564,15 +566,19 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 ('state', '=', 'draft'),
                 ('billing_cycle', '<=', first_of_month(date)),
                 ], order=[('id', 'ASC')], fields_names=['party'])
-        ids = []
+
+        def close(ids):
+            Invoice.close_billing(Invoice.browse(ids), date)
+            return ids
         # Posting locks the strict sequences and the journal period when
         # it first needs them; ir.cron then restarts the job with the locks
         # taken from the start: a first batch of one customer makes that
-        # restart cheap.
-        for batch in billing_batches(
-                [(i['party'], i['id']) for i in invoices], first=1):
-            Invoice.close_billing(Invoice.browse(batch), date)
-            ids += batch
+        # restart cheap. A customer that fails is left out
+        # (billing_error.py).
+        with job_errors('sale.subscription|close_billing_cycle', date):
+            ids = run_isolated(
+                grouped(((Party(i['party']), i['id']) for i in invoices)),
+                close, first=1)
         return Invoice.browse(ids)
 
 
@@ -738,6 +744,24 @@ class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
                         if getattr(line, name, None):
                             raise guarded_field_error(
                                 cls._server_fields()[name], line, name)
+
+    def check_billable(self):
+        "Raise SubscriptionLineError when the jobs cannot bill the line"
+        values = {
+            'subscription': self.subscription.rec_name,
+            'line': self.rec_name,
+            }
+        tiered = self.billing_type == 'usage' and self.service.usage_tiers
+        if self.unit_price is None and not tiered:
+            raise SubscriptionLineError(gettext(
+                    'subscription_core.msg_line_run_price', **values))
+        if self.quantity is None and self.billing_type != 'usage':
+            raise SubscriptionLineError(gettext(
+                    'subscription_core.msg_line_run_quantity', **values))
+        check_bounds([self], None, {
+                'quantity': bounds.QUANTITY,
+                'unit_price': bounds.PRICE,
+                })
 
     @property
     def billing_start(self):

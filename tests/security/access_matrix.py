@@ -31,6 +31,8 @@ MODELS = {
         'R---', 'RWC-', 'R---', '----', '----'),
     'sale.subscription.billing.action.event': (
         'R---', 'R---', 'R---', '----', '----'),
+    'sale.subscription.billing_error': (
+        'R---', 'R---', '----', '----', '----'),
     'sale.subscription.compensation': (
         'RWCD', 'RWCD', 'R---', '----', '----'),
     'sale.subscription.credit': (
@@ -205,9 +207,9 @@ def render():
             "are the rights on the model; the company record rules and the "
             "guards on records and fields (a granted credit, a running "
             "subscription) come on top. Credit movements, billing action "
-            "events, limit changes and the dashboard refuse every create, "
-            "write and delete from a client: only the modules' own code "
-            "writes them."),
+            "events, billing errors, limit changes and the dashboard refuse "
+            "every create, write and delete from a client: only the "
+            "modules' own code writes them."),
         '',
         _table("Model", [(f'``{m}``', _cells(MODELS[m]))
                 for m in sorted(MODELS)]),

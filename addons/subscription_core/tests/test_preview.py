@@ -1,7 +1,8 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-"""The transaction attributes the billing preview restores after its
-rollback, pinned against the trytond installed."""
+"""The transaction attributes a savepoint (the billing preview, the
+isolated groups of the jobs) restores after its rollback, pinned against
+the trytond installed."""
 import ast
 import inspect
 import textwrap
@@ -9,7 +10,7 @@ import unittest
 
 from trytond.transaction import Transaction
 
-from subscription_core import preview
+from subscription_core import isolation
 
 
 def assigned_attributes(function, name):
@@ -27,8 +28,8 @@ class TransactionStateTestCase(unittest.TestCase):
         "A trytond upgrade that adds a Transaction attribute fails here"
         attributes = (assigned_attributes(Transaction.__new__, 'instance')
             | assigned_attributes(Transaction.start, 'self'))
-        restored = set(preview._TRANSACTION_STATE)
-        kept = set(preview._TRANSACTION_KEPT)
+        restored = set(isolation.TRANSACTION_STATE)
+        kept = set(isolation.TRANSACTION_KEPT)
         self.assertFalse(restored & kept)
         self.assertEqual(restored | kept, attributes)
 
@@ -36,5 +37,5 @@ class TransactionStateTestCase(unittest.TestCase):
         "The restored attributes start as None and become collections"
         created = assigned_attributes(Transaction.__new__, 'instance')
         started = assigned_attributes(Transaction.start, 'self')
-        self.assertLessEqual(set(preview._TRANSACTION_STATE),
+        self.assertLessEqual(set(isolation.TRANSACTION_STATE),
             created & started)
