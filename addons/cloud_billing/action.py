@@ -107,6 +107,10 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     def already_done(self):
         if self.type == 'quota_change':
             return False
+        # Servers a finance manager shelved stay shelved once billing is
+        # active again: an unshelve planned by hand still has work.
+        if self.type == 'unshelve' and self._unshelved_resources():
+            return False
         return super().already_done()
 
     # Safety: the pause switch and the per-run limit.
@@ -384,7 +388,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if items:
             with without_check_access():
                 resources = Resource.browse([i for i, _ in items])
-                Resource.record_outcomes(resources, [o for _, o in items])
+                Resource.record_outcomes(
+                    resources, [o for _, o in items], action=self)
             self._write_outcomes(items)
 
     def _execute_shelve(self, date):
@@ -394,17 +399,25 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
-                resources, 'shelve', wait=self._remote_wait()))
+                resources, 'shelve', wait=self._remote_wait(),
+                billing_action=self))
+
+    def _unshelved_resources(self):
+        """The servers an unshelve gives back: those billing shelved; an
+        unshelve planned by hand also those a finance manager shelved"""
+        return [r for r in self._cloud_resources()
+            if r.shelved_by_billing
+            or (self.actor == 'user' and r.shelved_by == 'manager')]
 
     def _execute_unshelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        resources = [r for r in self._cloud_resources()
-            if r.shelved_by_billing]
+        resources = self._unshelved_resources()
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
-                resources, 'unshelve', wait=self._remote_wait()))
+                resources, 'unshelve', wait=self._remote_wait(),
+                billing_action=self))
 
     def _execute_pending_deletion(self, date):
         "Only changes the status; on_done warns the customer"
@@ -522,9 +535,13 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         """Send the step's email (once per step, see send_billing_email)
 
         The debt emails need the invoice: a step planned by hand without
-        one sends none.
+        one sends none. No "restored" email while servers stay shelved by
+        a finance manager (a payment does not give them back).
         """
         if kind != 'restored' and not self.invoice:
+            return None
+        if kind == 'restored' and any(r.shelved_by == 'manager'
+                for r in self._cloud_resources()):
             return None
         return self.subscription.send_billing_email(
             kind, step_key or self._step_key(),
