@@ -107,6 +107,10 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     def already_done(self):
         if self.type == 'quota_change':
             return False
+        # Servers a finance manager shelved stay shelved once billing is
+        # active again: an unshelve planned by hand still has work.
+        if self.type == 'unshelve' and self._unshelved_resources():
+            return False
         return super().already_done()
 
     # Safety: the pause switch and the per-run limit.
@@ -138,6 +142,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def run(cls, actions, date):
+        actions = cls._await_notice(actions, date)
         actions = cls._limit_destructive(actions, date)
         return super().run(actions, date)
 
@@ -176,7 +181,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         return [a for a in actions if a.id not in stopped]
 
     @classmethod
-    def _alert_finance_managers(cls, company, actions, message):
+    def _alert_finance_managers(cls, company, actions, message,
+            label='cloud_billing.msg_destructive_limit_label'):
         "Notify the company's finance managers (Tryton notification)"
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
@@ -185,8 +191,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         with without_check_access():
             Notification.save([Notification(
                         user=u,
-                        label=gettext(
-                            'cloud_billing.msg_destructive_limit_label'),
+                        label=gettext(label),
                         description=message[:250],
                         model=cls.__name__,
                         records=json.dumps([a.id for a in actions]),
@@ -208,10 +213,13 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if self.type == 'delete':
             deletion = subscription.cloud_deletion_date
             if (subscription.billing_status != 'pending_deletion'
-                    or not deletion or deletion > date):
+                    or not deletion):
                 return gettext('cloud_billing.msg_delete_not_due',
                     subscription=subscription.rec_name,
                     date=deletion or '')
+            reason = self._notice_reason(date)
+            if reason:
+                return reason
         if self.type == 'quota_change':
             if (not self.quota_line
                     or self.quota_line.subscription != subscription
@@ -220,6 +228,116 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                 return gettext('cloud_billing.msg_quota_change_invalid',
                     subscription=subscription.rec_name)
         return None
+
+    # Notice before deletion: a delivered warning, the warning days before.
+    def _warned_on(self):
+        """The day the pre-deletion warning of this deletion's debt was
+        delivered (handed to the mail server), or None
+
+        The warning of the debt (the step of the invoice); without a debt,
+        one sent since the servers were shelved.
+        """
+        pool = Pool()
+        BillingEmail = pool.get('sale.subscription.billing_email')
+        subscription = self.subscription
+        domain = [
+            ('subscription', '=', subscription.id),
+            ('kind', '=', 'pre_deletion'),
+            ('state', '=', 'sent'),
+            ]
+        if self.invoice:
+            domain.append(('step_key', '=', self._step_key()))
+        elif subscription.cloud_shelved_date:
+            domain.append(('date', '>=', subscription.cloud_shelved_date))
+        with without_check_access():
+            emails = BillingEmail.search(
+                domain, order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
+        return emails[0].date if emails else None
+
+    def _noticed_deletion(self, warned_on=None):
+        """The first day the servers may be deleted (grace.
+        noticed_deletion_date), None while the customer is not warned"""
+        if warned_on is None:
+            warned_on = self._warned_on()
+        try:
+            return grace.noticed_deletion_date(warned_on,
+                self._configuration().deletion_warning_days,
+                self.subscription.cloud_deletion_date)
+        except grace.GraceSettingError:
+            return None
+
+    def _notice_reason(self, date):
+        "None when the customer was warned in time to delete on date"
+        subscription = self.subscription
+        days = self._configuration().deletion_warning_days
+        warned_on = self._warned_on()
+        noticed = self._noticed_deletion(warned_on)
+        if noticed is None:
+            return gettext('cloud_billing.msg_delete_not_warned',
+                subscription=subscription.rec_name,
+                party=subscription.billing_email_party.rec_name,
+                days=days)
+        if noticed > date:
+            return gettext('cloud_billing.msg_delete_waits',
+                subscription=subscription.rec_name, date=noticed,
+                warned=warned_on or '', days=days)
+        return None
+
+    @classmethod
+    def _await_notice(cls, actions, date):
+        """Leave out the deletions whose customer was not warned in time
+
+        A due delete whose only unmet precondition is the notice waits:
+        when no warning was delivered it is sent again (the deletion date
+        it gives counts from today), the deletion moves to the first day
+        the notice allows (subscription and action), the reason is logged
+        on the action and the finance managers are alerted, once per
+        reason.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Subscription = pool.get('sale.subscription')
+        # The day the checks of the run use (BillingActionRun._start).
+        check_date = min(date, Date.server_today())
+        waiting = []
+        for action in actions:
+            if (action.state != 'planned' or action.type != 'delete'
+                    or action.held(check_date)):
+                continue
+            reason = action._notice_reason(check_date)
+            if not reason or action.check_preconditions(check_date) != reason:
+                continue
+            if action._warned_on() is None:
+                action._send_warning_again(date)
+                reason = action._notice_reason(check_date)
+            noticed = action._noticed_deletion()
+            if noticed and noticed > action.planned_date:
+                with action_path():
+                    Subscription.write([action.subscription], {
+                            'cloud_deletion_date': noticed,
+                            })
+                    cls.write([action], {'planned_date': noticed})
+                action = cls(action.id)
+                reason = action._notice_reason(check_date)
+            if not reason:
+                continue
+            last = action.events[-1] if action.events else None
+            if not last or last.message != reason:
+                logger.warning(reason)
+                cls._transition([action], 'planned', reason, date=date)
+                cls._alert_finance_managers(action.company, [action], reason,
+                    label='cloud_billing.msg_delete_waits_label')
+            waiting.append(action.id)
+        return [a for a in actions if a.id not in waiting]
+
+    def _send_warning_again(self, date):
+        """Send the pre-deletion warning of the debt again (a customer
+        without an email address, a warning that never left)"""
+        deletion = grace.noticed_deletion_date(date,
+            self._configuration().deletion_warning_days,
+            self.subscription.cloud_deletion_date)
+        return self._send_email(
+            'pre_deletion', {'deletion_date': deletion}, date)
 
     # Execution (in the queued task, after the commit that planned it)
     def _cloud_resources(self):
@@ -270,7 +388,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if items:
             with without_check_access():
                 resources = Resource.browse([i for i, _ in items])
-                Resource.record_outcomes(resources, [o for _, o in items])
+                Resource.record_outcomes(
+                    resources, [o for _, o in items], action=self)
             self._write_outcomes(items)
 
     def _execute_shelve(self, date):
@@ -280,17 +399,25 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
-                resources, 'shelve', wait=self._remote_wait()))
+                resources, 'shelve', wait=self._remote_wait(),
+                billing_action=self))
+
+    def _unshelved_resources(self):
+        """The servers an unshelve gives back: those billing shelved; an
+        unshelve planned by hand also those a finance manager shelved"""
+        return [r for r in self._cloud_resources()
+            if r.shelved_by_billing
+            or (self.actor == 'user' and r.shelved_by == 'manager')]
 
     def _execute_unshelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        resources = [r for r in self._cloud_resources()
-            if r.shelved_by_billing]
+        resources = self._unshelved_resources()
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
-                resources, 'unshelve', wait=self._remote_wait()))
+                resources, 'unshelve', wait=self._remote_wait(),
+                billing_action=self))
 
     def _execute_pending_deletion(self, date):
         "Only changes the status; on_done warns the customer"
@@ -408,9 +535,13 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         """Send the step's email (once per step, see send_billing_email)
 
         The debt emails need the invoice: a step planned by hand without
-        one sends none.
+        one sends none. No "restored" email while servers stay shelved by
+        a finance manager (a payment does not give them back).
         """
         if kind != 'restored' and not self.invoice:
+            return None
+        if kind == 'restored' and any(r.shelved_by == 'manager'
+                for r in self._cloud_resources()):
             return None
         return self.subscription.send_billing_email(
             kind, step_key or self._step_key(),

@@ -24,7 +24,8 @@ from subscription_core.action_type import (
     ACTION_TYPES as CORE_ACTION_TYPES, PAID, UNPAID, ActionType, Next)
 
 __all__ = ['GraceSettingError', 'check_settings', 'shelve_date',
-    'deletion_date', 'warning_date', 'lead_days', 'DEFAULTS',
+    'deletion_date', 'warning_date', 'noticed_deletion_date', 'lead_days',
+    'DEFAULTS',
     'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow']
 
 # Defaults of the configuration
@@ -97,6 +98,23 @@ def warning_date(deletion, deletion_warning_days, shelved_on=None):
     return min(date, deletion - datetime.timedelta(days=1))
 
 
+def noticed_deletion_date(warned_on, deletion_warning_days, deletion=None):
+    """The first day the servers may be deleted when warned on warned_on
+
+    A deletion needs a delivered pre-deletion warning at least
+    deletion_warning_days before: never before warned_on + the warning days,
+    nor before the recorded deletion day. None when the customer was not
+    warned (warned_on None): the deletion waits.
+    """
+    days = _positive('deletion_warning_days', deletion_warning_days)
+    if warned_on is None:
+        return None
+    date = warned_on + datetime.timedelta(days=int(days))
+    if deletion is not None and deletion > date:
+        date = deletion
+    return date
+
+
 def lead_days(pre_expiry_days):
     "The lead of a prepaid renewal invoice as a timedelta (0 when unset)"
     if pre_expiry_days is None or pre_expiry_days <= 0:
@@ -125,6 +143,13 @@ def _planned_deletion(today, settings, dates):
 def _planned_warning(today, settings, dates):
     return warning_date(
         dates['deletion_date'], settings['deletion_warning_days'], today)
+
+
+def _noticed_deletion(today, settings, dates):
+    # A warning sent late (the job did not run, the mail server was down)
+    # moves the deletion: the customer always gets the warning days.
+    return noticed_deletion_date(
+        today, settings['deletion_warning_days'], dates['deletion_date'])
 
 
 def _recorded_deletion(today, settings, dates):
@@ -164,7 +189,9 @@ CLOUD_TYPES = {t.name: t for t in [
         ActionType('pending_deletion', "Pending Deletion",
             "the customer is warned of the deletion.",
             target_status='pending_deletion', debt=UNPAID,
-            email='pre_deletion', email_values=('deletion_date',)),
+            dates=(('deletion_date', _noticed_deletion),),
+            email='pre_deletion', email_values=('deletion_date',),
+            records=(('cloud_deletion_date', 'deletion_date'),)),
         ActionType('delete', "Delete",
             "the project's recorded servers are deleted.",
             target_status='deleted', debt=UNPAID, remote=True,

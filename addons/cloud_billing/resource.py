@@ -5,6 +5,8 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 from . import openstack
 from subscription_core.document import rec_name_domain
@@ -45,6 +47,24 @@ class Resource(InputMixin, ModelSQL, ModelView):
     gone_since = fields.Timestamp("Gone Since", readonly=True)
     shelved_by_billing = fields.Boolean("Shelved by Billing", readonly=True,
         help="Billing shelved the server: unshelving restores only these.")
+    shelved_by = fields.Selection([
+            (None, ""),
+            ('billing', "Billing"),
+            ('manager', "Finance Manager"),
+            ], "Shelved by", readonly=True, sort=False,
+        help="Why the server was shelved:\n"
+        "Billing: the grace workflow shelved it for a debt; a payment "
+        "unshelves it.\n"
+        "Finance Manager: a shelve planned by hand; a payment leaves it "
+        "shelved.")
+    shelve_action = fields.Many2One(
+        'sale.subscription.billing.action', "Shelve Action", readonly=True,
+        ondelete='SET NULL',
+        states={
+            'invisible': ~Eval('shelve_action'),
+            },
+        help="The billing action that shelved the server (its reason, who "
+        "planned it).")
     company = fields.Function(
         fields.Many2One('company.company', "Company"),
         'get_company', searcher='search_company')
@@ -60,6 +80,18 @@ class Resource(InputMixin, ModelSQL, ModelView):
         cls._order = [
             ('subscription', 'ASC'), ('gone', 'ASC'), ('name', 'ASC'),
             ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        migrate = not table_h.column_exist('shelved_by')
+        super().__register__(module)
+        # Migration from 8.0.x: the shelves recorded before are billing's
+        if migrate:
+            table = cls.__table__()
+            Transaction().connection.cursor().execute(*table.update(
+                    [table.shelved_by], ['billing'],
+                    where=table.shelved_by_billing == True))  # noqa: E712
 
     # What a user may correct by hand; the rest is what Nova said, and the
     # remote actions act on the recorded uuid and project.
@@ -160,14 +192,20 @@ class Resource(InputMixin, ModelSQL, ModelView):
         return to_save
 
     @classmethod
-    def record_outcomes(cls, resources, outcomes, date=None):
+    def record_outcomes(cls, resources, outcomes, date=None, action=None):
         """Record on resources what openstack's server actions did
 
-        The status, gone, and shelved_by_billing: set when billing's shelve
-        was accepted or may have been (sent), cleared once unshelved.
+        The status, gone, and why a server is shelved: action is the
+        billing action that ran (None: billing). A shelve that billing's
+        scheduler ran marks the servers it shelved (accepted or may have
+        been: sent) shelved_by_billing, those a payment unshelves; a shelve
+        a finance manager planned by hand takes the servers it shelved or
+        found shelved (shelved_by 'manager'): a payment leaves them. Both
+        cleared once unshelved.
         """
         if date is None:
             date = datetime.datetime.now()
+        by_hand = bool(action and action.actor == 'user')
         by_uuid = {o.server_id: o for o in outcomes}
         to_save = []
         for resource in resources:
@@ -176,12 +214,17 @@ class Resource(InputMixin, ModelSQL, ModelView):
                 continue
             if outcome.status:
                 resource.status = outcome.status
-            if outcome.action == 'shelve' and (
-                    outcome.result == openstack.DONE or outcome.sent):
-                resource.shelved_by_billing = True
+            shelved = outcome.result == openstack.DONE or outcome.sent
+            if outcome.action == 'shelve' and (shelved or (
+                        by_hand and outcome.result == openstack.ALREADY)):
+                resource.shelved_by_billing = not by_hand
+                resource.shelved_by = 'manager' if by_hand else 'billing'
+                resource.shelve_action = action
             elif outcome.action == 'unshelve' and outcome.result in {
                     openstack.DONE, openstack.ALREADY}:
                 resource.shelved_by_billing = False
+                resource.shelved_by = None
+                resource.shelve_action = None
             if outcome.status == 'DELETED' and outcome.result in {
                     openstack.DONE, openstack.ALREADY, openstack.GONE}:
                 if not resource.gone:
@@ -192,17 +235,23 @@ class Resource(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def remote_action(cls, resources, action, wait=None,
-            interval=openstack.POLL_INTERVAL):
+            interval=openstack.POLL_INTERVAL, billing_action=None):
         """Run the openstack action on recorded resources, record outcomes
 
         action: 'shelve', 'unshelve' or 'delete'. Each server is checked
         against the project it was recorded in; unshelve acts only on
-        resources billing shelved. Returns {resource: ServerOutcome}.
+        resources billing shelved, or a finance manager when the billing
+        action was planned by hand. billing_action: the billing action that
+        runs it (who shelves, see record_outcomes). Returns
+        {resource: ServerOutcome}.
         The remote calls are slow: call this from an ir.queue task.
         """
         function = REMOTE_ACTIONS[action]
         if action == 'unshelve':
-            resources = [r for r in resources if r.shelved_by_billing]
+            by_hand = bool(
+                billing_action and billing_action.actor == 'user')
+            resources = [r for r in resources if r.shelved_by_billing
+                or (by_hand and r.shelved_by == 'manager')]
         groups = defaultdict(list)
         for resource in resources:
             groups[(resource.cloud, resource.project_id)].append(resource)
@@ -219,6 +268,6 @@ class Resource(InputMixin, ModelSQL, ModelView):
             else:
                 outcomes = function(
                     conn, uuids, project_id, wait=wait, interval=interval)
-            cls.record_outcomes(group, outcomes)
+            cls.record_outcomes(group, outcomes, action=billing_action)
             result.update(zip(group, outcomes))
         return result

@@ -20,7 +20,8 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.sendmail import SMTPDataManager, send_message_transactional
+from trytond.sendmail import (
+    SMTPDataManager, send_message, send_message_transactional)
 from trytond.tools import grouped_slice
 from trytond.tools.email_ import has_rcpt, set_from_header
 from trytond.transaction import Transaction
@@ -51,11 +52,35 @@ DATE_OF_EMAIL = {
 
 
 class _SMTPDataManager(SMTPDataManager):
-    "Connect to the mail server at commit only when a message is queued"
+    """Hand the messages to the mail server before the database commits
+
+    Trytond's data manager connects in ``tpc_vote`` but sends in
+    ``tpc_finish``, after the commit, where a refused message is only
+    logged: its step would stay recorded as sent. This one sends in
+    ``tpc_vote`` (strict): a mail server that is down or refuses a message
+    fails the commit, nothing of the transaction is kept (no step recorded
+    as sent, the workflow step not done) and the next run sends it again.
+    The price is the other way round: a message accepted just before the
+    database commit fails is sent again by the next run (a warning twice
+    rather than none). No connection when no message is queued.
+    """
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return super().__eq__(other)
 
     def tpc_vote(self, trans):
-        if self.queue:
-            super().tpc_vote(trans)
+        if not self.queue:
+            return
+        super().tpc_vote(trans)
+        for from_addr, to_addrs, msg in self.queue:
+            server = send_message(
+                msg, from_addr, to_addrs, server=self._server, strict=True)
+            if server:
+                self._server = server
+        # Handed over: tpc_finish only closes the connection.
+        self.queue = []
 
 
 class Subscription(metaclass=PoolMeta):
@@ -94,10 +119,13 @@ class Subscription(metaclass=PoolMeta):
         names the step (e.g. the due date it is about), ``values`` a dict for
         the template (see ``get_billing_email``).
 
-        The messages leave after the transaction commits (strict: a mail
-        server that cannot be reached fails the commit, so nothing is marked
-        sent without having been handed over). A step already sent is
-        skipped; a step whose customer had no email address is retried.
+        The messages are handed to the mail server when the transaction
+        commits, before the database commit (strict, see
+        ``_SMTPDataManager``: a mail server that cannot be reached or
+        refuses a message fails the commit, so nothing is recorded sent
+        without having been handed over; the next run sends it). A step
+        already sent is skipped; a step whose customer had no email address
+        is retried.
         Return the new ``sale.subscription.billing_email`` records.
         """
         pool = Pool()

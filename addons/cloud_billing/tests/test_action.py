@@ -87,15 +87,28 @@ class CloudBillingActionTestCase(unittest.TestCase):
                 action._finish(date, 'done', None, ref)
         return Action(action.id)
 
-    def pending_deletion(self, subscription, deletion):
-        "Put subscription in pending deletion, its servers going on deletion"
+    def pending_deletion(self, subscription, deletion, warned=7,
+            state='sent'):
+        """Put subscription in pending deletion, its servers going on
+        deletion, its customer warned (state) warned days before"""
         pool = Pool()
         Subscription = pool.get('sale.subscription')
+        BillingEmail = pool.get('sale.subscription.billing_email')
         with action_path():
             Subscription.write([subscription], {
                     'billing_status': 'pending_deletion',
                     'cloud_deletion_date': deletion,
                     })
+            if warned is not None:
+                BillingEmail.create([{
+                            'company': subscription.company.id,
+                            'subscription': subscription.id,
+                            'kind': 'pre_deletion',
+                            'step_key': 'warning-%s' % deletion,
+                            'date': deletion - datetime.timedelta(
+                                days=warned),
+                            'state': state,
+                            }])
 
     @contextmanager
     def remote_subscription(self, **settings):
@@ -260,6 +273,41 @@ class CloudBillingActionTestCase(unittest.TestCase):
                 for o in json.loads(action.remote_outcomes)}
             self.assertEqual(results, {
                     server.id: openstack.DONE, gone.id: openstack.DONE})
+
+    @with_transaction()
+    def test_delete_needs_delivered_warning(self):
+        "No deletion without a warning delivered the warning days before"
+        pool = Pool()
+        BillingEmail = pool.get('sale.subscription.billing_email')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            deletion = DATE + datetime.timedelta(days=3)
+            for warned, state in [
+                    (None, None),  # never warned
+                    (7, 'no_recipient'),  # no address: not delivered
+                    (6, 'sent'),  # delivered a day short
+                    ]:
+                with self.subTest(warned=warned, state=state):
+                    self.pending_deletion(
+                        subscription, deletion, warned=warned, state=state)
+                    action = self.attempt(
+                        self.plan(subscription, 'delete', date=deletion),
+                        date=deletion)
+                    self.assertEqual(action.state, 'cancelled')
+                    self.assertIn('not deleted', action.cancel_reason)
+                    self.assertIn(server.id, self.cloud.servers)
+                    with action_path():
+                        BillingEmail.delete(BillingEmail.search([]))
+            self.assertEqual(self.cloud.actions('DELETE'), [])
+            # Delivered seven days before: deleted.
+            self.pending_deletion(subscription, deletion)
+            action = self.attempt(
+                self.plan(subscription, 'delete', date=deletion),
+                date=deletion)
+            self.assertEqual(action.state, 'done')
+            self.assertNotIn(server.id, self.cloud.servers)
 
     @with_transaction()
     def test_delete_checked_on_the_server_date(self):

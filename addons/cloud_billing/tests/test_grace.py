@@ -69,6 +69,28 @@ class GraceDatesTestCase(unittest.TestCase):
                     grace.check_settings(*values)
                 self.assertEqual(cm.exception.name, name)
 
+    def test_noticed_deletion_date(self):
+        "No deletion before the warning days after a delivered warning"
+        for warned, days, deletion, expected in [
+                (D(2026, 2, 25), 7, D(2026, 3, 4), D(2026, 3, 4)),
+                # warned late (mail server down): the deletion waits
+                (D(2026, 2, 27), 7, D(2026, 3, 4), D(2026, 3, 6)),
+                # warned early: the recorded deletion day stands
+                (D(2026, 2, 20), 7, D(2026, 3, 4), D(2026, 3, 4)),
+                (D(2026, 2, 25), 7, None, D(2026, 3, 4)),
+                (D(2028, 2, 28), 1, None, D(2028, 2, 29)),
+                (D(2026, 12, 30), 7, D(2027, 1, 1), D(2027, 1, 6)),
+                # never warned (no address, never delivered): no day
+                (None, 7, D(2026, 3, 4), None),
+                ]:
+            with self.subTest(warned=warned, days=days, deletion=deletion):
+                self.assertEqual(grace.noticed_deletion_date(
+                        warned, days, deletion), expected)
+        for value in [None, 0, -7, False]:
+            with self.subTest(value=value):
+                with self.assertRaises(GraceSettingError):
+                    grace.noticed_deletion_date(D(2026, 3, 1), value)
+
     def test_lead_days(self):
         self.assertEqual(grace.lead_days(7), datetime.timedelta(days=7))
         self.assertEqual(grace.lead_days(None), datetime.timedelta(0))
@@ -99,7 +121,12 @@ class NextStepsTestCase(unittest.TestCase):
                         ('delete', D(2026, 3, 15), 'pending_deletion',
                             False)]),
                 ('pending_deletion', D(2026, 3, 8), 'pre_deletion',
-                    {'deletion_date': D(2026, 3, 8)}, {}, []),
+                    {'deletion_date': D(2026, 3, 8)},
+                    {'cloud_deletion_date': D(2026, 3, 8)}, []),
+                # Warned late: the deletion moves to give the warning days.
+                ('pending_deletion', D(2026, 3, 5), 'pre_deletion',
+                    {'deletion_date': D(2026, 3, 8)},
+                    {'cloud_deletion_date': D(2026, 3, 8)}, []),
                 ('delete', D(2026, 2, 27), 'deleted',
                     {'deletion_date': D(2026, 2, 27)}, {},
                     [('close', today, None, True)]),

@@ -6,7 +6,8 @@ workflow's call of the billing emails.
 ``MailCatcher`` starts an aiosmtpd SMTP server on 127.0.0.1 on a free port
 and points trytond's ``[email] uri`` at it, so the emails go the way they go
 in production: the transactional SMTP data manager connects at commit and
-hands them over with smtplib. Stop it at the end (``stop()``, or use it as a
+hands them over with smtplib. ``down()`` and ``up()`` take the server away
+and back on the same port (a mail server outage). Stop it at the end (``stop()``, or use it as a
 context manager); the previous configuration is restored.
 """
 import email
@@ -66,6 +67,22 @@ class MailCatcher:
         if self._controller:
             self._controller.stop()
             self._controller = None
+
+    def down(self):
+        """Stop the SMTP server and keep the configuration pointing at its
+        port: a mail server that is down (connections refused)"""
+        if self._controller:
+            self._controller.stop()
+            self._controller = None
+        return self
+
+    def up(self):
+        "Start the SMTP server again on the same port"
+        from aiosmtpd.controller import Controller
+        self._controller = Controller(
+            self, hostname='127.0.0.1', port=self.port, ready_timeout=10)
+        self._controller.start()
+        return self
 
     def pop(self):
         "The messages received since the last call, as (from, to, message)"
