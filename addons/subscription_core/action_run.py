@@ -431,8 +431,15 @@ class BillingActionRun:
                     try:
                         external_ref = action.recover(date)
                     except BillingActionOutcome as e:
+                        outcome = cls._outcome_of(e)
+                        message = e.message
+                        if outcome == 'retry':
+                            message = gettext(
+                                'subscription_core'
+                                '.msg_billing_action_requeued',
+                                detail=message)
                         action._record_failed_attempt(e)
-                        action._finish(date, cls._outcome_of(e), e.message,
+                        action._finish(date, outcome, message,
                             e.external_ref)
                     else:
                         action._finish(date, 'done', gettext(
@@ -457,7 +464,7 @@ class BillingActionRun:
         again (every execute step is idempotent and re-checks the state).
         """
         raise BillingActionRetry(gettext(
-                'subscription_core.msg_billing_action_requeued'))
+                'subscription_core.msg_billing_action_remote_unknown'))
 
     @classmethod
     def _alert_stranded(cls, actions):
