@@ -82,6 +82,8 @@ def pay(config, party_id, payment_method_id, date, errors):
 class DebtRaceTestCase(unittest.TestCase):
     "A payment from a second connection during a run of billing actions"
 
+    maxDiff = None
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
