@@ -17,7 +17,13 @@ email::
 
 A payment cancels the planned steps of the debt and plans ``unshelve``
 (``Subscription._restore_action_type``).
+
+The step's email leaves in a queued task of its own (``send_step_email``),
+after the outcome of the step committed: a mail server that refuses it
+never undoes the step. A stranded shelve, unshelve or delete is recovered
+from the servers' real state in Nova (``recover``).
 """
+import datetime
 import json
 import logging
 
@@ -28,9 +34,10 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import without_check_access
 
-from subscription_core.action_run import action_path
+from subscription_core.action_run import action_path, queue_context
 from subscription_core.exceptions import (
-    BillingActionFailure, BillingActionRetry, LimitChangeError)
+    BillingActionCancel, BillingActionFailure, BillingActionRetry,
+    LimitChangeError)
 
 from . import grace, openstack
 from .exceptions import CloudConnectionError
@@ -49,6 +56,14 @@ class BillingOutcomeRetry(BillingActionRetry):
 
 class BillingOutcomeFailure(BillingActionFailure):
     "A failure that carries the server outcomes of the attempt"
+
+    def __init__(self, message, external_ref=None, outcomes=None):
+        super().__init__(message, external_ref=external_ref)
+        self.outcomes = outcomes or []
+
+
+class BillingOutcomeCancel(BillingActionCancel):
+    "A cancel that carries the server outcomes of the attempt"
 
     def __init__(self, message, external_ref=None, outcomes=None):
         super().__init__(message, external_ref=external_ref)
@@ -199,6 +214,41 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         logger.warning("alerted %s finance manager(s) of %s",
             len(users), company.rec_name)
         return users
+
+    # Stranded actions (the engine's reaper)
+    def stranded_timeout(self):
+        return datetime.timedelta(
+            minutes=self._configuration().stranded_timeout
+            or grace.DEFAULTS['stranded_timeout'])
+
+    @classmethod
+    def _alert_stranded(cls, actions):
+        super()._alert_stranded(actions)
+        by_company = {}
+        for action in actions:
+            by_company.setdefault(action.company, []).append(action)
+        for company, company_actions in by_company.items():
+            cls._alert_finance_managers(company, company_actions,
+                gettext('cloud_billing.msg_stranded_alert',
+                    company=company.rec_name, count=len(company_actions),
+                    actions=', '.join(a.rec_name for a in company_actions)),
+                label='cloud_billing.msg_stranded_alert_label')
+
+    def recover(self, date):
+        """Read the servers again in Nova: done when each one is where the
+        action leads (the outcomes are recorded), else run it again"""
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        if self.type not in {'shelve', 'unshelve', 'delete'}:
+            return super().recover(date)
+        if self.type == 'unshelve':
+            resources = self._unshelved_resources()
+        else:
+            resources = self._cloud_resources()
+        if not resources:
+            return None
+        return self._server_outcomes(Resource.remote_state(
+                resources, self.type, billing_action=self))
 
     # Preconditions
     def check_preconditions(self, date):
@@ -446,8 +496,22 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                         for r in foreign)))
         if not resources:
             return None
-        return self._server_outcomes(Resource.remote_action(
-                resources, 'delete', wait=self._remote_wait()))
+        stopped = []
+
+        def before(server_id):
+            # Re-checked before each server (the debt is locked since
+            # check_debt_now: a payment waits, this is the last guard).
+            message = self.debt_settled_now()
+            if message:
+                stopped.append(message)
+            return message
+        outcomes = Resource.remote_action(
+            resources, 'delete', wait=self._remote_wait(),
+            billing_action=self, before=before)
+        if stopped:
+            raise BillingOutcomeCancel(stopped[0], outcomes=[
+                    (r.id, o) for r, o in outcomes.items()])
+        return self._server_outcomes(outcomes)
 
     def _execute_quota_change(self, date):
         """Change the line's limit, apply the new quota, read it back
@@ -524,9 +588,32 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             if run_now:
                 to_run.append(action)
         if follow.email:
-            self._send_email(follow.email, follow.email_values, date)
+            self._queue_email(follow.email, follow.email_values, date)
         if to_run:
             cls.run(to_run, date)
+
+    def _queue_email(self, kind, values, date):
+        """Send the step's email in a task of its own, queued here: it runs
+        after the outcome of the step committed, never inside it"""
+        cls = self.__class__
+        with queue_context(self._email_queue_name()):
+            cls.__queue__.send_step_email([self], kind, values, date)
+
+    @classmethod
+    def _email_queue_name(cls):
+        return 'billing_email'
+
+    @classmethod
+    def send_step_email(cls, actions, kind, values, date):
+        """Queued task: send the email of kind of the done actions
+
+        At most once per step (send_billing_email); a step done again
+        sends nothing more.
+        """
+        for action in actions:
+            if action.state != 'done':
+                continue
+            action._send_email(kind, values, date)
 
     def _debt_values(self):
         return {'invoices': [self.invoice]} if self.invoice else {}

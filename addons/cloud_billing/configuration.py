@@ -30,7 +30,9 @@ from subscription_core.validation import InputMixin, check_bounds
 # The settings, all in the one value model of a company.
 SETTINGS = ['pre_expiry_days', 'shelve_grace_hours', 'retention_days',
     'deletion_warning_days', 'destructive_limit', 'automation_paused',
-    'remote_wait']
+    'remote_wait', 'stranded_timeout']
+# The settings the singleton's own table held (migration from 8.0.0)
+SETTINGS_8_0_0 = SETTINGS[:7]
 
 
 def multivalue_field(Value, name):
@@ -130,7 +132,7 @@ class ConfigurationCompany(
     "Cloud Billing Configuration of a Company"
     __name__ = 'cloud_billing.configuration.company'
     _singleton = 'cloud_billing.configuration'
-    _settings = SETTINGS
+    _settings = SETTINGS_8_0_0
     _company_unique_message = 'cloud_billing.msg_configuration_company_unique'
 
     pre_expiry_days = fields.Integer(
@@ -161,6 +163,11 @@ class ConfigurationCompany(
         "Remote Wait", required=True,
         help="Seconds a queued shelve, unshelve or delete waits for the "
         "servers to reach their state before it is retried later.")
+    stranded_timeout = fields.Integer(
+        "Stranded Timeout", required=True,
+        help="Minutes a billing action may stay running: past it, the "
+        "hourly reaper reads the servers again and finishes the action or "
+        "runs it again, and a finance manager may retry or cancel it.")
 
     @classmethod
     def default_pre_expiry_days(cls):
@@ -191,6 +198,10 @@ class ConfigurationCompany(
         return 300
 
     @classmethod
+    def default_stranded_timeout(cls):
+        return grace.DEFAULTS['stranded_timeout']
+
+    @classmethod
     def validate_fields(cls, configurations, field_names):
         super().validate_fields(configurations, field_names)
         check_bounds(configurations, field_names, {
@@ -202,6 +213,27 @@ class ConfigurationCompany(
                 'remote_wait': bounds.SECONDS,
                 })
         cls.check_durations(configurations, field_names)
+        cls.check_stranded_timeout(configurations, field_names)
+
+    @classmethod
+    def check_stranded_timeout(cls, configurations, field_names=None):
+        "The timeout is within its bounds and longer than the remote wait"
+        if field_names and not (
+                field_names & {'stranded_timeout', 'remote_wait'}):
+            return
+        minimum, maximum = grace.STRANDED_TIMEOUT_BOUNDS
+        for configuration in configurations:
+            timeout = configuration.stranded_timeout
+            wait = configuration.remote_wait or 0
+            if (not isinstance(timeout, int) or isinstance(timeout, bool)
+                    or not minimum <= timeout <= maximum
+                    or timeout * 60 <= wait):
+                raise GraceConfigurationError(gettext(
+                        'cloud_billing.msg_configuration_stranded_timeout',
+                        company=(configuration.company.rec_name
+                            if configuration.company else ''),
+                        minimum=minimum, maximum=maximum, wait=wait,
+                        value=timeout))
 
     @classmethod
     def check_durations(cls, configurations, field_names=None):
@@ -252,6 +284,8 @@ class Configuration(
         ConfigurationCompany, 'automation_paused')
     remote_wait = multivalue_field(
         ConfigurationCompany, 'remote_wait')
+    stranded_timeout = multivalue_field(
+        ConfigurationCompany, 'stranded_timeout')
 
     @classmethod
     def multivalue_model(cls, field):
@@ -267,6 +301,7 @@ class Configuration(
     default_destructive_limit = multivalue_default('destructive_limit')
     default_automation_paused = multivalue_default('automation_paused')
     default_remote_wait = multivalue_default('remote_wait')
+    default_stranded_timeout = multivalue_default('stranded_timeout')
 
     @classmethod
     def get_for(cls, company):

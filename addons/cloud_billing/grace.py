@@ -35,7 +35,12 @@ DEFAULTS = {
     'retention_days': 14,
     'deletion_warning_days': 7,
     'destructive_limit': 10,
+    # minutes a billing action may stay running before the reaper takes it
+    'stranded_timeout': 60,
     }
+# The bounds of the stranded timeout, in minutes: at least a few minutes
+# (and more than the remote wait), at most a week.
+STRANDED_TIMEOUT_BOUNDS = (5, 7 * 24 * 60)
 
 
 class GraceSettingError(ValueError):

@@ -456,20 +456,31 @@ def _get_server(conn, server_id):
 
 
 def _act(conn, server_ids, project_id, action, decide, call, not_found,
-        wait, targets, interval):
+        wait, targets, interval, before=None):
     """Run one action on every server and return their ServerOutcome
 
     decide(server) returns None to act, or (result, error) to stop there.
     not_found: the result of a 404.
     targets: the statuses to wait for when wait (seconds) is given.
+    before(server_id), when given, is asked before each server: a text
+    stops the action there (this server and the next ones are not tried,
+    result retry, the text as error).
     """
     outcomes = []
     broken = None   # RemoteError of a failed connection
+    stopped = None  # why before() stopped the action
     for server_id in server_ids:
         outcome = ServerOutcome(
             server_id=server_id, action=action, result=FAILED,
             global_request_id=new_global_request_id())
         outcomes.append(outcome)
+        if broken is None and stopped is None and before is not None:
+            stopped = before(server_id)
+        if stopped is not None:
+            outcome.result = RETRY
+            outcome.error = "Not tried: %s" % stopped
+            outcome.global_request_id = None
+            continue
         if broken is not None:
             outcome.result = broken.result
             outcome.error = "Not tried: %s" % broken.message
@@ -647,12 +658,14 @@ def unshelve(conn, server_ids, project_id, wait=None,
 
 
 def delete(conn, server_ids, project_id, wait=None,
-        interval=POLL_INTERVAL):
+        interval=POLL_INTERVAL, before=None):
     """Delete every server of server_ids after checking its project
 
     project_id is required: a server of another project is refused,
     reported and never deleted. A server Nova does not know (404) counts as
     done. With wait (seconds), waits until Nova no longer knows them.
+    before(server_id) is asked before each server (see _act): the caller
+    re-checks there that the deletion is still due.
     """
     if not project_id:
         raise ValueError("delete needs the expected project")
@@ -660,7 +673,67 @@ def delete(conn, server_ids, project_id, wait=None,
     def call(server_id):
         return conn.compute.delete_server(server_id, ignore_missing=False)
     return _act(conn, server_ids, project_id, 'delete', _decide_delete,
-        call, DONE, wait, DELETED, interval)
+        call, DONE, wait, DELETED, interval, before=before)
+
+
+# What read_state asks of each action: (decide, result of a 404, target)
+_READ = {
+    'shelve': (_decide_shelve, GONE, 'SHELVED/SHELVED_OFFLOADED'),
+    'unshelve': (_decide_unshelve, GONE, 'ACTIVE'),
+    'delete': (_decide_delete, DONE, 'DELETED'),
+    }
+
+
+def read_state(conn, server_ids, project_id, action):
+    """Where each server is for action, read again; nothing is sent
+
+    For an attempt whose outcome was lost (the worker died during the
+    wait): a ServerOutcome per server whose result says what the action
+    would find now. ``already`` (``done`` for a deleted server): it is
+    where the action leads; ``gone`` for a shelve or unshelve of a server
+    Nova no longer knows; ``retry``: not there yet (the action must run
+    again, a task in progress, a read that failed); ``failed``: ERROR, or
+    a server of another project. Raises nothing.
+    """
+    decide, not_found, target = _READ[action]
+    outcomes = []
+    broken = None
+    for server_id in server_ids:
+        outcome = ServerOutcome(
+            server_id=server_id, action=action, result=RETRY)
+        outcomes.append(outcome)
+        if broken is not None:
+            outcome.error = "Not read: %s" % broken.message
+            continue
+        try:
+            server = _get_server(conn, server_id)
+        except RemoteError as e:
+            outcome.request_id = e.request_id
+            if e.status_code == 404:
+                outcome.result, outcome.status = not_found, 'DELETED'
+                outcome.error = e.message if not_found != DONE else None
+                continue
+            if e.connection:
+                broken = e
+            # Unknown: the action runs again, which decides.
+            outcome.error = e.message
+            continue
+        outcome.status = server.status
+        if project_id and server.project_id != project_id:
+            outcome.result = FAILED
+            outcome.error = (
+                "Refused: server %s belongs to project %s, not to %s."
+                % (server.id, server.project_id, project_id))
+            continue
+        decision = decide(server)
+        if decision is None:
+            outcome.result = RETRY
+            outcome.error = "Still %s, not yet %s." % (server.status, target)
+        else:
+            outcome.result, outcome.error = decision
+            if action == 'delete' and outcome.result == ALREADY:
+                outcome.status = 'DELETED'
+    return outcomes
 
 
 def wait_for_status(conn, server_ids, status, wait, interval=POLL_INTERVAL):

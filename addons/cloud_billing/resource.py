@@ -1,6 +1,7 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
 import datetime
+import functools
 from collections import defaultdict
 
 from trytond.i18n import gettext
@@ -235,7 +236,8 @@ class Resource(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def remote_action(cls, resources, action, wait=None,
-            interval=openstack.POLL_INTERVAL, billing_action=None):
+            interval=openstack.POLL_INTERVAL, billing_action=None,
+            before=None):
         """Run the openstack action on recorded resources, record outcomes
 
         action: 'shelve', 'unshelve' or 'delete'. Each server is checked
@@ -245,8 +247,40 @@ class Resource(InputMixin, ModelSQL, ModelView):
         runs it (who shelves, see record_outcomes). Returns
         {resource: ServerOutcome}.
         The remote calls are slow: call this from an ir.queue task.
+        before(server_id) (delete only) is asked before each server: a text
+        stops the deletion there (openstack.delete).
         """
         function = REMOTE_ACTIONS[action]
+        if before is not None:
+            function = functools.partial(function, before=before)
+        return cls._remote(resources, action, function, billing_action,
+            wait=wait, interval=interval)
+
+    @classmethod
+    def remote_state(cls, resources, action, billing_action=None):
+        """Read again where the servers of resources are for action and
+        record it (openstack.read_state); nothing is sent
+
+        For a shelve, a server found shelved that was recorded running was
+        shelved by the lost attempt: it is marked billing's (sent).
+        Returns {resource: ServerOutcome}.
+        """
+        shelvable = {r.uuid for r in resources
+            if r.status in openstack.SHELVABLE}
+
+        def read(conn, uuids, project_id):
+            outcomes = openstack.read_state(conn, uuids, project_id, action)
+            for outcome in outcomes:
+                if (action == 'shelve' and outcome.result == openstack.ALREADY
+                        and outcome.server_id in shelvable):
+                    outcome.sent = True
+            return outcomes
+        return cls._remote(resources, action, read, billing_action)
+
+    @classmethod
+    def _remote(cls, resources, action, function, billing_action=None,
+            **options):
+        "Call function per cloud and project of resources, record outcomes"
         if action == 'unshelve':
             by_hand = bool(
                 billing_action and billing_action.actor == 'user')
@@ -266,8 +300,7 @@ class Resource(InputMixin, ModelSQL, ModelView):
                         error=conn.message)
                     for u in uuids]
             else:
-                outcomes = function(
-                    conn, uuids, project_id, wait=wait, interval=interval)
+                outcomes = function(conn, uuids, project_id, **options)
             cls.record_outcomes(group, outcomes, action=billing_action)
             result.update(zip(group, outcomes))
         return result

@@ -21,7 +21,8 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import action_type, ladder
-from .action_run import BillingActionRun, action_path, in_action_path
+from .action_run import (
+    BillingActionRun, action_path, in_action_path, lock_for_update)
 from .audit import ModuleRecordMixin
 from .document import CompanyDocumentMixin
 from .exceptions import (
@@ -140,7 +141,12 @@ class BillingAction(
         cls.type.help = '\n'.join('%s: %s' % (t.label, t.help) for t in types)
         cls._buttons.update({
                 'request_cancel': {
-                    'invisible': ~Eval('state').in_(['planned', 'failed']),
+                    'invisible': ~Eval('state').in_(
+                        ['planned', 'running', 'failed']),
+                    'depends': ['state'],
+                    },
+                'retry': {
+                    'invisible': ~Eval('state').in_(['running', 'failed']),
                     'depends': ['state'],
                     },
                 })
@@ -394,8 +400,11 @@ class BillingAction(
         """Do the action's work for date: dispatch to _execute_<type>(date)
 
         Return None or the external reference of the work done; raise
-        BillingActionRetry or BillingActionFailure otherwise.
+        BillingActionRetry or BillingActionFailure otherwise, and
+        BillingActionCancel when the debt of a sanction is settled at the
+        instant of the call (the debt is locked first, check_debt_now).
         """
+        self.check_debt_now()
         return getattr(self, '_execute_%s' % self.type)(date)
 
     def _execute_grace(self, date):
@@ -428,20 +437,61 @@ class BillingAction(
         subscription.save()
         Subscription.close([subscription])
 
-    # Cancellation.
+    # Cancellation and retry by hand.
+    @classmethod
+    def _check_taken_by_hand(cls, actions, states, message):
+        """Raise unless each action is in states, or running past its
+        timeout (stranded): one still running may be at work remotely"""
+        now = datetime.datetime.now()
+        for action in actions:
+            if action.state == 'running' and not action.is_stranded(now):
+                raise BillingActionError(gettext(
+                        'subscription_core.msg_billing_action_running',
+                        action=action.rec_name, started=action.started_at,
+                        timeout=action.stranded_timeout()))
+            if action.state not in states | {'running'}:
+                raise BillingActionError(gettext(message,
+                        action=action.rec_name))
+
     @classmethod
     def cancel(cls, actions, reason):
-        "Cancel planned (or failed) actions by hand, for reason"
+        """Cancel planned, failed or stranded running actions by hand
+
+        A running action is cancelled only once past its timeout: what it
+        did remotely stays as it is (see its remote outcomes).
+        """
         if not reason or not reason.strip():
             raise BillingActionError(gettext(
                     'subscription_core.msg_billing_action_cancel_reason'))
-        for action in actions:
-            if action.state not in {'planned', 'failed'}:
-                raise BillingActionError(gettext(
-                        'subscription_core.msg_billing_action_cancel_state',
-                        action=action.rec_name))
+        with action_path():
+            lock_for_update(cls, actions)
+            actions = cls.browse(actions)
+        cls._check_taken_by_hand(actions, {'planned', 'failed'},
+            'subscription_core.msg_billing_action_cancel_state')
         cls._transition(actions, 'cancelled', reason, cancel_reason=reason,
             user=Transaction().user or None)
+
+    @classmethod
+    @ModelView.button
+    def retry(cls, actions):
+        """Run failed or stranded running actions again now (by hand)
+
+        The action goes back to planned with a fresh count of attempts
+        (logged with the user) and runs at once through the ordinary path,
+        which re-checks its preconditions and its debt.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        with action_path():
+            lock_for_update(cls, actions)
+            actions = cls.browse(actions)
+        cls._check_taken_by_hand(actions, {'failed'},
+            'subscription_core.msg_billing_action_retry_state')
+        user = Transaction().user or None
+        cls._transition(actions, 'planned', gettext(
+                'subscription_core.msg_billing_action_retried'),
+            attempts=0, user=user)
+        cls.run(cls.browse(actions), Date.today())
 
     @classmethod
     def _cancel(cls, actions, reason, date=None):
@@ -567,6 +617,9 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
         invoices = list(invoices)
+        # The billing actions decide under the same lock (_lock_debt): a
+        # payment that waited for one reads the status it left.
+        lock_for_update(cls, subscriptions)
         with action_path():
             planned = Action.search([
                     ('invoice', 'in', [i.id for i in invoices]),

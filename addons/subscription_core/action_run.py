@@ -8,6 +8,21 @@ that are due: it re-checks their preconditions, runs the local ones in its
 transaction and hands the remote ones to ``ir.queue`` (``run_remote``),
 which runs them after the commit. Every change of state goes through
 ``_transition``, which records an event.
+
+The debt is decided at the instant of the call: the transaction that
+decides locks the subscription and the unpaid lines of its debt
+(``SELECT ... FOR UPDATE`` on PostgreSQL, ``_lock_debt``) and re-checks
+the debt there (``_start``) and again in the execute step
+(``check_debt_now``): a payment committed in between cancels the action, a
+payment arriving while the lock is held waits for the call to end.
+
+An action whose outcome was lost (the worker died during the wait, the
+outcome transaction failed) stays ``running``: the reaper, scheduled job
+``reap``, finds the actions running past their timeout and queues
+``recover_remote``, which asks the remote side where the action got to
+(``recover``) and finishes it, or puts it back to planned and runs it
+again. An action stranded a second time fails and the finance managers are
+alerted (``_alert_stranded``).
 """
 import datetime
 import logging
@@ -20,7 +35,8 @@ from trytond.transaction import Transaction, without_check_access
 
 from . import action_type, ladder, redaction
 from .billing_error import isolate, job_errors
-from .exceptions import BillingActionFailure, BillingActionRetry
+from .exceptions import (
+    BillingActionCancel, BillingActionOutcome, BillingActionRetry)
 from .ir import job_scope
 
 logger = logging.getLogger(__name__)
@@ -41,6 +57,39 @@ def action_path():
 
 def in_action_path():
     return bool(Transaction().context.get(ACTION_CONTEXT))
+
+
+def lock_for_update(Model, records):
+    """Lock the rows of records now, until the transaction ends
+
+    ``SELECT ... FOR UPDATE NOWAIT`` on PostgreSQL, nothing on SQLite
+    (whose writers are serialized anyway). Unlike ``ModelSQL.lock``, which
+    in trytond 8.0 restarts the transaction to take its locks when it
+    begins, it locks in the middle of a transaction: after the commits of a
+    queued task, and without restarting a job once per record. A row
+    another transaction holds raises DatabaseOperationalError, and the
+    caller's transaction is retried.
+    """
+    transaction = Transaction()
+    ids = sorted({i for i in (getattr(r, 'id', r) for r in records)
+            if i is not None and i >= 0})
+    if ids and transaction.database.has_select_for():
+        transaction.database.lock_records(
+            transaction.connection, Model._table, ids)
+
+
+@contextmanager
+def queue_context(name):
+    """Push ir.queue tasks to the queue name, outside the action path
+
+    The queued task keeps the context it was pushed with: it must not
+    inherit the action path of the code that queued it.
+    """
+    with Transaction().set_context({
+                'queue_name': name,
+                ACTION_CONTEXT: False,
+                }):
+        yield
 
 
 class BillingActionRun:
@@ -87,20 +136,26 @@ class BillingActionRun:
                         continue
                     try:
                         external_ref = action.execute(date)
-                    except BillingActionRetry as e:
-                        action._finish(
-                            date, 'retry', e.message, e.external_ref)
-                    except BillingActionFailure as e:
-                        action._finish(
-                            date, 'failed', e.message, e.external_ref)
+                    except BillingActionOutcome as e:
+                        action._finish(date, cls._outcome_of(e), e.message,
+                            e.external_ref)
                     else:
                         action._finish(date, 'done', None, external_ref)
                     ran.append(action)
         if to_queue:
-            with Transaction().set_context(queue_name=cls._queue_name()):
+            with queue_context(cls._queue_name()):
                 for action in to_queue:
                     cls.__queue__.run_remote([action], date)
         return ran
+
+    @staticmethod
+    def _outcome_of(error):
+        "The outcome of a BillingActionOutcome raised by an execute step"
+        if isinstance(error, BillingActionCancel):
+            return 'cancelled'
+        if isinstance(error, BillingActionRetry):
+            return 'retry'
+        return 'failed'
 
     def _start(self, date, mark_running=True):
         """Re-check the action on date; mark it running when it may run
@@ -118,6 +173,8 @@ class BillingActionRun:
         if self.state != 'planned':
             return False
         date = min(date, Date.server_today())
+        # The debt is decided here: nobody pays it until this commits.
+        self._lock_debt()
         if self.held(date):
             message = self._hold_message()
             last = self.events[-1] if self.events else None
@@ -146,10 +203,14 @@ class BillingActionRun:
         return True
 
     def _finish(self, date, outcome, message=None, external_ref=None):
-        """Record the outcome ('done', 'retry', 'failed') of the running
-        action run for date"""
+        """Record the outcome ('done', 'retry', 'failed', 'cancelled') of
+        the running action run for date"""
         cls = self.__class__
         message = redaction.redact(message)
+        if outcome == 'cancelled':
+            cls._transition([self], 'cancelled', message, date=date,
+                cancel_reason=message, last_error=None)
+            return
         state = ladder.state_after_attempt(
             outcome, self.attempts, self._max_attempts())
         values = {}
@@ -176,25 +237,29 @@ class BillingActionRun:
 
         For each action: lock it and re-check it in the transaction that
         marks it running (attempts + 1), commit, call the remote side
-        (_execute_<type>), then record the outcome and commit.
+        (_execute_<type>, which locks and re-checks the debt first), then
+        record the outcome and commit.
+
+        The outcome is recorded only on the attempt that ran: an action a
+        manager or the reaper took over meanwhile keeps its state. When the
+        outcome cannot be recorded (the transaction fails), the action is
+        left running for the reaper, and the other actions go on.
         """
         transaction = Transaction()
         for action in actions:
             with action_path():
-                cls.lock([action])
+                lock_for_update(cls, [action])
                 action = cls(action.id)
                 started = action._start(date)
+                attempt = action.attempts
             transaction.commit()
             if not started:
                 continue
             try:
                 with action_path():
                     external_ref = action.execute(date)
-            except BillingActionRetry as e:
-                outcome = ('retry', e.message, e.external_ref)
-                error = e
-            except BillingActionFailure as e:
-                outcome = ('failed', e.message, e.external_ref)
+            except BillingActionOutcome as e:
+                outcome = (cls._outcome_of(e), e.message, e.external_ref)
                 error = e
             except Exception as e:
                 logger.exception("billing action %s failed", action.id)
@@ -206,12 +271,213 @@ class BillingActionRun:
             if outcome[0] != 'done':
                 # Keep nothing half-written by the failed remote step.
                 transaction.rollback()
-            with action_path():
-                action = cls(action.id)
-                if error is not None:
-                    action._record_failed_attempt(error)
-                action._finish(date, *outcome)
-            transaction.commit()
+            try:
+                with action_path():
+                    lock_for_update(cls, [action])
+                    action = cls(action.id)
+                    if (action.state != 'running'
+                            or action.attempts != attempt):
+                        # Taken over meanwhile (reaper, manager): what the
+                        # remote side did is recorded, the state is not.
+                        if error is not None:
+                            action._record_failed_attempt(error)
+                        cls._transition([action], action.state, gettext(
+                                'subscription_core'
+                                '.msg_billing_action_late_outcome',
+                                attempt=attempt,
+                                outcome=outcome[0]), date=date)
+                    else:
+                        if error is not None:
+                            action._record_failed_attempt(error)
+                        action._finish(date, *outcome)
+                transaction.commit()
+            except Exception:
+                logger.exception(
+                    "billing action %s: outcome %s not recorded, left "
+                    "running for the reaper", action.id, outcome[0])
+                transaction.rollback()
+
+    # The debt at the instant of the call.
+    def _lock_debt(self):
+        """Lock the subscription and the unpaid lines of the action's debt
+
+        ``SELECT ... FOR UPDATE`` on PostgreSQL (lock_for_update), until
+        the transaction ends: a payment (which reconciles these lines)
+        waits for it, and one committed since the transaction began fails
+        it with a serialization error (retried).
+        """
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Invoice = pool.get('account.invoice')
+        MoveLine = pool.get('account.move.line')
+        lock_for_update(Subscription, [self.subscription])
+        if self.invoice:
+            invoice = Invoice(self.invoice.id)
+            lock_for_update(MoveLine, [l for l in invoice.lines_to_pay
+                    if not l.reconciliation])
+
+    def debt_settled_now(self):
+        """The message saying the debt is settled, or None while it is due
+
+        Only for the types that need their debt unpaid (sanctions); read
+        again from the database under the lock of _lock_debt.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        if (not self.invoice
+                or self.type not in self._types_where(
+                    debt=action_type.UNPAID)):
+            return None
+        invoice = Invoice(self.invoice.id)
+        if self._debt_settled(invoice):
+            return gettext(
+                'subscription_core.msg_billing_action_debt_settled',
+                invoice=invoice.rec_name)
+        return None
+
+    def check_debt_now(self):
+        """Lock the debt and raise BillingActionCancel when it is settled
+
+        Called by execute before the work of the action: the remote call
+        comes after the commit of the decision, a payment may have come in
+        between.
+        """
+        self._lock_debt()
+        message = self.debt_settled_now()
+        if message:
+            raise BillingActionCancel(message)
+
+    # Stranded actions: the reaper.
+    def stranded_timeout(self):
+        """How long the action may stay running before the reaper takes it
+        (a datetime.timedelta): the overlay reads it from its configuration
+        """
+        return datetime.timedelta(hours=1)
+
+    def is_stranded(self, now=None):
+        "Whether the action is running for longer than its timeout"
+        if now is None:
+            now = datetime.datetime.now()
+        return bool(self.state == 'running' and (not self.started_at
+                or self.started_at + self.stranded_timeout() < now))
+
+    def _reaped_before(self):
+        """Whether the reaper already took this attempt and its recovery
+        did not finish: the last event went from running to running"""
+        last = self.events[-1] if self.events else None
+        return bool(last and last.from_state == 'running'
+            and last.to_state == 'running')
+
+    @classmethod
+    def reap(cls, date=None):
+        """Scheduled job: recover the actions running past their timeout
+
+        Each stranded action is recorded (event, fresh start) and handed to
+        a queued task of its own, recover_remote. One the reaper already
+        took whose recovery did not end fails, and the company's finance
+        managers are alerted: a person retries or cancels it.
+        """
+        pool = Pool()
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        company_id = Transaction().context.get('company', -1)
+        now = datetime.datetime.now()
+        with action_path():
+            running = cls.search([
+                    ('company', '=', company_id),
+                    ('state', '=', 'running'),
+                    ], order=[('started_at', 'ASC'), ('id', 'ASC')])
+            lock_for_update(cls, running)
+            stranded = [a for a in cls.browse(running) if a.is_stranded(now)]
+        to_fail = [a for a in stranded if a._reaped_before()]
+        to_recover = [a for a in stranded if a not in to_fail]
+        for action in to_fail:
+            message = gettext(
+                'subscription_core.msg_billing_action_stranded_failed',
+                action=action.rec_name, started=action.started_at)
+            cls._transition([action], 'failed', message, date=date,
+                last_error=message)
+        if to_fail:
+            cls._alert_stranded(to_fail)
+        for action in to_recover:
+            cls._transition([action], 'running', gettext(
+                    'subscription_core.msg_billing_action_stranded',
+                    started=action.started_at,
+                    timeout=action.stranded_timeout()),
+                date=date, started_at=now)
+        if to_recover:
+            with queue_context(cls._queue_name()):
+                for action in to_recover:
+                    cls.__queue__.recover_remote([action], date)
+        return stranded
+
+    @classmethod
+    def recover_remote(cls, actions, date):
+        """Queued task: finish or run again the stranded actions
+
+        For each action still running: ask the remote side where it got to
+        (recover). Done there: the outcome is recorded as done (its status,
+        its next steps and emails follow). Otherwise it goes back to
+        planned (or fails after its last attempt) and is run again at once,
+        through the ordinary path that re-checks everything.
+        """
+        transaction = Transaction()
+        for action in actions:
+            try:
+                with action_path():
+                    lock_for_update(cls, [action])
+                    action = cls(action.id)
+                    if action.state != 'running':
+                        continue
+                    try:
+                        external_ref = action.recover(date)
+                    except BillingActionOutcome as e:
+                        outcome = cls._outcome_of(e)
+                        message = e.message
+                        if outcome == 'retry':
+                            message = gettext(
+                                'subscription_core'
+                                '.msg_billing_action_requeued',
+                                detail=message)
+                        action._record_failed_attempt(e)
+                        action._finish(date, outcome, message,
+                            e.external_ref)
+                    else:
+                        action._finish(date, 'done', gettext(
+                                'subscription_core'
+                                '.msg_billing_action_recovered'),
+                            external_ref)
+                    if action.state == 'planned':
+                        cls.run([action], date)
+                transaction.commit()
+            except Exception:
+                # Left running: the next reaper run fails it and alerts.
+                logger.exception(
+                    "billing action %s not recovered", action.id)
+                transaction.rollback()
+
+    def recover(self, date):
+        """Where the remote side got to for this running action
+
+        Return the external reference when the work is done there; raise
+        a BillingActionOutcome otherwise (BillingActionRetry: run it
+        again). Core: the remote side cannot be asked, the action runs
+        again (every execute step is idempotent and re-checks the state).
+        """
+        raise BillingActionRetry(gettext(
+                'subscription_core.msg_billing_action_remote_unknown'))
+
+    @classmethod
+    def _alert_stranded(cls, actions):
+        """Hook: tell a person about actions the reaper gave up on
+
+        Core: a warning in the log; the overlay notifies the finance
+        managers.
+        """
+        for action in actions:
+            logger.warning("billing action %s stranded twice: failed",
+                action.id)
 
     def _record_failed_attempt(self, error):
         """Hook: record what a failed remote attempt did remotely

@@ -35,6 +35,10 @@ DAILY_JOBS = [
     'sale.subscription.credit|expire',
     ]
 BILLING_DAY = 'ir.cron|run_billing_day'
+# The reaper of stranded billing actions: its own hourly job, not a step of
+# the billing day (a stranded action waits an hour at most).
+REAPER = ('sale.subscription.billing.action|reap',
+    "Recover Stranded Billing Actions")
 
 
 def run_billing_job(job, date):
@@ -72,6 +76,7 @@ class Cron(InputMixin, metaclass=PoolMeta):
         super().__setup__()
         cls.method.selection.extend(BILLING_JOBS + [
                 (BILLING_DAY, "Run Billing Day"),
+                REAPER,
                 ])
 
     @classmethod

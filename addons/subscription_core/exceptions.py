@@ -80,6 +80,17 @@ class BillingActionRetry(BillingActionOutcome):
 
 class BillingActionFailure(BillingActionOutcome):
     "The action cannot succeed: it is failed"
+    pass
+
+
+class BillingActionCancel(BillingActionOutcome):
+    """The action must not run any more: it is cancelled
+
+    Raised when the debt a sanction is about turns out settled at the
+    instant of the call (``BillingAction.check_debt_now``).
+    """
+
+
 class PriceTierError(ValidationError):
     pass
 

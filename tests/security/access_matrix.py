@@ -149,6 +149,7 @@ WIZARDS = {
 BUTTONS = {
     ('sale.subscription', 'sync_resources'): 'XX---',
     ('sale.subscription.billing.action', 'request_cancel'): '-X---',
+    ('sale.subscription.billing.action', 'retry'): '-X---',
     ('sale.subscription.compensation', 'apply'): 'XX---',
     ('sale.subscription.compensation', 'cancel'): 'XX---',
     ('sale.subscription.credit', 'grant'): 'XX---',
