@@ -62,6 +62,17 @@ def is_finite(value):
     return True
 
 
+def _text_error(value):
+    "'text' for a text with a NUL character or that is not valid unicode"
+    if '\x00' in value:
+        return 'text'
+    try:
+        value.encode('utf-8')
+    except UnicodeEncodeError:
+        return 'text'
+    return None
+
+
 def check_value(kind, value, size=None):
     """The error code of value for a field of type kind, or None
 
@@ -90,12 +101,7 @@ def check_value(kind, value, size=None):
         maximum = size if size else (CHAR_MAX if kind == 'char' else TEXT_MAX)
         if len(value) > maximum:
             return 'too_long'
-        if '\x00' in value:
-            return 'text'
-        try:
-            value.encode('utf-8')
-        except UnicodeEncodeError:
-            return 'text'
+        return _text_error(value)
     elif kind == 'date':
         if (not isinstance(value, datetime.date)
                 or isinstance(value, datetime.datetime)):
@@ -128,6 +134,9 @@ def check_value(kind, value, size=None):
             return 'type'
         if len(value) > CHAR_MAX:
             return 'too_long'
+        # trytond checks the key after PostgreSQL refused the NUL (make
+        # fuzz: a server fault on the state of invoices and moves)
+        return _text_error(value)
     elif kind == 'multiselection':
         if (not isinstance(value, (list, tuple))
                 or not all(isinstance(v, str) for v in value)):

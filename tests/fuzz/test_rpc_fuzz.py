@@ -149,6 +149,21 @@ def test_regression_many2one_zero(fuzzer, entry_points, model, values):
     assert fuzzer.checksum(point.tables) == before
 
 
+@pytest.mark.parametrize('model, values', [
+        ('account.invoice', {'type': 'out', 'state': 'a\x00b'}),
+        ('account.move', {'state': '\x00'}),
+        ])
+def test_regression_selection_nul(fuzzer, entry_points, model, values):
+    "A NUL in a selection key was a server fault on PostgreSQL (make fuzz)"
+    point = next(p for p in entry_points
+        if p.model == model and p.kind == 'create')
+    before = fuzzer.checksum(point.tables)
+    answer = fuzzer.finance.call(
+        f'model.{model}.create', [[dict(point.base, **values)]])
+    assert answer.kind == 'user_error', answer
+    assert fuzzer.checksum(point.tables) == before
+
+
 def test_regression_company_ids(fuzzer):
     "The company, extended to register its jobs, took any ids (make fuzz)"
     answer = fuzzer.finance.call('model.company.company.write',

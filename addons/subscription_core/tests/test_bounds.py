@@ -50,6 +50,11 @@ class CheckValueTestCase(unittest.TestCase):
                 ('reference', 'account.invoice,12', None),
                 ('reference', 'account.invoice,x', 'type'),
                 ('boolean', 1, 'type'),
+                ('selection', 'posted', None),
+                ('selection', '\x00', 'text'),
+                ('selection', 'a\x00b', 'text'),
+                ('selection', '\ud800', 'text'),
+                ('selection', 1, 'type'),
                 ('char', None, None),
                 ]:
             with self.subTest(kind=kind, value=value):
