@@ -358,15 +358,16 @@ class CloudBillingActionTestCase(unittest.TestCase):
         Queue = pool.get('ir.queue')
         with self.context(), \
                 self.cloud_subscription() as (company, subscription):
-            action, = Action.search([])
+            action, = Action.search([
+                    ('subscription', '=', subscription.id)])
             self.assertEqual(
-                (action.type, action.subscription, action.state,
-                    action.planned_date, action.actor),
-                ('quota_set', subscription, 'planned', DATE, 'user'))
-            task, = Queue.search([])
-            self.assertEqual(
-                (task.data['method'], list(task.data['instances'])),
-                ('run_remote', [action.id]))
+                (action.type, action.state, action.planned_date,
+                    action.actor),
+                ('quota_set', 'planned', DATE, 'user'))
+            tasks = [t for t in Queue.search([])
+                if t.data['method'] == 'run_remote'
+                and list(t.data['instances']) == [action.id]]
+            self.assertEqual(len(tasks), 1)
 
             action = self.attempt(action)
 
@@ -495,7 +496,10 @@ class CloudBillingActionTestCase(unittest.TestCase):
                     self.cloud.add_server(
                         subscription.project_id, name=name)
                 self.sync(subscription)
-            for action in Action.search([('type', '=', 'quota_set')]):
+            for action in Action.search([
+                        ('company', '=', company.id),
+                        ('type', '=', 'quota_set'),
+                        ]):
                 self.attempt(action)
             self.attempt(self.plan(restored, 'shelve'))
             self.pending_deletion(deleted, DATE)
@@ -504,8 +508,10 @@ class CloudBillingActionTestCase(unittest.TestCase):
             self.plan(restored, 'unshelve')
             self.plan(graced, 'grace')
             self.plan(graced, 'shelve', DATE + datetime.timedelta(days=1))
-            planned = {a.id for a in Action.search(
-                    [('state', '=', 'planned')])}
+            planned = {a.id for a in Action.search([
+                        ('company', '=', company.id),
+                        ('state', '=', 'planned'),
+                        ])}
 
         # The day before, finance previews the day (job 4 checks the
         # deletion date as that day will).
@@ -529,8 +535,10 @@ class CloudBillingActionTestCase(unittest.TestCase):
                     (graced.id, 'Grace: '),
                     ]))
         self.assertEqual(self.cloud.calls, calls)
-        self.assertEqual({a.id for a in Action.search(
-                    [('state', '=', 'planned')])}, planned)
+        self.assertEqual({a.id for a in Action.search([
+                        ('company', '=', company.id),
+                        ('state', '=', 'planned'),
+                        ])}, planned)
         self.assertEqual(Queue.search([]), tasks)
 
         # The real run of the day does what the preview listed.
