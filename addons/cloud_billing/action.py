@@ -32,7 +32,7 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 from subscription_core.action_run import action_path, queue_context
 from subscription_core.exceptions import (
@@ -40,7 +40,8 @@ from subscription_core.exceptions import (
     LimitChangeError)
 
 from . import grace, openstack
-from .exceptions import CloudConnectionError
+from .exceptions import CloudConnectionError, QuotaChangeError
+from .quota import QuotaError
 from subscription_core import bounds
 from subscription_core.validation import InputMixin, check_bounds
 
@@ -241,10 +242,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         Resource = pool.get('cloud_billing.resource')
         if self.type not in {'shelve', 'unshelve', 'delete'}:
             return super().recover(date)
-        if self.type == 'unshelve':
-            resources = self._unshelved_resources()
-        else:
-            resources = self._cloud_resources()
+        resources = self._target_resources()
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_state(
@@ -256,7 +254,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if reason:
             return reason
         subscription = self.subscription
-        if self.type in {'shelve', 'unshelve', 'delete', 'quota_change'}:
+        if self.type in {
+                'shelve', 'unshelve', 'delete', 'quota_change', 'quota_set'}:
             if not subscription.cloud or not subscription.project_id:
                 return gettext('cloud_billing.msg_action_no_project',
                     subscription=subscription.rec_name)
@@ -445,7 +444,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     def _execute_shelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        resources = self._cloud_resources()
+        resources = self._target_resources()
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
@@ -459,10 +458,23 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             if r.shelved_by_billing
             or (self.actor == 'user' and r.shelved_by == 'manager')]
 
+    def _target_resources(self):
+        "The servers a shelve, unshelve or delete acts on (the preview too)"
+        if self.type == 'unshelve':
+            return self._unshelved_resources()
+        return self._cloud_resources()
+
+    def preview_targets(self):
+        if self.type in {'shelve', 'unshelve', 'delete'}:
+            return ', '.join(r.rec_name for r in self._target_resources())
+        if self.type == 'quota_change':
+            return '%s → %s' % (self.quota_line.rec_name, self.quota_quantity)
+        return super().preview_targets()
+
     def _execute_unshelve(self, date):
         pool = Pool()
         Resource = pool.get('cloud_billing.resource')
-        resources = self._unshelved_resources()
+        resources = self._target_resources()
         if not resources:
             return None
         return self._server_outcomes(Resource.remote_action(
@@ -482,7 +494,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         reason = self.check_preconditions(min(date, Date.server_today()))
         if reason:
             raise BillingActionFailure(reason)
-        resources = self._cloud_resources()
+        resources = self._target_resources()
         foreign = [r for r in resources
             if r.project_id != subscription.project_id
             or r.cloud != subscription.cloud]
@@ -514,22 +526,42 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         return self._server_outcomes(outcomes)
 
     def _execute_quota_change(self, date):
-        """Change the line's limit, apply the new quota, read it back
+        """Apply the quota the new limit gives, read it back, then change
+        the line's limit
 
-        The limit change and the quota are written in the same
-        transaction: when OpenStack does not take the quota, the task rolls
-        back and the limit stays as it was.
+        The limit (and so the billing) changes only once OpenStack took the
+        quota: a refused quota leaves it as it was. It is checked before the
+        remote call, so that a quota taken is always billed.
         """
         pool = Pool()
         Line = pool.get('sale.subscription.line')
-        subscription = self.subscription
+        line, quantity = self.quota_line, self.quota_quantity
         try:
-            Line.change_limit(self.quota_line, self.quota_quantity, date,
-                reason=self.reason)
+            Line.check_limit_change(line, quantity, date)
         except LimitChangeError as e:
             raise BillingActionFailure(e.message) from e
+        ref = self._apply_quota(date, limits={line.id: quantity})
+        Line.change_limit(line, quantity, date, reason=self.reason)
+        return ref
+
+    def _execute_quota_set(self, date):
+        "Set the project's quota to what the lines give on date"
+        return self._apply_quota(date)
+
+    def _apply_quota(self, date, limits=None):
+        """Apply the quota the lines give on date and read it back
+
+        limits: {line id: the limit it has from date on}, not recorded yet.
+        """
+        subscription = self.subscription
         subscription = subscription.__class__(subscription.id)
-        quota = subscription.get_cloud_quota(date)
+        try:
+            quota = subscription.get_cloud_quota(date, limits=limits)
+        except QuotaError as e:
+            raise BillingActionFailure(gettext(
+                    'cloud_billing.msg_quota_not_integral',
+                    line=e.item.rec_name if e.item else '', key=e.key,
+                    value=e.value)) from e
         try:
             conn = subscription.cloud.connect()
         except CloudConnectionError as e:
@@ -547,6 +579,57 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if outcome.result == openstack.RETRY:
             raise BillingActionRetry(message, external_ref=ref)
         raise BillingActionFailure(message, external_ref=ref)
+
+    # Quota changes by hand (Change Limit, see subscription.py)
+    @classmethod
+    def plan_quota_change(cls, line, quantity, date, reason=None):
+        """Plan the change of the limit of line to quantity from date on
+
+        The limit changes only once OpenStack took the quota
+        (_execute_quota_change). Each request is its own step, so not
+        ``plan`` (which takes a second change of a day for the first). While
+        a quota change of the subscription waits, another is refused: the
+        next one starts from the limit its outcome leaves.
+        """
+        subscription = line.subscription
+        with action_path():
+            pending = cls.search([
+                    ('subscription', '=', subscription.id),
+                    ('type', '=', 'quota_change'),
+                    ('state', 'in', ['planned', 'running']),
+                    ], limit=1)
+            if pending:
+                raise QuotaChangeError(gettext(
+                        'cloud_billing.msg_quota_change_pending',
+                        line=line.rec_name, action=pending[0].rec_name))
+            action = cls(company=subscription.company,
+                subscription=subscription, type='quota_change',
+                planned_date=date, reason=reason, actor='user',
+                user=Transaction().user or None, state='planned',
+                attempts=0, quota_line=line, quota_quantity=quantity)
+            action.save()
+        return action
+
+    def _finish(self, date, outcome, message=None, external_ref=None):
+        super()._finish(date, outcome, message, external_ref)
+        if self.type in {'quota_change', 'quota_set'}:
+            action = self.__class__(self.id)
+            if action.state == 'failed' and action.user:
+                action._notify_refused()
+
+    def _notify_refused(self):
+        "Tell who asked for the quota that it was not applied (and why)"
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        with without_check_access():
+            Notification.save([Notification(
+                        user=self.user,
+                        label=gettext('cloud_billing.msg_quota_refused_label',
+                            subscription=self.subscription.rec_name)[:250],
+                        description=(self.last_error or '')[:250],
+                        model=self.__class__.__name__,
+                        records=json.dumps([self.id]),
+                        )])
 
     # The workflow: each done step does what grace.next_steps says.
     @classmethod

@@ -208,6 +208,9 @@ CLOUD_TYPES = {t.name: t for t in [
         ActionType('quota_change', "Quota Change",
             "the new limit of a line is applied in OpenStack, then billed.",
             remote=True),
+        ActionType('quota_set', "Set Quota",
+            "the project's quota is set to what the lines give.",
+            remote=True),
         ]}
 # The whole table: the engine's rows and the cloud's.
 ACTION_TYPES = CORE_ACTION_TYPES | CLOUD_TYPES

@@ -15,7 +15,8 @@ from subscription_core.charge import quantity_at
 
 from . import grace, openstack
 from .exceptions import (
-    CloudConnectionError, CloudProjectError, QuotaMappingError)
+    CloudConnectionError, CloudProjectError, QuotaChangeError,
+    QuotaMappingError)
 from .quota import QuotaError, format_quota, project_quota
 from subscription_core.validation import InputMixin
 
@@ -211,12 +212,14 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                         cloud=subscription.cloud.rec_name,
                         other=other.rec_name))
 
-    def get_cloud_quota(self, date):
+    def get_cloud_quota(self, date, limits=None):
         """The project quota the lines give on date: {key: limit}
 
         Each line of a service with a quota key counts its limit in force
-        on date × the service's multiplier.
+        on date × the service's multiplier; limits ({line id: limit}) gives
+        the limit of lines whose change is not recorded yet.
         """
+        limits = limits or {}
         items = []
         for line in self.lines:
             service = line.service
@@ -226,8 +229,11 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             if line.billing_start > date or (
                     line.billing_end and line.billing_end <= date):
                 continue
-            initial, changes = line.limit_history
-            quantity = quantity_at(initial, changes, date)
+            if line.id in limits:
+                quantity = limits[line.id]
+            else:
+                initial, changes = line.limit_history
+                quantity = quantity_at(initial, changes, date)
             items.append((service.quota_key, quantity,
                     service.quota_multiplier or 1, line))
         return project_quota(items)
@@ -271,6 +277,35 @@ class Subscription(InputMixin, metaclass=PoolMeta):
                 outcomes[subscription] = openstack.quota_change(
                     conn, subscription.project_id, quota)
         return outcomes
+
+    def drives_quota(self):
+        "Whether a line of the subscription sets its project's quota"
+        return bool(self.cloud and self.project_id
+            and any(l.drives_quota() for l in self.lines))
+
+    @classmethod
+    def run(cls, subscriptions):
+        """A cloud subscription that starts running sets its quota
+
+        A quota_set action, planned for its start (today at the earliest),
+        applies in OpenStack what the lines give; run now (queued) when due.
+        """
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Date = pool.get('ir.date')
+        starting = [s.id for s in subscriptions if s.state != 'running']
+        super().run(subscriptions)
+        today = Date.server_today()
+        by_date = defaultdict(list)
+        for subscription in cls.browse(starting):
+            if (subscription.state == 'running'
+                    and subscription.drives_quota()):
+                date = max(subscription.start_date, today)
+                by_date[date].append(Action.plan(
+                        subscription, 'quota_set', date, actor='user'))
+        for date, actions in by_date.items():
+            if date <= today:
+                Action.run(actions, date)
 
     @classmethod
     @ModelView.button
@@ -368,19 +403,58 @@ class Line(InputMixin, metaclass=PoolMeta):
         super().validate_fields(lines, field_names)
         cls.check_cloud_quota(lines, field_names)
 
+    def drives_quota(self):
+        "Whether the limit of the line sets a quota of its cloud project"
+        return bool(self.service and self.service.quota_key
+            and self.billing_type in {'limit', 'fixed'})
+
+    @classmethod
+    def request_limit_change(cls, line, quantity, date, reason=None):
+        """The limit of a line that sets a quota changes in OpenStack first
+
+        Checked here, then a quota_change action applies the quota and, in
+        the same transaction, the limit (see action.py): a quota OpenStack
+        refuses leaves the limit and the billing as they were. From today
+        on at the earliest: the quota cannot apply to past days. A change
+        from a later day waits for the billing actions job of that day.
+        """
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Date = pool.get('ir.date')
+        subscription = line.subscription
+        if not (subscription.cloud and line.drives_quota()):
+            return super().request_limit_change(
+                line, quantity, date, reason=reason)
+        cls.check_limit_change(line, quantity, date)
+        today = Date.server_today()
+        if date < today:
+            raise QuotaChangeError(gettext(
+                    'cloud_billing.msg_quota_limit_past',
+                    line=line.rec_name, project=subscription.project_id,
+                    today=today, date=date))
+        cls._check_quota_quantity(line, quantity)
+        action = Action.plan_quota_change(line, quantity, date, reason=reason)
+        if date <= today:
+            Action.run([action], date)
+        return action
+
     @classmethod
     def check_cloud_quota(cls, lines, field_names=None):
         "The limit × multiplier of a quota line is a whole number"
         if field_names and not (field_names & {'quantity', 'service'}):
             return
         for line in lines:
-            service = line.service
-            if not service or not service.quota_key:
-                continue
-            try:
-                project_quota([(service.quota_key, line.quantity,
-                            service.quota_multiplier or 1, line)])
-            except QuotaError as e:
-                raise QuotaMappingError(gettext(
-                        'cloud_billing.msg_quota_not_integral',
-                        line=line.rec_name, key=e.key, value=e.value)) from e
+            cls._check_quota_quantity(line, line.quantity)
+
+    @classmethod
+    def _check_quota_quantity(cls, line, quantity):
+        service = line.service
+        if not service or not service.quota_key:
+            return
+        try:
+            project_quota([(service.quota_key, quantity,
+                        service.quota_multiplier or 1, line)])
+        except QuotaError as e:
+            raise QuotaMappingError(gettext(
+                    'cloud_billing.msg_quota_not_integral',
+                    line=line.rec_name, key=e.key, value=e.value)) from e

@@ -392,6 +392,14 @@ class BillingAction(
         return bool(self.target_status
             and self.subscription.billing_status == self.target_status)
 
+    def preview_targets(self):
+        """What the action acts on, as text for the billing preview
+
+        Core: nothing (its subscription is shown). An overlay names the
+        remote targets (e.g. the servers).
+        """
+        return ''
+
     @classmethod
     def _status_string(cls, status):
         return dict(cls.get_billing_statuses()).get(status, status)

@@ -16,7 +16,9 @@ things, both inside the server's own code, give it another value:
   process's date. It is a Python call inside the server's process.
 
 ``ir.date.server_today()`` is the server's date without a job's date: what the
-destructive steps re-check against.
+destructive steps re-check against. Only :func:`preview_date` moves it, for
+the billing preview, whose transaction is rolled back and whose remote
+actions never run.
 """
 from contextlib import contextmanager
 
@@ -28,6 +30,8 @@ from trytond.transaction import Transaction
 _travelled_to = None
 # The transaction attribute job_date() sets.
 _JOB_DATE = '_subscription_core_job_date'
+# The transaction attribute preview_date() sets.
+_PREVIEW_DATE = '_subscription_core_preview_date'
 
 
 @contextmanager
@@ -65,6 +69,24 @@ def job_scope(date=None):
     return date, Transaction().context.get('company', -1)
 
 
+@contextmanager
+def preview_date(date):
+    """Make ``ir.date.server_today()`` return date in this transaction
+
+    For the billing preview only (``preview.py``): it runs job (4) for a
+    chosen day, a later one too, inside a savepoint it rolls back, and no
+    remote action runs there (their queued tasks are dropped). The actions
+    are checked as the real run of that day will check them.
+    """
+    transaction = Transaction()
+    previous = getattr(transaction, _PREVIEW_DATE, None)
+    setattr(transaction, _PREVIEW_DATE, date)
+    try:
+        yield date
+    finally:
+        setattr(transaction, _PREVIEW_DATE, previous)
+
+
 class Date(metaclass=PoolMeta):
     __name__ = 'ir.date'
 
@@ -79,6 +101,9 @@ class Date(metaclass=PoolMeta):
     @classmethod
     def server_today(cls, timezone=None):
         "The server's date (or the date a test travelled to), never a job's"
+        date = getattr(Transaction(), _PREVIEW_DATE, None)
+        if date is not None:
+            return date
         if _travelled_to is not None:
             return _travelled_to
         return super().today(timezone=timezone)

@@ -9,17 +9,17 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
 from .billing_run import BILLING_JOBS, run_billing_job
+from .ir import preview_date
 from .isolation import savepoint
 from .validation import InputMixin, WizardInputMixin
 
-# Jobs (1) to (3): what a billing day would invoice, post and plan. Job (4)
-# (process the actions) is left out: it acts, it does not bill.
-PREVIEW_EXCLUDED_JOBS = {'sale.subscription.billing.action|process'}
-
 
 def preview_jobs():
-    return [job for job, _ in BILLING_JOBS
-        if job not in PREVIEW_EXCLUDED_JOBS]
+    """Every job of a billing day: what it would invoice, post, plan and
+    run. Job (4) runs the local actions inside the savepoint; its remote
+    actions are only queued, and the preview lists them instead of running
+    them (their queued tasks are dropped with the savepoint)."""
+    return [job for job, _ in BILLING_JOBS]
 
 
 class BillingPreviewStart(InputMixin, ModelView):
@@ -42,6 +42,7 @@ class BillingPreviewLine(InputMixin, ModelView):
             ('invoice_line', "Invoice Line"),
             ('invoice', "Invoice Posted"),
             ('action', "Billing Action"),
+            ('action_run', "Billing Action Run"),
             ('email', "Email"),
             ], "Kind", readonly=True, sort=False)
     party = fields.Many2One('party.party', "Customer", readonly=True)
@@ -88,28 +89,33 @@ class BillingPreview(WizardInputMixin, Wizard):
 
     @classmethod
     def preview(cls, date):
-        """Run jobs (1) to (3) for date inside a savepoint rolled back at the
-        end and return what they did as preview line values.
+        """Run the jobs of a billing day for date inside a savepoint rolled
+        back at the end and return what they did as preview line values.
 
         Nothing is written: the rows, the emails queued for the commit, the
         queued tasks and the caches are all dropped with the savepoint
         (isolation.savepoint). A customer a job fails for is left out of
         the preview, as the run leaves it out (billing_error.py).
+        The remote actions job (4) queues are listed, never run: OpenStack
+        is not called. The actions are checked for date (``preview_date``),
+        as the real run of that day checks them.
         """
         before = cls._max_ids()
         with savepoint(rollback=True):
             draft = cls._draft_invoice_ids()
-            for job in preview_jobs():
-                run_billing_job(job, date)
-            # Only what the jobs just created is read back.
-            with without_check_access():
-                lines = cls._collect(before, draft)
+            with preview_date(date):
+                for job in preview_jobs():
+                    run_billing_job(job, date)
+                # Only what the jobs just created is read back.
+                with without_check_access():
+                    lines = cls._collect(before, draft)
         return lines
 
     @classmethod
     def _preview_models(cls):
         return ['account.invoice', 'account.invoice.line',
-            'sale.subscription.billing.action', 'ir.email']
+            'sale.subscription.billing.action',
+            'sale.subscription.billing.action.event', 'ir.queue', 'ir.email']
 
     @classmethod
     def _max_ids(cls):
@@ -187,6 +193,15 @@ class BillingPreview(WizardInputMixin, Wizard):
                         action_types.get(action.type, action.type), action.reason or ''),
                     'planned_date': action.planned_date,
                     })
+        for action in cls._actions_run(before):
+            lines.append({
+                    'kind': 'action_run',
+                    'party': action.subscription.party.id,
+                    'subscription': action.subscription.id,
+                    'description': cls.action_run_description(
+                        action, action_types),
+                    'planned_date': action.planned_date,
+                    })
         for email in Email.search([
                     ('id', '>', before['ir.email']),
                     ], order=[('id', 'ASC')]):
@@ -196,6 +211,39 @@ class BillingPreview(WizardInputMixin, Wizard):
                         email.recipients, email.subject),
                     })
         return lines
+
+    @staticmethod
+    def action_run_description(action, action_types):
+        "Type: targets of an action run (the preview's description)"
+        return '%s: %s' % (action_types.get(action.type, action.type),
+            action.preview_targets())
+
+    @classmethod
+    def _actions_run(cls, before):
+        """The actions job (4) ran since before, in order: the local ones
+        started (or done at once, nothing left to do) and the remote ones
+        queued for after the commit"""
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Event = pool.get('sale.subscription.billing.action.event')
+        Queue = pool.get('ir.queue')
+        ids = []
+        for event in Event.search([
+                    ('id', '>', before['sale.subscription.billing.action.event']),
+                    ('from_state', '=', 'planned'),
+                    ('to_state', 'in', ['running', 'done']),
+                    ], order=[('id', 'ASC')]):
+            ids.append(event.action.id)
+        for task in Queue.search([
+                    ('id', '>', before['ir.queue']),
+                    ], order=[('id', 'ASC')]):
+            data = task.data or {}
+            if (data.get('model') == Action.__name__
+                    and data.get('method') == 'run_remote'):
+                instances = data.get('instances')
+                ids.extend([instances] if isinstance(instances, int)
+                    else instances)
+        return Action.browse(list(dict.fromkeys(ids)))
 
     @staticmethod
     def _line_subscription(line):

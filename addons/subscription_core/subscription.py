@@ -850,10 +850,17 @@ class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
         return adjustments
 
     @classmethod
-    def change_limit(cls, line, quantity, date, reason=None):
-        "Change the reserved limit of line from date on"
-        pool = Pool()
-        LimitChange = pool.get('sale.subscription.line.limit_change')
+    def request_limit_change(cls, line, quantity, date, reason=None):
+        """What the Change Limit wizard does: change the limit of line
+
+        Core: at once (change_limit). A hook: the cloud overlay applies the
+        limit of a line that drives a quota in OpenStack first.
+        """
+        return cls.change_limit(line, quantity, date, reason=reason)
+
+    @classmethod
+    def check_limit_change(cls, line, quantity, date):
+        "Raise LimitChangeError when the limit of line may not change so"
         if line.billing_type not in {'limit', 'fixed'}:
             raise LimitChangeError(gettext(
                     'subscription_core.msg_limit_change_type',
@@ -873,6 +880,13 @@ class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
             raise LimitChangeError(gettext(
                     'subscription_core.msg_limit_change_outside',
                     line=line.rec_name, date=date))
+
+    @classmethod
+    def change_limit(cls, line, quantity, date, reason=None):
+        "Change the reserved limit of line from date on"
+        pool = Pool()
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        cls.check_limit_change(line, quantity, date)
         change = LimitChange(
             line=line, date=date, old_quantity=line.quantity,
             quantity=quantity, reason=reason,
@@ -965,7 +979,7 @@ class ChangeLimit(WizardInputMixin, Wizard):
     def transition_change(self):
         pool = Pool()
         Line = pool.get('sale.subscription.line')
-        Line.change_limit(
+        Line.request_limit_change(
             self.record, self.start.quantity, self.start.date,
             reason=self.start.reason)
         return 'end'

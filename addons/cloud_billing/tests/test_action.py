@@ -10,6 +10,7 @@ import datetime
 import json
 import unittest
 from contextlib import contextmanager
+from unittest.mock import patch
 
 from trytond import config
 from trytond.modules.company.tests import create_company, set_company
@@ -19,13 +20,15 @@ from trytond.transaction import Transaction
 
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
+from subscription_core import preview
 from subscription_core.action_run import action_path
 from subscription_core.ir import travel
 from subscription_core.exceptions import (
     BillingActionFailure, BillingActionOutcome, BillingActionRetry)
 
 from ..configuration import SETTINGS
-from ..exceptions import GraceConfigurationError
+from ..exceptions import (
+    GraceConfigurationError, QuotaChangeError, QuotaMappingError)
 from . import test_module as base
 from .test_module import OTHER, PROJECT
 
@@ -391,6 +394,228 @@ class CloudBillingActionTestCase(unittest.TestCase):
 
             self.assertEqual(action.state, 'failed')
             self.assertIn('cores', action.last_error)
+
+    @with_transaction()
+    def test_run_sets_quota(self):
+        "A cloud subscription that starts running queues its quota"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Queue = pool.get('ir.queue')
+        with self.context(), \
+                self.cloud_subscription() as (company, subscription):
+            action, = Action.search([
+                    ('subscription', '=', subscription.id)])
+            self.assertEqual(
+                (action.type, action.state, action.planned_date,
+                    action.actor),
+                ('quota_set', 'planned', DATE, 'user'))
+            tasks = [t for t in Queue.search([])
+                if t.data['method'] == 'run_remote'
+                and list(t.data['instances']) == [action.id]]
+            self.assertEqual(len(tasks), 1)
+
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(self.cloud.quota(PROJECT),
+                {'cores': 4, 'ram': 8 * 1024, 'instances': 10})
+
+    @with_transaction()
+    def test_change_limit_quota_first(self):
+        "Change Limit of a quota line: the limit changes once OpenStack took it"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        with self.context(), \
+                self.cloud_subscription() as (company, subscription):
+            vcpu, = [l for l in subscription.lines
+                if l.service.quota_key == 'cores']
+
+            action = Line.request_limit_change(vcpu, 6, DATE, reason="Growth")
+
+            self.assertEqual(
+                (action.type, action.state, action.quota_line,
+                    action.quota_quantity, action.planned_date, action.actor),
+                ('quota_change', 'planned', vcpu, 6, DATE, 'user'))
+            self.assertEqual(Line(vcpu.id).quantity, 4)
+            self.assertEqual(LimitChange.search([]), [])
+
+            action = self.attempt(action)
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(self.cloud.quota(PROJECT)['cores'], 6)
+            self.assertEqual(Line(vcpu.id).quantity, 6)
+            self.assertEqual(Line(vcpu.id).limit_history, (4, [(DATE, 6)]))
+
+    @with_transaction()
+    def test_change_limit_quota_refused(self):
+        "A quota refused by OpenStack: limit unchanged, the user notified"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        Notification = pool.get('res.notification')
+        with self.context(), \
+                self.cloud_subscription() as (company, subscription):
+            vcpu, = [l for l in subscription.lines
+                if l.service.quota_key == 'cores']
+            self.cloud.ignored_quota_keys.add('cores')
+
+            action = self.attempt(Line.request_limit_change(vcpu, 6, DATE))
+
+            message = ('The quota of project project-a was not applied: '
+                'The cloud did not apply: cores=20 (asked 6).')
+            self.assertEqual((action.state, action.last_error),
+                ('failed', message))
+            self.assertEqual(Line(vcpu.id).quantity, 4)
+            self.assertEqual(Line(vcpu.id).limit_history, (4, []))
+            self.assertEqual(LimitChange.search([]), [])
+            notification, = Notification.search([
+                    ('user', '=', Transaction().user)])
+            self.assertEqual(
+                (notification.label, notification.description),
+                ('Quota not applied: %s' % subscription.rec_name, message))
+
+    @with_transaction()
+    def test_change_limit_quota_refusals(self):
+        "Change Limit of a quota line refuses what cannot apply in OpenStack"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        LimitChange = pool.get('sale.subscription.line.limit_change')
+        with self.context(), \
+                self.cloud_subscription() as (company, subscription):
+            vcpu, ram, support = sorted(subscription.lines,
+                key=lambda l: l.service.quota_key or 'zz')
+            self.assertEqual(
+                (vcpu.service.quota_key, ram.service.quota_key),
+                ('cores', 'ram'))
+
+            with self.assertRaises(QuotaChangeError) as cm:
+                Line.request_limit_change(
+                    vcpu, 6, DATE - datetime.timedelta(days=1))
+            self.assertEqual(cm.exception.message,
+                'The limit of "%s" sets the quota of project project-a in '
+                'OpenStack: it changes from today (2026-02-10) on, not from '
+                '2026-02-09.' % vcpu.rec_name)
+
+            with self.assertRaises(QuotaMappingError):
+                Line.request_limit_change(ram, 0.0001, DATE)
+
+            later = DATE + datetime.timedelta(days=5)
+            action = Line.request_limit_change(vcpu, 6, later)
+            self.assertEqual((action.state, action.planned_date),
+                ('planned', later))
+            with self.assertRaises(QuotaChangeError) as cm:
+                Line.request_limit_change(ram, 16, DATE)
+            self.assertEqual(cm.exception.message,
+                'The limit of "%s" cannot change while the quota change '
+                '"%s" waits: let it run or cancel it first.' % (
+                    ram.rec_name, action.rec_name))
+            self.assertEqual(LimitChange.search([]), [])
+
+            # A line without a quota changes at once.
+            change = Line.request_limit_change(support, 2, DATE)
+            self.assertEqual(LimitChange.search([]), [change])
+
+    @with_transaction()
+    def test_preview_lists_job_4(self):
+        "The preview lists the actions job 4 runs, OpenStack untouched"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Queue = pool.get('ir.queue')
+        Preview = pool.get('sale.subscription.billing.preview', type='wizard')
+        labels = dict(Action.fields_get(['type'])['type']['selection'])
+        with self.context(), \
+                self.cloud_subscription() as (company, shelved):
+            self.configure(company, remote_wait=5)
+            vcpu, = [l.service for l in shelved.lines
+                if l.service.quota_key == 'cores']
+            deleted = self.create_subscription(company, [(vcpu, 2)],
+                project_id=OTHER, cloud=shelved.cloud)
+            restored = self.create_subscription(company, [(vcpu, 2)],
+                project_id='project-c', cloud=shelved.cloud)
+            graced = self.create_subscription(company, [(vcpu, 2)],
+                project_id='project-d', cloud=shelved.cloud)
+            for subscription, names in [(shelved, ['a1', 'a2']),
+                    (deleted, ['b1']), (restored, ['c1'])]:
+                for name in names:
+                    self.cloud.add_server(
+                        subscription.project_id, name=name)
+                self.sync(subscription)
+            for action in Action.search([
+                        ('company', '=', company.id),
+                        ('type', '=', 'quota_set'),
+                        ]):
+                self.attempt(action)
+            self.attempt(self.plan(restored, 'shelve'))
+            self.pending_deletion(deleted, DATE)
+            self.plan(shelved, 'shelve')
+            self.plan(deleted, 'delete')
+            self.plan(restored, 'unshelve')
+            self.plan(graced, 'grace')
+            self.plan(graced, 'shelve', DATE + datetime.timedelta(days=1))
+            planned = {a.id for a in Action.search([
+                        ('company', '=', company.id),
+                        ('state', '=', 'planned'),
+                        ])}
+
+        # The day before, finance previews the day (job 4 checks the
+        # deletion date as that day will).
+        calls = list(self.cloud.calls)
+        tasks = Queue.search([])
+        # Job 4 only: this company has no accounts to invoice (the
+        # preview of a whole day: scenario_billing_preview.rst).
+        with self.context(DATE - datetime.timedelta(days=1)), \
+                set_company(company), patch.object(preview, 'preview_jobs',
+                    return_value=['sale.subscription.billing.action|process']):
+            lines = Preview.preview(DATE)
+        shown = [(l['subscription'], l['description']) for l in lines
+            if l['kind'] == 'action_run']
+        self.assertEqual(sorted(shown), sorted([
+                    (shelved.id, 'Shelve: a1 (%s), a2 (%s)' % tuple(
+                            self.uuids(shelved))),
+                    (deleted.id, 'Delete: b1 (%s)' % tuple(
+                            self.uuids(deleted))),
+                    (restored.id, 'Unshelve: c1 (%s)' % tuple(
+                            self.uuids(restored))),
+                    (graced.id, 'Grace: '),
+                    ]))
+        self.assertEqual(self.cloud.calls, calls)
+        self.assertEqual({a.id for a in Action.search([
+                        ('company', '=', company.id),
+                        ('state', '=', 'planned'),
+                        ])}, planned)
+        self.assertEqual(Queue.search([]), tasks)
+
+        # The real run of the day does what the preview listed.
+        names = {s.id: s.name for s in self.cloud.servers.values()}
+        real = []
+        with self.context(), set_company(company):
+            Action.process(DATE)
+            for action in Action.browse(sorted(planned)):
+                if action.state == 'done':
+                    real.append(
+                        (action.subscription.id,
+                            '%s: ' % labels[action.type]))
+            for task in Queue.search([
+                        ('id', 'not in', [t.id for t in tasks]),
+                        ], order=[('id', 'ASC')]):
+                for action in Action.browse(task.data['instances']):
+                    before = len(self.cloud.calls)
+                    self.attempt(action)
+                    acted = [p.split('/')[2]
+                        for m, p in self.cloud.actions()[before:]
+                        if m in {'POST', 'DELETE'}]
+                    real.append((action.subscription.id, '%s: %s' % (
+                                labels[action.type], ', '.join(
+                                    '%s (%s)' % (names[u], u)
+                                    for u in acted))))
+        self.assertEqual(sorted(real), sorted(shown))
+
+    def uuids(self, subscription):
+        "The uuids of the servers of the subscription's project, by name"
+        return [s.id for s in sorted(self.cloud.servers.values(),
+                key=lambda s: s.name)
+            if s.project_id == subscription.project_id]
 
     @with_transaction()
     def test_pause_switch(self):

@@ -140,6 +140,7 @@ class NextStepsTestCase(unittest.TestCase):
                 ('restore', None, None, {}, {}, []),
                 ('close', None, None, {}, {}, []),
                 ('quota_change', None, None, {}, {}, []),
+                ('quota_set', None, None, {}, {}, []),
                 ]:
             with self.subTest(type=type_, deletion=deletion):
                 follow = grace.next_steps(
@@ -174,7 +175,7 @@ class NextStepsTestCase(unittest.TestCase):
         table = grace.ACTION_TYPES
         self.assertEqual(list(table), [
                 'grace', 'restore', 'close', 'shelve', 'unshelve',
-                'pending_deletion', 'delete', 'quota_change'])
+                'pending_deletion', 'delete', 'quota_change', 'quota_set'])
         self.assertEqual(
             {n: t.target_status for n, t in table.items() if t.target_status},
             {'grace': 'grace', 'restore': 'active', 'shelve': 'shelved',
@@ -186,7 +187,7 @@ class NextStepsTestCase(unittest.TestCase):
             {'restore', 'unshelve'})
         self.assertEqual(types_where(table, hold_exempt=True), {'restore'})
         self.assertEqual(types_where(table, remote=True),
-            {'shelve', 'unshelve', 'delete', 'quota_change'})
+            {'shelve', 'unshelve', 'delete', 'quota_change', 'quota_set'})
         self.assertEqual(types_where(table, destructive=True),
             {'shelve', 'delete'})
         # Every step a type leads to is a type of the table, every email

@@ -327,6 +327,11 @@ class CloudBillingTestCase(CompanyTestMixin, ModuleTestCase):
                 company, [], project_id=OTHER, cloud=subscription.cloud,
                 run=False)
 
+            # The quota set when the subscription started running
+            quota_task, = Queue.search([])
+            self.assertEqual(quota_task.data['method'], 'run_remote')
+            Queue.delete([quota_task])
+
             Subscription.sync_resources([subscription, draft])
             task, = Queue.search([])
             self.assertEqual(task.data['method'], 'fetch_cloud_resources')
