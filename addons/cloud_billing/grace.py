@@ -25,7 +25,8 @@ from subscription_core.action_type import (
 
 __all__ = ['GraceSettingError', 'check_settings', 'shelve_date',
     'deletion_date', 'warning_date', 'lead_days', 'DEFAULTS',
-    'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow']
+    'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow',
+    'CAP_WINDOW', 'cap_window_start', 'over_cap']
 
 # Defaults of the configuration
 DEFAULTS = {
@@ -35,6 +36,27 @@ DEFAULTS = {
     'deletion_warning_days': 7,
     'destructive_limit': 10,
     }
+
+
+# The destructive actions of a company are capped over any window this long.
+CAP_WINDOW = datetime.timedelta(hours=24)
+
+
+def cap_window_start(now):
+    "The first instant of the window of the cap that ends at now"
+    return now - CAP_WINDOW
+
+
+def over_cap(counted, new, limit):
+    """Whether new destructive actions would take the company past limit
+    when counted already ran in the window
+
+    A missing, zero or negative limit is never "no limit": the default
+    applies.
+    """
+    if limit is None or isinstance(limit, bool) or limit <= 0:
+        limit = DEFAULTS['destructive_limit']
+    return counted + new > limit
 
 
 class GraceSettingError(ValueError):
