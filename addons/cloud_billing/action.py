@@ -35,6 +35,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from subscription_core.action_run import action_path, queue_context
+from subscription_core.ir import server_now
 from subscription_core.exceptions import (
     BillingActionCancel, BillingActionFailure, BillingActionRetry,
     LimitChangeError)
@@ -94,6 +95,10 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             },
         help="The limit applied in OpenStack, then billed pro rata from "
         "the day the action runs.")
+    destructive_counted_at = fields.Timestamp(
+        "Counted in Cap at", readonly=True,
+        help="When the 24-hour cap of the shelve and delete actions of the "
+        "company last let the action start (the server's clock).")
     remote_outcomes = fields.Text(
         "Remote Outcomes", readonly=True,
         help="What the last attempt did in OpenStack, per server: result, "
@@ -110,6 +115,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     def copy(cls, actions, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('remote_outcomes')
+        default.setdefault('destructive_counted_at')
         return super().copy(actions, default=default)
 
     @classmethod
@@ -129,7 +135,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             return False
         return super().already_done()
 
-    # Safety: the pause switch and the per-run limit.
+    # Safety: the pause switch, the server's switch and the 24-hour cap.
     def automation_paused(self):
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
@@ -164,53 +170,104 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def _limit_destructive(cls, actions, date):
-        """Leave out the destructive actions of a run above the limit
+        """Leave out the destructive actions above the company's cap
 
-        When the planned scheduler actions of shelve or delete of a company
-        outnumber its limit, none of them runs: they stay planned, the
-        event is logged and the finance managers are alerted.
+        The shelve and delete actions of a company, planned by a job or by
+        hand, are capped over any 24 hours (destructive_batch.py): those
+        the cap let start in the 24 hours before the server's instant
+        (destructive_counted_at) and the new ones of this run may not
+        exceed the limit. Above it none of the new ones runs: they stay
+        planned in the company's held batch (an event on each) and the
+        finance managers are notified once, when the batch is created.
+        The actions of a held batch stay planned until it is released;
+        the actions of a released batch run past the cap once.
         """
         pool = Pool()
-        Configuration = pool.get('cloud_billing.configuration')
-        by_company = {}
+        Batch = pool.get('cloud_billing.destructive_batch')
+        Date = pool.get('ir.date')
         destructive_types = cls._types_where(destructive=True)
-        for action in actions:
-            if (action.state == 'planned' and action.actor == 'scheduler'
-                    and action.type in destructive_types):
+        # The date _start checks the holds on (the pause, the switch)
+        check_date = min(date, Date.server_today())
+        with action_path():
+            candidates = [a for a in cls.browse(actions)
+                if a.state == 'planned' and a.type in destructive_types
+                and not a.held(check_date)]
+        if not candidates:
+            return actions
+        now = server_now()
+        start = grace.cap_window_start(now)
+        stopped = Batch.holding(candidates)
+        released = Batch.released_once(candidates)
+        admitted, by_company = [], {}
+        for action in candidates:
+            if action.id in stopped:
+                continue
+            elif (action.destructive_counted_at
+                    and start <= action.destructive_counted_at <= now):
+                # Let start in the window (e.g. its task has not run yet):
+                # counted already, it stays so.
+                continue
+            elif action.id in released:
+                admitted.append(action)
+            else:
                 by_company.setdefault(action.company, []).append(action)
-        stopped = set()
-        for company, destructive in by_company.items():
-            configuration = Configuration.get_for(company)
-            limit = configuration.destructive_limit
-            if not limit or limit <= 0:
-                # A missing limit never means "no limit".
-                limit = grace.DEFAULTS['destructive_limit']
-            if len(destructive) <= limit:
+        for company, new in by_company.items():
+            limit = cls._destructive_limit(company)
+            with action_path():
+                counted = cls.search_count([
+                        ('company', '=', company.id),
+                        ('type', 'in', list(destructive_types)),
+                        ('destructive_counted_at', '>=', start),
+                        ('destructive_counted_at', '<=', now),
+                        ])
+            if not grace.over_cap(counted, len(new), limit):
+                admitted.extend(new)
                 continue
             message = gettext('cloud_billing.msg_destructive_limit',
-                company=company.rec_name, count=len(destructive),
+                company=company.rec_name, count=len(new), counted=counted,
                 limit=limit, date=date)
             logger.warning(message)
-            cls._transition(destructive, 'planned', message, date=date)
-            cls._alert_finance_managers(company, destructive, message)
-            stopped.update(a.id for a in destructive)
+            batch, created = Batch.hold(company, new, message)
+            cls._transition(new, 'planned', message, date=date)
+            if created:
+                cls._alert_finance_managers(
+                    company, new, message, batch=batch)
+            stopped.update(a.id for a in new)
+        if admitted:
+            with action_path():
+                cls.write(admitted, {'destructive_counted_at': now})
         return [a for a in actions if a.id not in stopped]
 
     @classmethod
+    def _destructive_limit(cls, company):
+        "The cap of company (a missing limit never means no limit)"
+        pool = Pool()
+        Configuration = pool.get('cloud_billing.configuration')
+        limit = Configuration.get_for(company).destructive_limit
+        if not limit or limit <= 0:
+            limit = grace.DEFAULTS['destructive_limit']
+        return limit
+
+    @classmethod
     def _alert_finance_managers(cls, company, actions, message,
-            label='cloud_billing.msg_destructive_limit_label'):
-        "Notify the company's finance managers (Tryton notification)"
+            label='cloud_billing.msg_destructive_limit_label', batch=None):
+        """Notify the company's finance managers (Tryton notification) of
+        actions, or of the held batch when given"""
         pool = Pool()
         Configuration = pool.get('cloud_billing.configuration')
         Notification = pool.get('res.notification')
         users = Configuration.finance_managers(company)
+        if batch is not None:
+            model, ids = batch.__name__, [batch.id]
+        else:
+            model, ids = cls.__name__, [a.id for a in actions]
         with without_check_access():
             Notification.save([Notification(
                         user=u,
                         label=gettext(label),
                         description=message[:250],
-                        model=cls.__name__,
-                        records=json.dumps([a.id for a in actions]),
+                        model=model,
+                        records=json.dumps(ids),
                         ) for u in users])
         logger.warning("alerted %s finance manager(s) of %s",
             len(users), company.rec_name)

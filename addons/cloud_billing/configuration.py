@@ -151,9 +151,11 @@ class ConfigurationCompany(
         help="How many days before the deletion the customer is warned "
         "and the subscription becomes pending deletion.")
     destructive_limit = fields.Integer(
-        "Destructive Actions per Run", required=True,
-        help="Above this number of shelve and delete actions in one run, "
-        "the run does none of them and alerts the finance managers.")
+        "Destructive Actions in 24 Hours", required=True,
+        help="At most this number of shelve and delete actions (planned "
+        "by the jobs or by hand) start in any 24 hours; above it a run "
+        "holds its new ones in a batch a finance manager releases, and "
+        "alerts the finance managers once.")
     automation_paused = fields.Boolean(
         "Pause Automation",
         help="While checked, the billing jobs run no scheduled billing "

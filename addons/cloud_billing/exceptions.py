@@ -38,3 +38,7 @@ class QuotaChangeError(UserError):
 
 class ResourceAccessError(AccessError):
     pass
+
+
+class DestructiveBatchError(UserError):
+    pass

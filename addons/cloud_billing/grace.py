@@ -26,7 +26,8 @@ from subscription_core.action_type import (
 __all__ = ['GraceSettingError', 'check_settings', 'shelve_date',
     'deletion_date', 'warning_date', 'noticed_deletion_date', 'lead_days',
     'DEFAULTS',
-    'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow']
+    'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow',
+    'CAP_WINDOW', 'cap_window_start', 'over_cap']
 
 # Defaults of the configuration
 DEFAULTS = {
@@ -41,6 +42,27 @@ DEFAULTS = {
 # The bounds of the stranded timeout, in minutes: at least a few minutes
 # (and more than the remote wait), at most a week.
 STRANDED_TIMEOUT_BOUNDS = (5, 7 * 24 * 60)
+
+
+# The destructive actions of a company are capped over any window this long.
+CAP_WINDOW = datetime.timedelta(hours=24)
+
+
+def cap_window_start(now):
+    "The first instant of the window of the cap that ends at now"
+    return now - CAP_WINDOW
+
+
+def over_cap(counted, new, limit):
+    """Whether new destructive actions would take the company past limit
+    when counted already ran in the window
+
+    A missing, zero or negative limit is never "no limit": the default
+    applies.
+    """
+    if limit is None or isinstance(limit, bool) or limit <= 0:
+        limit = DEFAULTS['destructive_limit']
+    return counted + new > limit
 
 
 class GraceSettingError(ValueError):

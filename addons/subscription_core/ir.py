@@ -18,8 +18,10 @@ things, both inside the server's own code, give it another value:
 ``ir.date.server_today()`` is the server's date without a job's date: what the
 destructive steps re-check against. Only :func:`preview_date` moves it, for
 the billing preview, whose transaction is rolled back and whose remote
-actions never run.
+actions never run. :func:`server_now` is the server's instant (on the date a
+test travelled to).
 """
+import datetime
 from contextlib import contextmanager
 
 from trytond.pool import Pool, PoolMeta
@@ -47,6 +49,16 @@ def travel(date):
         yield date
     finally:
         _travelled_to = previous
+
+
+def server_now():
+    """The server's instant: ``datetime.now()``, on the date a test
+    travelled to (the time of day is the real one). No job's date and no
+    client's context changes it."""
+    now = datetime.datetime.now()
+    if _travelled_to is not None:
+        return datetime.datetime.combine(_travelled_to, now.time())
+    return now
 
 
 @contextmanager

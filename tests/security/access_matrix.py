@@ -52,6 +52,8 @@ MODELS = {
         'R---', 'RWC-', 'R---', '----', '----'),
     'cloud_billing.dashboard': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_billing.destructive_batch': (
+        'R---', 'R---', 'R---', '----', '----'),
     'cloud_billing.project_relink': (
         'R---', 'R---', '----', '----', '----'),
     'cloud_billing.resource': (
@@ -135,6 +137,8 @@ WIZARDS = {
         'sale.subscription', 'XX---'),
     'cloud_billing.relink_project': (
         'sale.subscription', '-X---'),
+    'cloud_billing.destructive_batch.release': (
+        'cloud_billing.destructive_batch', '-X---'),
     'sale.subscription.billing.action.cancel': (
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
@@ -156,6 +160,7 @@ BUTTONS = {
     ('sale.subscription.credit', 'reverse'): '-X---',
     ('cloud_billing.dashboard', 'open_subscription'): 'XXX--',
     ('cloud_billing.dashboard', 'sync_resources'): 'XX---',
+    ('cloud_billing.destructive_batch', 'request_release'): '-X---',
     }
 
 DOC = (pathlib.Path(__file__).resolve().parents[2]

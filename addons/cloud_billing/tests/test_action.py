@@ -22,13 +22,14 @@ from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
 from subscription_core import preview
 from subscription_core.action_run import action_path
-from subscription_core.ir import travel
+from subscription_core.ir import server_now, travel
 from subscription_core.exceptions import (
     BillingActionFailure, BillingActionOutcome, BillingActionRetry)
 
 from ..configuration import SETTINGS
 from ..exceptions import (
-    GraceConfigurationError, QuotaChangeError, QuotaMappingError)
+    DestructiveBatchError, GraceConfigurationError, QuotaChangeError,
+    QuotaMappingError)
 from . import test_module as base
 from .test_module import OTHER, PROJECT
 
@@ -671,6 +672,7 @@ class CloudBillingActionTestCase(unittest.TestCase):
         "Above the limit no destructive action runs; managers alerted"
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
+        Batch = pool.get('cloud_billing.destructive_batch')
         Notification = pool.get('res.notification')
         User = pool.get('res.user')
         ModelData = pool.get('ir.model.data')
@@ -694,10 +696,150 @@ class CloudBillingActionTestCase(unittest.TestCase):
             self.assertEqual(
                 [Action(a.id).state for a in actions], ['planned'] * 2)
             self.assertIn('limit', Action(actions[0].id).events[-1].message)
-            notification, = Notification.search([('user', '=', manager.id)])
-            self.assertEqual(
-                sorted(json.loads(notification.records)),
+            batch, = Batch.search([])
+            self.assertEqual(batch.state, 'held')
+            self.assertEqual(sorted(a.id for a in batch.actions),
                 sorted(a.id for a in actions))
+            notification, = Notification.search([('user', '=', manager.id)])
+            self.assertEqual(notification.model, Batch.__name__)
+            self.assertEqual(json.loads(notification.records), [batch.id])
+
+    def manager(self, company):
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        manager = User(login='fm', name="FM", companies=[company],
+            company=company, groups=[ModelData.get_id(
+                    'subscription_core', 'group_billing_finance_manager')])
+        manager.save()
+        return manager
+
+    def shelves(self, company, cloud, names, actor='user'):
+        "A subscription with its own project and a planned shelve per name"
+        return [self.plan(self.create_subscription(
+                    company, [], project_id='p-%s' % n, cloud=cloud),
+                'shelve', actor=actor) for n in names]
+
+    @with_transaction()
+    def test_destructive_cap_rolling(self):
+        """The cap counts the actions it let start in the previous 24 hours
+        across runs, by hand ones too; one notification per held batch;
+        a release with a reason lets the batch run past the cap once"""
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Batch = pool.get('cloud_billing.destructive_batch')
+        Notification = pool.get('res.notification')
+        company = create_company()
+        with set_company(company):
+            manager = self.manager(company)
+            self.configure(company, destructive_limit=2, remote_wait=5)
+            cloud = self._cloud_subscription(company).cloud
+
+            def process():
+                with self.context():
+                    Action.process(date=DATE)
+
+            def notified():
+                return Notification.search([('user', '=', manager.id)])
+
+            # One done 25 hours ago no longer counts, one 23 hours ago does
+            old, recent = self.shelves(company, cloud, ['old', 'recent'])
+            with self.context():
+                now = server_now()
+            with action_path():
+                Action.write([old], {'state': 'done',
+                        'destructive_counted_at':
+                            now - datetime.timedelta(hours=25)})
+                Action.write([recent], {'state': 'done',
+                        'destructive_counted_at':
+                            now - datetime.timedelta(hours=23)})
+            first, = self.shelves(company, cloud, ['first'])
+            process()
+            first = Action(first.id)
+            self.assertTrue(first.destructive_counted_at)
+            self.assertEqual(Batch.search([]), [])
+
+            # A later run the same day: 2 counted + 1 by hand > 2
+            by_hand, = self.shelves(company, cloud, ['hand'])
+            process()
+            by_hand = Action(by_hand.id)
+            self.assertEqual(by_hand.state, 'planned')
+            self.assertIsNone(by_hand.destructive_counted_at)
+            self.assertIn('after 2 in the previous 24 hours',
+                by_hand.events[-1].message)
+            batch, = Batch.search([])
+            self.assertEqual(
+                [a.id for a in batch.actions], [by_hand.id])
+            notification, = notified()
+            self.assertEqual(json.loads(notification.records), [batch.id])
+
+            # The next hourly runs notify nobody again, log nothing new; a
+            # new one over the cap (planned by a job) joins the held batch
+            events = len(by_hand.events)
+            process()
+            scheduled, = self.shelves(
+                company, cloud, ['job'], actor='scheduler')
+            process()
+            self.assertEqual(len(notified()), 1)
+            self.assertEqual(len(Action(by_hand.id).events), events)
+            batch, = Batch.search([])
+            self.assertEqual(sorted(a.id for a in batch.actions),
+                sorted([by_hand.id, scheduled.id]))
+
+            # Released with a reason (an event on each), they run once
+            with self.assertRaises(DestructiveBatchError):
+                Batch.release([batch], '  ')
+            with Transaction().set_user(manager.id), self.context():
+                Batch.release([batch], "Checked: all unpaid")
+            batch = Batch(batch.id)
+            self.assertEqual(batch.state, 'released')
+            self.assertEqual(batch.released_by, manager)
+            for action in [by_hand, scheduled]:
+                event = Action(action.id).events[-1]
+                self.assertEqual(event.message,
+                    "Released past the 24-hour cap by FM: "
+                    "Checked: all unpaid")
+                self.assertEqual(event.user, manager)
+            with self.assertRaises(DestructiveBatchError):
+                Batch.release([batch], "again")
+            process()
+            for action in [by_hand, scheduled]:
+                self.assertTrue(Action(action.id).destructive_counted_at)
+            self.assertEqual(len(Batch.search([])), 1)
+
+            # Their tasks did not run yet: a later run leaves them be
+            process()
+            self.assertEqual(len(Batch.search([])), 1)
+
+            # Once: still planned the next day (say a retry), they are
+            # counted as new again (first too): over the cap
+            late, = self.shelves(company, cloud, ['late'])
+            with self.context(DATE + datetime.timedelta(days=1)):
+                Action.process(date=DATE + datetime.timedelta(days=1))
+            held, = Batch.search([('state', '=', 'held')])
+            self.assertEqual(sorted(a.id for a in held.actions),
+                sorted([first.id, by_hand.id, scheduled.id, late.id]))
+            self.assertEqual(len(notified()), 2)
+
+    @with_transaction()
+    def test_destructive_cap_skips_held_actions(self):
+        "Paused scheduler actions are not counted; by hand ones are"
+        pool = Pool()
+        Action = pool.get('sale.subscription.billing.action')
+        Batch = pool.get('cloud_billing.destructive_batch')
+        company = create_company()
+        with set_company(company):
+            self.configure(company, destructive_limit=1, remote_wait=5,
+                automation_paused=True)
+            cloud = self._cloud_subscription(company).cloud
+            self.shelves(company, cloud, ['a', 'b'], actor='scheduler')
+            by_hand, = self.shelves(company, cloud, ['c'])
+
+            with self.context():
+                Action.process(date=DATE)
+
+            self.assertEqual(Batch.search([]), [])
+            self.assertTrue(Action(by_hand.id).destructive_counted_at)
 
     @with_transaction()
     def test_configuration_never_zero(self):

@@ -97,6 +97,31 @@ class GraceDatesTestCase(unittest.TestCase):
         self.assertEqual(grace.lead_days(0), datetime.timedelta(0))
 
 
+class CapTestCase(unittest.TestCase):
+    "The 24-hour cap of the destructive actions"
+
+    def test_over_cap(self):
+        for counted, new, limit, over in [
+                (0, 0, 1, False),
+                (0, 1, 1, False),
+                (0, 2, 1, True),
+                (2, 0, 2, False),
+                (1, 1, 2, False),
+                (2, 1, 2, True),
+                (9, 1, None, False),  # the default: 10
+                (10, 1, 0, True),
+                (10, 1, -5, True),
+                (10, 1, True, True),
+                ]:
+            with self.subTest(counted=counted, new=new, limit=limit):
+                self.assertEqual(grace.over_cap(counted, new, limit), over)
+
+    def test_window(self):
+        now = datetime.datetime(2026, 3, 1, 0, 30)
+        self.assertEqual(grace.cap_window_start(now),
+            datetime.datetime(2026, 2, 28, 0, 30))
+
+
 class NextStepsTestCase(unittest.TestCase):
     "The grace workflow table: what follows each done step"
 
