@@ -5,10 +5,13 @@ over HTTP (the browser test, the access matrix).
 ``trytond -d database`` with env (the caller's TRYTOND_* variables: config,
 database path or URI), waits until it answers and yields its URL; on exit
 it stops the server and its children. ``drop_postgresql_database`` removes
-a database a test built on PostgreSQL. pytest.ini puts this folder on the
+a database a test built on PostgreSQL. ``built_database_server(data, name,
+command)`` builds a database with a script (the access matrix, the usage
+route) and serves it. pytest.ini puts this folder on the
 path (``pythonpath = tests``).
 """
 import contextlib
+import json
 import os
 import pathlib
 import signal
@@ -34,6 +37,34 @@ def drop_postgresql_database(uri, name):
     with psycopg.connect(
             uri.rstrip('/') + '/postgres', autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def built_database_server(data, name, command):
+    """(url, database, records) of a trytond serving a database that command
+    builds in the folder data: command is run with the path of a JSON file
+    to write the records it made to, in the test's environment (SQLite in
+    data, or the PostgreSQL database DB_NAME_name, dropped after)"""
+    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
+    if pg_uri.startswith('postgresql://'):
+        database = os.environ.get('DB_NAME', 'cloudbill_test') + '_' + name
+    else:
+        database = name
+    env = dict(os.environ,
+        TRYTOND_DATABASE__PATH=str(data),
+        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
+        DB_NAME=database)
+    env.pop('TRYTOND_WEB__ROOT', None)
+    output = data / 'records.json'
+    try:
+        subprocess.run(command + [str(output)],
+            env=env, check=True, cwd=ROOT, timeout=900)
+        records = json.loads(output.read_text())
+        with trytond_server(database, env, data / 'trytond.log') as url:
+            yield url, database, records
+    finally:
+        if pg_uri.startswith('postgresql://'):
+            drop_postgresql_database(pg_uri, database)
 
 
 @contextlib.contextmanager

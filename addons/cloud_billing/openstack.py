@@ -502,6 +502,19 @@ def _act(conn, server_ids, project_id, action, decide, call, not_found,
     return outcomes
 
 
+def _refused_foreign(outcome, server, project_id):
+    """Record server's status on outcome; refuse it (and answer True) when
+    it is not of project_id"""
+    outcome.status = server.status
+    if project_id and server.project_id != project_id:
+        outcome.result = FAILED
+        outcome.error = (
+            "Refused: server %s belongs to project %s, not to %s."
+            % (server.id, server.project_id, project_id))
+        return True
+    return False
+
+
 def _act_one(conn, outcome, project_id, decide, call, not_found):
     try:
         server = _get_server(conn, outcome.server_id)
@@ -513,12 +526,7 @@ def _act_one(conn, outcome, project_id, decide, call, not_found):
                 outcome.error = e.message
             return
         raise
-    outcome.status = server.status
-    if project_id and server.project_id != project_id:
-        outcome.result = FAILED
-        outcome.error = (
-            "Refused: server %s belongs to project %s, not to %s."
-            % (server.id, server.project_id, project_id))
+    if _refused_foreign(outcome, server, project_id):
         return
     decision = decide(server)
     if decision is not None:
@@ -718,12 +726,7 @@ def read_state(conn, server_ids, project_id, action):
             # Unknown: the action runs again, which decides.
             outcome.error = e.message
             continue
-        outcome.status = server.status
-        if project_id and server.project_id != project_id:
-            outcome.result = FAILED
-            outcome.error = (
-                "Refused: server %s belongs to project %s, not to %s."
-                % (server.id, server.project_id, project_id))
+        if _refused_foreign(outcome, server, project_id):
             continue
         decision = decide(server)
         if decision is None:

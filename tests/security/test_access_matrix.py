@@ -5,21 +5,17 @@ restores the shared billing set-up) and serves it with a real trytond on a
 loopback port; each role logs in with common.db.login and calls the models,
 fields, wizards and buttons of the matrix.
 """
-import json
-import os
 import pathlib
-import subprocess
 import sys
 
 import pytest
-from trytond_server import drop_postgresql_database, trytond_server
+from trytond_server import built_database_server
 
 from access_matrix import (
     BUTTONS, DOC, FIELDS, MODELS, ROLES, WIZARDS, render)
 from rpc import RPCError, Session
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 PASSWORD = 'billing-demo'
 # A date and an amount as JSON-RPC sends them (plain strings are refused as
 # input before any access check)
@@ -30,28 +26,10 @@ AMOUNT = {'__class__': 'Decimal', 'decimal': '5000.00'}
 @pytest.fixture(scope='module')
 def matrix_server(tmp_path_factory):
     "(url, database, records) of a trytond serving the matrix database"
-    data = tmp_path_factory.mktemp('matrix-db')
-    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    if pg_uri.startswith('postgresql://'):
-        database = os.environ.get('DB_NAME', 'cloudbill_test') + '_matrix'
-    else:
-        database = 'access_matrix'
-    env = dict(os.environ,
-        TRYTOND_DATABASE__PATH=str(data),
-        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
-        DB_NAME=database)
-    env.pop('TRYTOND_WEB__ROOT', None)
-    output = data / 'records.json'
-    try:
-        subprocess.run(
-            [sys.executable, str(HERE / 'matrix_db.py'), str(output)],
-            env=env, check=True, cwd=ROOT, timeout=900)
-        records = json.loads(output.read_text())
-        with trytond_server(database, env, data / 'trytond.log') as url:
-            yield url, database, records
-    finally:
-        if pg_uri.startswith('postgresql://'):
-            drop_postgresql_database(pg_uri, database)
+    with built_database_server(tmp_path_factory.mktemp('matrix-db'),
+            'access_matrix',
+            [sys.executable, str(HERE / 'matrix_db.py')]) as server:
+        yield server
 
 
 def probe(session, kind, name, extra=None):

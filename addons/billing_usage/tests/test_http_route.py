@@ -7,47 +7,26 @@ shared billing set-up) and served by ``trytond`` on a free loopback port
 (tests/trytond_server.py), stopped at the end.
 """
 import json
-import os
 import pathlib
-import subprocess
 import sys
 import threading
 import urllib.error
 import urllib.request
 
 import pytest
-from trytond_server import drop_postgresql_database, trytond_server
+from trytond_server import built_database_server
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
 
 
 @pytest.fixture(scope='module')
 def usage_server(tmp_path_factory):
     "(url, records) of a trytond serving the database of http_db.py"
-    data = tmp_path_factory.mktemp('usage-http')
-    pg_uri = os.environ.get('TRYTOND_DATABASE__URI', '')
-    if pg_uri.startswith('postgresql://'):
-        database = os.environ.get('DB_NAME', 'cloudbill_test') + '_usage_http'
-    else:
-        database = 'usage_http'
-    env = dict(os.environ,
-        TRYTOND_DATABASE__PATH=str(data),
-        TRYTOND_EMAIL__URI='smtp://127.0.0.1:1',
-        DB_NAME=database)
-    env.pop('TRYTOND_WEB__ROOT', None)
-    output = data / 'records.json'
-    try:
-        subprocess.run(
-            [sys.executable, '-m', 'billing_usage.tests.http_db',
-                str(output)],
-            env=env, check=True, cwd=ROOT, timeout=900)
-        records = json.loads(output.read_text())
-        with trytond_server(database, env, data / 'trytond.log') as url:
-            yield url, records
-    finally:
-        if pg_uri.startswith('postgresql://'):
-            drop_postgresql_database(pg_uri, database)
+    with built_database_server(tmp_path_factory.mktemp('usage-http'),
+            'usage_http',
+            [sys.executable, '-m', 'billing_usage.tests.http_db']) as (
+                url, _, records):
+        yield url, records
 
 
 def post(url, records, body, key='producer_key',

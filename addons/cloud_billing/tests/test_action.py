@@ -24,7 +24,7 @@ from subscription_core import preview
 from subscription_core.action_run import action_path
 from subscription_core.ir import server_now, travel
 from subscription_core.exceptions import (
-    BillingActionFailure, BillingActionOutcome, BillingActionRetry)
+    BillingActionFailure, BillingActionOutcome)
 
 from ..configuration import SETTINGS
 from ..exceptions import (
@@ -36,8 +36,8 @@ from .test_module import OTHER, PROJECT
 DATE = datetime.date(2026, 2, 10)
 
 
-class CloudBillingActionTestCase(unittest.TestCase):
-    "Cloud billing actions"
+class ActionTestMixin:
+    "The fake cloud and the helpers of the tests of billing actions"
 
     create_service = base.CloudBillingTestCase.create_service
     create_subscription = base.CloudBillingTestCase.create_subscription
@@ -84,9 +84,8 @@ class CloudBillingActionTestCase(unittest.TestCase):
                 ref = action.execute(date)
             except BillingActionOutcome as e:
                 action._record_failed_attempt(e)
-                action._finish(date,
-                    'retry' if isinstance(e, BillingActionRetry)
-                    else 'failed', e.message, e.external_ref)
+                action._finish(date, Action._outcome_of(e), e.message,
+                    e.external_ref)
             else:
                 action._finish(date, 'done', None, ref)
         return Action(action.id)
@@ -128,6 +127,22 @@ class CloudBillingActionTestCase(unittest.TestCase):
         configuration = Configuration(company=company, **values)
         configuration.save()
         return configuration
+
+    def manager(self, company):
+        "A finance manager of company"
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        manager = User(login='fm', name="FM", companies=[company],
+            company=company, groups=[ModelData.get_id(
+                    'subscription_core', 'group_billing_finance_manager')])
+        manager.save()
+        return manager
+
+
+
+class CloudBillingActionTestCase(ActionTestMixin, unittest.TestCase):
+    "Cloud billing actions"
 
     @with_transaction()
     def test_shelve_state_machine(self):
@@ -703,16 +718,6 @@ class CloudBillingActionTestCase(unittest.TestCase):
             notification, = Notification.search([('user', '=', manager.id)])
             self.assertEqual(notification.model, Batch.__name__)
             self.assertEqual(json.loads(notification.records), [batch.id])
-
-    def manager(self, company):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        manager = User(login='fm', name="FM", companies=[company],
-            company=company, groups=[ModelData.get_id(
-                    'subscription_core', 'group_billing_finance_manager')])
-        manager.save()
-        return manager
 
     def shelves(self, company, cloud, names, actor='user'):
         "A subscription with its own project and a planned shelve per name"

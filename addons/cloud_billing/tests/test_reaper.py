@@ -18,17 +18,13 @@ from unittest.mock import patch
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
-from cloud_billing import openstack
-from cloud_billing.tests import fake_openstack
 from subscription_core.action_run import action_path
-from subscription_core.exceptions import BillingActionOutcome
 
 from ..configuration import SETTINGS
 from ..exceptions import GraceConfigurationError
-from . import test_module as base
 from . import test_action
 from .test_action import DATE
 from .test_module import PROJECT
@@ -36,28 +32,9 @@ from .test_module import PROJECT
 HOURS_AGO = datetime.timedelta(hours=2)
 
 
-class CloudBillingReaperTestCase(unittest.TestCase):
+class CloudBillingReaperTestCase(
+        test_action.ActionTestMixin, unittest.TestCase):
     "Stranded billing actions"
-
-    create_service = base.CloudBillingTestCase.create_service
-    create_subscription = base.CloudBillingTestCase.create_subscription
-    _cloud_subscription = base.CloudBillingTestCase._cloud_subscription
-    cloud_subscription = base.CloudBillingTestCase.cloud_subscription
-    context = test_action.CloudBillingActionTestCase.context
-    sync = test_action.CloudBillingActionTestCase.sync
-    plan = test_action.CloudBillingActionTestCase.plan
-    pending_deletion = test_action.CloudBillingActionTestCase.pending_deletion
-    configure = test_action.CloudBillingActionTestCase.configure
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('cloud_billing')
-        openstack.register_connection_factory('fake', fake_openstack.connect)
-
-    def setUp(self):
-        super().setUp()
-        self.cloud = fake_openstack.reset()
 
     @contextmanager
     def no_commit(self):
@@ -66,24 +43,6 @@ class CloudBillingReaperTestCase(unittest.TestCase):
         with patch.object(transaction, 'commit', lambda: None), \
                 patch.object(transaction, 'rollback', lambda: None):
             yield
-
-    def attempt(self, action, date=DATE):
-        "One attempt of the queued task (run_remote), without its commits"
-        pool = Pool()
-        Action = pool.get('sale.subscription.billing.action')
-        with action_path(), self.context(date):
-            action = Action(action.id)
-            if not action._start(date):
-                return Action(action.id)
-            try:
-                ref = action.execute(date)
-            except BillingActionOutcome as e:
-                action._record_failed_attempt(e)
-                action._finish(date, Action._outcome_of(e), e.message,
-                    e.external_ref)
-            else:
-                action._finish(date, 'done', None, ref)
-        return Action(action.id)
 
     def strand(self, action, ago=HOURS_AGO):
         """Mark action running as the task's first transaction does, then
@@ -115,16 +74,6 @@ class CloudBillingReaperTestCase(unittest.TestCase):
                     Action.recover_remote(
                         Action.browse(data['instances']), *data['args'])
         return stranded
-
-    def finance_manager(self, company):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        manager = User(login='fm', name="FM", companies=[company],
-            company=company, groups=[ModelData.get_id(
-                    'subscription_core', 'group_billing_finance_manager')])
-        manager.save()
-        return manager
 
     @with_transaction()
     def test_reaper_finishes_from_the_servers(self):
@@ -219,7 +168,7 @@ class CloudBillingReaperTestCase(unittest.TestCase):
         Action = pool.get('sale.subscription.billing.action')
         Notification = pool.get('res.notification')
         with self.cloud_subscription() as (company, subscription):
-            manager = self.finance_manager(company)
+            manager = self.manager(company)
             self.configure(company, remote_wait=5)
             self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
@@ -244,7 +193,7 @@ class CloudBillingReaperTestCase(unittest.TestCase):
         pool = Pool()
         Action = pool.get('sale.subscription.billing.action')
         with self.cloud_subscription() as (company, subscription):
-            manager = self.finance_manager(company)
+            manager = self.manager(company)
             self.configure(company, remote_wait=5)
             self.cloud.add_server(PROJECT, name='a')
             self.sync(subscription)
