@@ -68,8 +68,8 @@ RESULTS = (DONE, ALREADY, RETRY, FAILED, GONE)
 # Nova server statuses
 SHELVABLE = frozenset({'ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'})
 SHELVED = frozenset({'SHELVED', 'SHELVED_OFFLOADED'})
-# Deleted, restorable or not; RESTORABLE until Nova reclaims it, GONE_STATUSES
-# never back.
+# Deleted, restorable or not: RESTORABLE until Nova reclaims it,
+# GONE_STATUSES never back.
 DELETED = frozenset({'DELETED', 'SOFT_DELETED'})
 RESTORABLE = frozenset({'SOFT_DELETED'})
 GONE_STATUSES = DELETED - RESTORABLE
@@ -441,8 +441,9 @@ def confirm_missing(conn, server_ids, project_id):
     answer): a server is gone only when its own read says so. Returns
     (gone, present): gone, the ids Nova answers 404 for, lists as deleted
     or now places in another project; present, {id: Server} still in the
-    project (a SOFT_DELETED server is present: it can be restored). A server whose read fails is in neither (unknown: left as
-    recorded). Raises RemoteError when the connection itself fails.
+    project (a SOFT_DELETED server is present: it can be restored). A
+    server whose read fails is in neither (unknown: left as recorded).
+    Raises RemoteError when the connection itself fails.
     """
     gone, present = set(), {}
     for server_id in server_ids:

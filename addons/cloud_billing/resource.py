@@ -205,9 +205,9 @@ class Resource(InputMixin, ModelSQL, ModelView):
             interval=openstack.POLL_INTERVAL):
         """Run the openstack action on recorded resources, record outcomes
 
-        action: 'shelve', 'unshelve', 'delete' or 'restore'. Each server is checked
-        against the project it was recorded in; unshelve acts only on
-        resources billing shelved. Returns {resource: ServerOutcome}.
+        action: 'shelve', 'unshelve', 'delete' or 'restore'. Each server
+        is checked against the project it was recorded in; unshelve acts
+        only on resources billing shelved. Returns {resource: ServerOutcome}.
         The remote calls are slow: call this from an ir.queue task.
         """
         function = REMOTE_ACTIONS[action]
