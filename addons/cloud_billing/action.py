@@ -397,7 +397,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def _cancel_deferred_close(cls, actions, date):
-        "The servers are back: the close planned after the deadline goes"
+        """The servers are back: the close the delete planned after the
+        deadline goes (a close planned by hand stays)"""
         subscriptions = [a.subscription.id for a in actions]
         if not subscriptions:
             return
@@ -406,6 +407,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                     ('subscription', 'in', subscriptions),
                     ('type', '=', 'close'),
                     ('state', '=', 'planned'),
+                    ('actor', '=', 'scheduler'),
                     ])
         cls._cancel(closes,
             gettext('cloud_billing.msg_action_cancel_undeleted'), date=date)

@@ -436,17 +436,6 @@ class SoftDeleteTestCase(CloudTestCase):
         self.cloud = FakeCloud(reclaim_seconds=3600)
         self.conn = self.cloud.connection()
 
-    def test_delete_leaves_soft_deleted(self):
-        server = self.server()
-        outcome, = openstack.delete(
-            self.conn, [server.id], PROJECT, wait=5, interval=0)
-        self.assertEqual(
-            (outcome.result, outcome.status), (DONE, 'SOFT_DELETED'))
-        self.assertEqual(self.status(server), 'SOFT_DELETED')
-        # Deleting again is already done.
-        again, = openstack.delete(self.conn, [server.id], PROJECT)
-        self.assertEqual((again.result, again.sent), (ALREADY, False))
-
     def test_soft_deleted_is_not_gone(self):
         "A listing or a read finds it: present, restorable, not gone"
         server = self.server('SOFT_DELETED')
@@ -459,10 +448,23 @@ class SoftDeleteTestCase(CloudTestCase):
             self.conn, [server.id, deleted.id], PROJECT)
         self.assertEqual(gone, {deleted.id})
         self.assertEqual(list(present), [server.id])
+        # Present, but it cannot be shelved nor unshelved.
+        shelved, = openstack.shelve(self.conn, [server.id], PROJECT)
+        unshelved, = openstack.unshelve(self.conn, [server.id], PROJECT)
+        self.assertEqual((shelved.result, unshelved.result), (GONE, GONE))
 
-    def test_restore(self):
+    def test_delete_then_restore(self):
+        "Delete leaves it SOFT_DELETED, restore brings it back ACTIVE"
         server = self.server()
-        openstack.delete(self.conn, [server.id], PROJECT, wait=5, interval=0)
+        deleted, = openstack.delete(
+            self.conn, [server.id], PROJECT, wait=5, interval=0)
+        self.assertEqual(
+            (deleted.result, deleted.status), (DONE, 'SOFT_DELETED'))
+        self.assertEqual(self.status(server), 'SOFT_DELETED')
+        # Deleting again is already done.
+        again, = openstack.delete(self.conn, [server.id], PROJECT)
+        self.assertEqual((again.result, again.sent), (ALREADY, False))
+
         outcome, = openstack.restore(
             self.conn, [server.id], PROJECT, wait=5, interval=0)
         self.assertEqual(
@@ -506,13 +508,6 @@ class SoftDeleteTestCase(CloudTestCase):
             with self.assertRaises(ValueError):
                 openstack.restore(self.conn, [server.id], project)
         self.assertEqual(self.cloud.calls, [])
-
-    def test_shelve_unshelve_soft_deleted_gone(self):
-        "A soft-deleted server cannot be shelved nor unshelved"
-        server = self.server('SOFT_DELETED')
-        shelved, = openstack.shelve(self.conn, [server.id], PROJECT)
-        unshelved, = openstack.unshelve(self.conn, [server.id], PROJECT)
-        self.assertEqual((shelved.result, unshelved.result), (GONE, GONE))
 
 
 class QuotaTestCase(CloudTestCase):

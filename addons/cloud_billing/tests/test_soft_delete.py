@@ -9,6 +9,7 @@ gives the service back and cancels the close planned for the day after.
 """
 import datetime
 import unittest
+from decimal import Decimal
 
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
@@ -18,7 +19,7 @@ from cloud_billing.tests import fake_openstack
 
 from . import test_action, test_module as base
 from .test_action import DATE
-from .test_module import PROJECT
+from .test_module import PROJECT, parse
 
 
 class SoftDeleteTestCase(unittest.TestCase):
@@ -239,3 +240,41 @@ class SoftDeleteTestCase(unittest.TestCase):
                     subscription.cloud_restore_deadline),
                 ('closed', 'deleted', None))
             self.assertEqual(self.pay(subscription, DATE), [])
+
+    @with_transaction()
+    def test_warning_says_whether_deletion_is_final(self):
+        "The pre-deletion warning: final, or restorable until the deadline"
+        pool = Pool()
+        Cloud = pool.get('cloud_billing.cloud')
+        ContactMechanism = pool.get('party.contact_mechanism')
+        values = {
+            'invoice_numbers': ['INV-1'],
+            'overdue_amount': Decimal('10'),
+            'deletion_date': DATE,
+            }
+        with self.cloud_subscription() as (company, subscription):
+            ContactMechanism.create([{
+                        'party': subscription.party.id, 'type': 'email',
+                        'value': 'customer@customer.example'}])
+            texts = {}
+            for seconds in [0, 2 * 24 * 60 * 60]:
+                Cloud.write([subscription.cloud],
+                    {'reclaim_seconds': seconds})
+                self.assertEqual(
+                    subscription.cloud.deletion_final, not seconds)
+                for kind in ['pre_deletion', 'deleted']:
+                    msg, _ = subscription.get_billing_email(
+                        kind, values, date=DATE)
+                    texts[kind, seconds] = ' '.join(
+                        parse(msg).get_body(('plain',)).get_content().split())
+        for kind in ['pre_deletion', 'deleted']:
+            self.assertIn(
+                'Deletion is final: this cloud does not keep deleted '
+                'servers, and deleted data cannot be recovered.',
+                texts[kind, 0])
+            self.assertIn(
+                'After the deletion, a payment received until 02/12/2026 '
+                'still restores your servers; after that day deleted data '
+                'cannot be recovered.', texts[kind, 2 * 24 * 60 * 60])
+            self.assertNotIn('Deletion is final',
+                texts[kind, 2 * 24 * 60 * 60])
