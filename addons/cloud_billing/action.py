@@ -306,7 +306,9 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         resources = [r for r in self._cloud_resources()
             if r.status in openstack.RESTORABLE]
         if not resources:
-            return None
+            raise BillingActionFailure(gettext(
+                    'cloud_billing.msg_undelete_nothing',
+                    subscription=self.subscription.rec_name))
         outcomes = Resource.remote_action(
             resources, 'restore', wait=self._remote_wait())
         reclaimed = [o for o in outcomes.values()
@@ -422,7 +424,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         configuration = self._configuration()
         settings = {name: getattr(configuration, name)
             for name in grace.SETTINGS}
-        settings['reclaim_seconds'] = subscription.cloud_reclaim_seconds()
+        settings['reclaim_seconds'] = self._reclaim_seconds()
         try:
             follow = grace.next_steps(self.type, date, settings,
                 deletion_date=subscription.cloud_deletion_date,
@@ -451,6 +453,15 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             self._send_email(follow.email, follow.email_values, date)
         if to_run:
             cls.run(to_run, date)
+
+    def _reclaim_seconds(self):
+        """The cloud's reclaim interval, when the delete left servers
+        restorable (SOFT_DELETED): Nova deletes a SHELVED_OFFLOADED server
+        at once, whatever the interval; then the deletion is final (0)"""
+        if self.type != 'delete':
+            return 0
+        subscription = self.subscription.__class__(self.subscription.id)
+        return subscription.cloud_deletion_reclaim_seconds()
 
     def _debt_values(self):
         return {'invoices': [self.invoice]} if self.invoice else {}

@@ -68,6 +68,8 @@ RESULTS = (DONE, ALREADY, RETRY, FAILED, GONE)
 # Nova server statuses
 SHELVABLE = frozenset({'ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'})
 SHELVED = frozenset({'SHELVED', 'SHELVED_OFFLOADED'})
+# Without a host: Nova deletes it at once, even with a reclaim interval.
+SHELVED_OFFLOADED = frozenset({'SHELVED_OFFLOADED'})
 # Deleted, restorable or not: RESTORABLE until Nova reclaims it,
 # GONE_STATUSES never back.
 DELETED = frozenset({'DELETED', 'SOFT_DELETED'})

@@ -146,6 +146,27 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             cloud = self.cloud.__class__(self.cloud.id)
             return cloud.reclaim_seconds or 0
 
+    def cloud_deletion_reclaim_seconds(self):
+        """The reclaim interval a deletion of the servers gets: 0 when no
+        recorded server is left that Nova would keep SOFT_DELETED (Nova
+        deletes a SHELVED_OFFLOADED server, which has no host, at once,
+        whatever its interval)"""
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        with without_check_access():
+            kept = Resource.search([
+                    ('subscription', '=', self.id),
+                    ('gone', '=', False),
+                    ['OR',
+                        ('status', '=', None),
+                        ('status', 'not in',
+                            list(openstack.SHELVED_OFFLOADED)),
+                        ],
+                    ], limit=1)
+        if not kept:
+            return 0
+        return self.cloud_reclaim_seconds()
+
     def _restore_action_type(self):
         """A cloud subscription whose servers billing shelved is unshelved,
         one whose servers billing deleted, still restorable, undeleted"""

@@ -246,7 +246,7 @@ class Subscription(metaclass=PoolMeta):
             # None when the cloud has no reclaim interval: deletion is final.
             raw.setdefault('restore_deadline', grace.restore_deadline(
                     raw.get('deletion_date') or date,
-                    self.cloud_reclaim_seconds()))
+                    self.cloud_deletion_reclaim_seconds()))
         invoices = raw.get('invoices') or []
         if invoices:
             for invoice in invoices:

@@ -3,7 +3,9 @@
 The test cloud's Nova has a reclaim interval (``reclaim_instance_interval``
 in its nova.conf, ``OSCLOUD_RECLAIM_SECONDS``), and the cloud record says
 so. Customer D (project customer-a, one server) does not pay: shelved,
-pending deletion, deleted (the server SOFT_DELETED in Nova); it pays on the
+pending deletion; it unshelves its server itself (Nova deletes a
+SHELVED_OFFLOADED server at once, a server on a host it soft-deletes);
+deleted (the server SOFT_DELETED in Nova); it pays on the
 last day its servers are restorable: the ``undelete`` action restores the
 server (Nova ``restore``, ACTIVE again), the subscription is active and
 running, the close planned after the deadline is cancelled, and the
@@ -89,6 +91,11 @@ def test_payment_restores_soft_deleted(openstack_cloud, erp, mail):
         run_billing(D(2026, 2, 18))     # shelved
         assert nova() == "SHELVED_OFFLOADED"
         run_billing(D(2026, 2, 25))     # pending deletion
+        # The customer unshelves its server (its project lets it).
+        customer.compute.unshelve_server(server.id)
+        admin.compute.wait_for_server(
+            admin.compute.get_server(server.id), status="ACTIVE",
+            failures=["ERROR"], interval=POLL, wait=WAIT)
         run_billing(D(2026, 3, 4))      # deleted: soft-deleted in Nova
         subscription.reload()
         assert subscription.billing_status == "deleted"

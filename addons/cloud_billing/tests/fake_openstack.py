@@ -14,7 +14,8 @@ hooks of ``session.session``) and answers the way Nova does:
   read: ACTIVE → (shelving) → SHELVED (shelving_offloading) →
   SHELVED_OFFLOADED, and back through ``unshelving``; delete goes through
   ``deleting`` to 404, or to SOFT_DELETED on a cloud with a reclaim
-  interval (``FakeCloud(reclaim_seconds=...)``), from which ``restore``
+  interval (``FakeCloud(reclaim_seconds=...)``) unless SHELVED_OFFLOADED
+  (Nova deletes a server without host at once), from which ``restore``
   goes through ``restoring`` back to ACTIVE until ``reclaim()`` (Nova's
   periodic task) forgets the soft-deleted servers;
 * a project-scoped connection sees only its project's servers (404 for the
@@ -167,7 +168,10 @@ class FakeCloud:
         final = FINAL[action]
         if action == 'shelve' and not self.offload:
             steps, final = steps[:1], ('SHELVED', None)
-        if action == 'delete' and self.reclaim_seconds:
+        if (action == 'delete' and self.reclaim_seconds
+                and server.status != 'SHELVED_OFFLOADED'):
+            # As Nova: a server without host (offloaded) is deleted at
+            # once, whatever the reclaim interval.
             final = ('SOFT_DELETED', None)
         # the request itself moves the server to its first step
         status, server.task_state = steps.pop(0)

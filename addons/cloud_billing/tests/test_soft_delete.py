@@ -222,6 +222,31 @@ class SoftDeleteTestCase(unittest.TestCase):
             self.assertEqual({r.gone for r in Resource.search([])}, {True})
 
     @with_transaction()
+    def test_offloaded_servers_deletion_final(self):
+        "Nova deletes an offloaded server at once: nothing restorable"
+        pool = Pool()
+        Subscription = pool.get('sale.subscription')
+        Cloud = pool.get('cloud_billing.cloud')
+        with self.cloud_subscription() as (company, subscription):
+            self.configure(company, remote_wait=5)
+            self.cloud.reclaim_seconds = 3 * 24 * 60 * 60
+            Cloud.write([subscription.cloud], {
+                    'reclaim_seconds': self.cloud.reclaim_seconds})
+            server = self.cloud.add_server(
+                PROJECT, name='web', status='SHELVED_OFFLOADED')
+            self.sync(subscription)
+            self.pending_deletion(subscription, DATE)
+            self.attempt(self.plan(subscription, 'delete'))
+
+            self.assertNotIn(server.id, self.cloud.servers)
+            subscription = Subscription(subscription.id)
+            self.assertEqual(
+                (subscription.state, subscription.billing_status,
+                    subscription.cloud_restore_deadline),
+                ('closed', 'deleted', None))
+            self.assertEqual(self.pay(subscription, DATE), [])
+
+    @with_transaction()
     def test_no_reclaim_interval_deletion_final(self):
         "Without a reclaim interval: closed at once, nothing restorable"
         pool = Pool()
@@ -256,6 +281,18 @@ class SoftDeleteTestCase(unittest.TestCase):
             ContactMechanism.create([{
                         'party': subscription.party.id, 'type': 'email',
                         'value': 'customer@customer.example'}])
+            server = self.cloud.add_server(
+                PROJECT, name='web', status='SHELVED_OFFLOADED')
+            self.sync(subscription)
+            # Offloaded: Nova would delete it at once, the cloud's interval
+            # does not apply.
+            Cloud.write([subscription.cloud], {'reclaim_seconds': 86400})
+            msg, _ = subscription.get_billing_email(
+                'pre_deletion', values, date=DATE)
+            self.assertIn('Deletion is final', ' '.join(
+                    parse(msg).get_body(('plain',)).get_content().split()))
+            self.cloud.servers[server.id].status = 'ACTIVE'
+            self.sync(subscription)
             texts = {}
             for seconds in [0, 2 * 24 * 60 * 60]:
                 Cloud.write([subscription.cloud],
