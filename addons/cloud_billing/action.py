@@ -16,7 +16,9 @@ email::
           ─(warning)→ delete → close
 
 A payment cancels the planned steps of the debt and plans ``unshelve``
-(``Subscription._restore_action_type``).
+(``Subscription._restore_action_type``), or ``undelete`` while the deleted
+servers are restorable (a cloud with a reclaim interval): ``undelete``
+restores them and cancels the close planned after the deadline.
 
 The step's email leaves in a queued task of its own (``send_step_email``),
 after the outcome of the step committed: a mail server that refuses it
@@ -312,7 +314,8 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
             return reason
         subscription = self.subscription
         if self.type in {
-                'shelve', 'unshelve', 'delete', 'quota_change', 'quota_set'}:
+                'shelve', 'unshelve', 'delete', 'undelete', 'quota_change',
+                'quota_set'}:
             if not subscription.cloud or not subscription.project_id:
                 return gettext('cloud_billing.msg_action_no_project',
                     subscription=subscription.rec_name)
@@ -538,6 +541,33 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                 resources, 'unshelve', wait=self._remote_wait(),
                 billing_action=self))
 
+    def _execute_undelete(self, date):
+        """Restore the soft-deleted servers billing deleted
+
+        A server the cloud already reclaimed cannot come back: the action
+        fails (a person looks) and the planned close still runs.
+        """
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        resources = [r for r in self._cloud_resources()
+            if r.status in openstack.RESTORABLE]
+        if not resources:
+            raise BillingActionFailure(gettext(
+                    'cloud_billing.msg_undelete_nothing',
+                    subscription=self.subscription.rec_name))
+        outcomes = Resource.remote_action(
+            resources, 'restore', wait=self._remote_wait())
+        reclaimed = [o for o in outcomes.values()
+            if o.result == openstack.GONE]
+        if reclaimed:
+            for outcome in reclaimed:
+                outcome.result = openstack.FAILED
+                outcome.error = gettext(
+                    'cloud_billing.msg_undelete_reclaimed',
+                    server=outcome.server_id,
+                    status=outcome.status or '')
+        return self._server_outcomes(outcomes)
+
     def _execute_pending_deletion(self, date):
         "Only changes the status; on_done warns the customer"
 
@@ -695,6 +725,25 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         for action in actions:
             if action.subscription.cloud:
                 action._follow(date)
+        cls._cancel_deferred_close(
+            [a for a in actions if a.type == 'undelete'], date)
+
+    @classmethod
+    def _cancel_deferred_close(cls, actions, date):
+        """The servers are back: the close the delete planned after the
+        deadline goes (a close planned by hand stays)"""
+        subscriptions = [a.subscription.id for a in actions]
+        if not subscriptions:
+            return
+        with action_path():
+            closes = cls.search([
+                    ('subscription', 'in', subscriptions),
+                    ('type', '=', 'close'),
+                    ('state', '=', 'planned'),
+                    ('actor', '=', 'scheduler'),
+                    ])
+        cls._cancel(closes,
+            gettext('cloud_billing.msg_action_cancel_undeleted'), date=date)
 
     def _follow(self, date):
         """Write the subscription's dates, plan the next steps and send the
@@ -706,6 +755,7 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         configuration = self._configuration()
         settings = {name: getattr(configuration, name)
             for name in grace.SETTINGS}
+        settings['reclaim_seconds'] = self._reclaim_seconds()
         try:
             follow = grace.next_steps(self.type, date, settings,
                 deletion_date=subscription.cloud_deletion_date,
@@ -724,7 +774,10 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         to_run = []
         for type_, planned_date, expected_status, run_now in follow.steps:
             action = self._plan_next(
-                type_, planned_date, expected_status, reason)
+                type_, planned_date, expected_status, reason,
+                # A close deferred to the restore deadline is not about the
+                # debt: a payment after the deadline does not cancel it.
+                deferred=planned_date > date)
             if run_now:
                 to_run.append(action)
         if follow.email:
@@ -755,6 +808,15 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
                 continue
             action._send_email(kind, values, date)
 
+    def _reclaim_seconds(self):
+        """The cloud's reclaim interval, when the delete left servers
+        restorable (SOFT_DELETED): Nova deletes a SHELVED_OFFLOADED server
+        at once, whatever the interval; then the deletion is final (0)"""
+        if self.type != 'delete':
+            return 0
+        subscription = self.subscription.__class__(self.subscription.id)
+        return subscription.cloud_deletion_reclaim_seconds()
+
     def _debt_values(self):
         return {'invoices': [self.invoice]} if self.invoice else {}
 
@@ -778,9 +840,13 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         return 'invoice-%s' % (self.invoice.id if self.invoice else
             'action-%s' % self.id)
 
-    def _plan_next(self, type_, date, expected_status, reason):
+    def _plan_next(self, type_, date, expected_status, reason,
+            deferred=False):
+        invoice = self.invoice
+        if type_ == 'close' and deferred:
+            invoice = None
         return self.__class__.plan(
-            self.subscription, type_, date, invoice=self.invoice,
+            self.subscription, type_, date, invoice=invoice,
             expected_status=expected_status, reason=reason)
 
     def _configuration(self):

@@ -8,7 +8,11 @@ from trytond.transaction import Transaction
 
 from . import openstack
 from .exceptions import CloudConnectionError
-from subscription_core.validation import InputMixin
+from subscription_core import bounds
+from subscription_core.validation import InputMixin, check_bounds
+
+# Nova's reclaim_instance_interval, in seconds: up to a year.
+RECLAIM = bounds.Bound(0, 366 * 24 * 60 * 60)
 
 
 def get_option(name, type_=str, default=None):
@@ -34,6 +38,17 @@ class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
         help="The OpenStack region of this cloud, e.g. RegionOne.")
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE')
+    reclaim_seconds = fields.Integer(
+        "Reclaim Interval", required=True,
+        help="Nova's reclaim_instance_interval of this cloud, in seconds "
+        "(ask its operator: the API does not tell it). With a positive "
+        "interval a deleted server is kept SOFT_DELETED and a payment "
+        "restores it until then; 0: deletion is final.")
+    deletion_final = fields.Function(
+        fields.Boolean("Deletion Is Final",
+            help="The cloud has no reclaim interval: a deleted server "
+            "cannot be restored."),
+        'on_change_with_deletion_final')
 
     @classmethod
     def __setup__(cls):
@@ -49,6 +64,19 @@ class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_company(cls):
         return Transaction().context.get('company')
+
+    @classmethod
+    def default_reclaim_seconds(cls):
+        return 0
+
+    @fields.depends('reclaim_seconds')
+    def on_change_with_deletion_final(self, name=None):
+        return not self.reclaim_seconds or self.reclaim_seconds <= 0
+
+    @classmethod
+    def validate_fields(cls, clouds, field_names):
+        super().validate_fields(clouds, field_names)
+        check_bounds(clouds, field_names, {'reclaim_seconds': RECLAIM})
 
     def connect_once(self, connections):
         """This cloud's connection, kept in connections (a dict the caller

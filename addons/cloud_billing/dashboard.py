@@ -80,6 +80,10 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     oldest_due_date = fields.Date(
         "Oldest Due Date", readonly=True,
         help="The oldest due date of the overdue unpaid amounts.")
+    restore_deadline = fields.Date(
+        "Restorable Until", readonly=True,
+        help="The last day a payment restores the deleted servers (the "
+        "cloud keeps them soft-deleted for its reclaim interval).")
     next_action = fields.Many2One(
         'sale.subscription.billing.action', "Next Action", readonly=True,
         help="The planned (or running) billing action that comes first.")
@@ -225,6 +229,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
                         Coalesce(overdue.amount, Literal(0))),
                     currency.digits).as_('overdue_amount'),
                 overdue.oldest_due_date.as_('oldest_due_date'),
+                subscription.cloud_restore_deadline.as_('restore_deadline'),
                 action.id.as_('next_action'),
                 action.type.as_('next_action_type'),
                 action.planned_date.as_('next_action_date'),

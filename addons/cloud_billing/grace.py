@@ -7,7 +7,12 @@
 needs, the status it sets, the email it sends and the steps it leads to::
 
     grace ─(shelve grace)→ shelve ─(retention − warning)→ pending_deletion
-          ─(warning)→ delete → close
+          ─(warning)→ delete ─(reclaim interval)→ close
+
+On a cloud with a reclaim interval the deleted servers stay restorable
+(SOFT_DELETED) until ``restore_deadline``: the close waits for the day after
+it, and a payment until then plans ``undelete``; on a cloud without, the
+close runs at once and the deletion is final.
 
 ``next_steps`` says what follows a done step; the billing action model
 (``action.py``) does what it says. The configuration (``configuration.py``)
@@ -25,7 +30,7 @@ from subscription_core.action_type import (
 
 __all__ = ['GraceSettingError', 'check_settings', 'shelve_date',
     'deletion_date', 'warning_date', 'noticed_deletion_date', 'lead_days',
-    'DEFAULTS',
+    'restore_deadline', 'restorable', 'DEFAULTS',
     'ACTION_TYPES', 'CLOUD_TYPES', 'SETTINGS', 'next_steps', 'Follow',
     'CAP_WINDOW', 'cap_window_start', 'over_cap']
 
@@ -149,7 +154,33 @@ def lead_days(pre_expiry_days):
     return datetime.timedelta(days=int(pre_expiry_days))
 
 
-# The settings of the configuration next_steps reads.
+DAY_SECONDS = 24 * 60 * 60
+
+
+def restore_deadline(deleted_on, reclaim_seconds):
+    """The last day a payment restores the servers deleted on deleted_on
+
+    reclaim_seconds is the cloud's reclaim interval (Nova's
+    ``reclaim_instance_interval``); None when it is not positive (the
+    deletion is final). Whole days, rounded down: Nova reclaims a server
+    between one and two intervals after its deletion, and the deletion's
+    time of day is not known here, so an interval under a day leaves only
+    the deletion day.
+    """
+    if (reclaim_seconds is None or isinstance(reclaim_seconds, bool)
+            or reclaim_seconds <= 0):
+        return None
+    return deleted_on + datetime.timedelta(
+        days=int(reclaim_seconds) // DAY_SECONDS)
+
+
+def restorable(deadline, date):
+    "Whether servers restorable until deadline can be restored on date"
+    return deadline is not None and date <= deadline
+
+
+# The settings of the configuration next_steps reads (and the cloud's
+# reclaim_seconds, given by the caller).
 SETTINGS = ('shelve_grace_hours', 'retention_days', 'deletion_warning_days')
 
 
@@ -181,6 +212,18 @@ def _noticed_deletion(today, settings, dates):
 
 def _recorded_deletion(today, settings, dates):
     return dates['deletion_date'] or today
+
+
+def _restore_deadline(today, settings, dates):
+    return restore_deadline(today, settings.get('reclaim_seconds'))
+
+
+def _close_date(today, settings, dates):
+    "The day after the restore deadline, or today when deletion is final"
+    deadline = dates['restore_deadline']
+    if deadline is None:
+        return today
+    return deadline + datetime.timedelta(days=1)
 
 
 # The cloud's rows of the table (its grace leads on to the shelve).
@@ -223,10 +266,25 @@ CLOUD_TYPES = {t.name: t for t in [
             "the project's recorded servers are deleted.",
             target_status='deleted', debt=UNPAID, remote=True,
             destructive=True,
-            dates=(('deletion_date', _recorded_deletion),),
+            dates=(
+                ('deletion_date', _recorded_deletion),
+                ('restore_deadline', _restore_deadline),
+                ('close_date', _close_date)),
             email='deleted', email_values=('deletion_date',),
+            records=(('cloud_restore_deadline', 'restore_deadline'),),
             reason='cloud_billing.msg_action_reason_deleted',
-            leads_to=(Next('close', 'today', run_now=True),)),
+            # Run now when it is due today (no reclaim interval).
+            leads_to=(Next('close', 'close_date', run_now=True),)),
+        ActionType('undelete', "Undelete",
+            "the servers billing deleted, still soft-deleted, are "
+            "restored.",
+            target_status='active', debt=PAID, remote=True,
+            dates=(('restore_date', _today),),
+            email='restored', email_values=('restore_date',),
+            records=(
+                ('cloud_shelved_date', None),
+                ('cloud_deletion_date', None),
+                ('cloud_restore_deadline', None))),
         ActionType('quota_change', "Quota Change",
             "the new limit of a line is applied in OpenStack, then billed.",
             remote=True),
@@ -245,7 +303,8 @@ def next_steps(type_, today, settings, deletion_date=None,
         table=ACTION_TYPES):
     """What follows a step of type_ done on today
 
-    settings maps the names of SETTINGS to the configuration's values,
+    settings maps the names of SETTINGS to the configuration's values
+    (and reclaim_seconds to the cloud's reclaim interval, 0 when unset),
     deletion_date is the subscription's recorded one. Return a Follow:
     the email kind to send (or None) and its values, the subscription
     fields to write, the message id of the next steps' reason and the steps
@@ -261,6 +320,8 @@ def next_steps(type_, today, settings, deletion_date=None,
         email_values={k: dates[k] for k in action.email_values},
         records={f: dates[d] if d else None for f, d in action.records},
         reason=action.reason,
-        steps=[(n.type, dates[n.date], n.expected_status, n.run_now)
+        # A step is run now only when it is due (a deferred close waits).
+        steps=[(n.type, dates[n.date], n.expected_status,
+                n.run_now and dates[n.date] <= today)
             for n in action.leads_to],
         dates=dates)

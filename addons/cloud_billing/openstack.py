@@ -25,7 +25,14 @@ Results of a server action:
     Needs a person: ERROR state, a state the action cannot leave, a server of
     another project (refused, never touched), a 4xx refusal.
 ``gone``
-    ``shelve``/``unshelve`` only: Nova no longer knows the server (404).
+    ``shelve``/``unshelve``/``restore`` only: Nova no longer knows the
+    server (404), or the server cannot come back (DELETED, or SOFT_DELETED
+    for shelve and unshelve).
+
+A server deleted on a cloud with a reclaim interval (Nova's
+``reclaim_instance_interval``) is SOFT_DELETED: deleted, but ``restore``
+brings it back until Nova's periodic task reclaims it. It is not gone: a
+listing or a read that finds it SOFT_DELETED keeps it (``RESTORABLE``).
 
 No credential leaves this module: the configuration files are read here
 first, their secrets registered with ``subscription_core.redaction`` (which
@@ -61,7 +68,13 @@ RESULTS = (DONE, ALREADY, RETRY, FAILED, GONE)
 # Nova server statuses
 SHELVABLE = frozenset({'ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'})
 SHELVED = frozenset({'SHELVED', 'SHELVED_OFFLOADED'})
+# Without a host: Nova deletes it at once, even with a reclaim interval.
+SHELVED_OFFLOADED = frozenset({'SHELVED_OFFLOADED'})
+# Deleted, restorable or not: RESTORABLE until Nova reclaims it,
+# GONE_STATUSES never back.
 DELETED = frozenset({'DELETED', 'SOFT_DELETED'})
+RESTORABLE = frozenset({'SOFT_DELETED'})
+GONE_STATUSES = DELETED - RESTORABLE
 
 COMPUTE_QUOTA_KEYS = ('cores', 'ram', 'instances')
 BLOCK_STORAGE_QUOTA_KEYS = ('volumes', 'gigabytes')
@@ -430,8 +443,9 @@ def confirm_missing(conn, server_ids, project_id):
     answer): a server is gone only when its own read says so. Returns
     (gone, present): gone, the ids Nova answers 404 for, lists as deleted
     or now places in another project; present, {id: Server} still in the
-    project. A server whose read fails is in neither (unknown: left as
-    recorded). Raises RemoteError when the connection itself fails.
+    project (a SOFT_DELETED server is present: it can be restored). A
+    server whose read fails is in neither (unknown: left as recorded).
+    Raises RemoteError when the connection itself fails.
     """
     gone, present = set(), {}
     for server_id in server_ids:
@@ -443,7 +457,8 @@ def confirm_missing(conn, server_ids, project_id):
             elif e.connection:
                 raise
             continue
-        if server.project_id != project_id or server.status in DELETED:
+        if (server.project_id != project_id
+                or server.status in GONE_STATUSES):
             gone.add(server_id)
         else:
             present[server_id] = _as_server(server)
@@ -634,6 +649,20 @@ def _decide_delete(server):
     return None
 
 
+def _decide_restore(server):
+    if server.status == 'ACTIVE' and not server.task_state:
+        return ALREADY, None
+    if server.status == 'ERROR':
+        return FAILED, "The server is in ERROR."
+    if server.task_state:
+        return RETRY, "A task is in progress: %s." % server.task_state
+    if server.status in RESTORABLE:
+        return None
+    if server.status in GONE_STATUSES:
+        return GONE, "The server is %s." % server.status
+    return FAILED, "A %s server is not soft-deleted." % server.status
+
+
 def shelve(conn, server_ids, project_id, wait=None,
         interval=POLL_INTERVAL, target=('SHELVED_OFFLOADED',)):
     """Shelve every server of server_ids (recorded servers of project_id)
@@ -737,6 +766,24 @@ def read_state(conn, server_ids, project_id, action):
             if action == 'delete' and outcome.result == ALREADY:
                 outcome.status = 'DELETED'
     return outcomes
+
+
+def restore(conn, server_ids, project_id, wait=None,
+        interval=POLL_INTERVAL):
+    """Restore every SOFT_DELETED server of server_ids (Nova ``restore``)
+
+    Only a cloud with a reclaim interval keeps deleted servers; once Nova
+    reclaimed one (404 or DELETED) it is gone. ACTIVE servers are already
+    done. project_id is required, as for delete. With wait (seconds), waits
+    until they are ACTIVE.
+    """
+    if not project_id:
+        raise ValueError("restore needs the expected project")
+
+    def call(server_id):
+        return conn.compute.restore_server(server_id)
+    return _act(conn, server_ids, project_id, 'restore', _decide_restore,
+        call, GONE, wait, frozenset({'ACTIVE'}), interval)
 
 
 def wait_for_status(conn, server_ids, status, wait, interval=POLL_INTERVAL):

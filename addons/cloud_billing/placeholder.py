@@ -24,7 +24,8 @@ __all__ = ['PLACEHOLDERS', 'PlaceholderError', 'check', 'render']
 PLACEHOLDERS = (
     'customer', 'subscription', 'company', 'date', 'invoice_numbers',
     'overdue_amount', 'amount_to_pay', 'oldest_due_date', 'shelve_date',
-    'deletion_date', 'restore_date', 'payment_line')
+    'deletion_date', 'restore_date', 'restore_deadline', 'deletion_note',
+    'payment_line')
 
 # A Genshi expression, a placeholder with what is between its braces, or a
 # lone brace; scanned left to right, so "{{" is a lone brace.

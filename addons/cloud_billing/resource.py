@@ -20,6 +20,7 @@ REMOTE_ACTIONS = {
     'shelve': openstack.shelve,
     'unshelve': openstack.unshelve,
     'delete': openstack.delete,
+    'restore': openstack.restore,
     }
 
 
@@ -44,7 +45,9 @@ class Resource(InputMixin, ModelSQL, ModelView):
     last_seen = fields.Timestamp("Last Seen", readonly=True,
         help="When a sync last found the server in Nova.")
     gone = fields.Boolean("Gone", readonly=True,
-        help="Nova no longer lists the server. The record stays.")
+        help="Nova no longer lists the server. The record stays.\n"
+        "A SOFT_DELETED server is not gone: it can be restored until the "
+        "cloud reclaims it.")
     gone_since = fields.Timestamp("Gone Since", readonly=True)
     shelved_by_billing = fields.Boolean("Shelved by Billing", readonly=True,
         help="Billing shelved the server: unshelving restores only these.")
@@ -139,7 +142,8 @@ class Resource(InputMixin, ModelSQL, ModelView):
         """Record the servers Nova lists for the project of subscription
 
         servers: openstack.Server of the subscription's project. Recorded
-        servers listed as DELETED are marked gone (never deleted); those
+        servers listed as DELETED are marked gone (never deleted), those
+        SOFT_DELETED are not (they can be restored); those
         missing from the list are read again one by one with confirm(uuids)
         -> (gone uuids, {uuid: Server} present) (openstack.confirm_missing):
         a short or empty listing never means gone.
@@ -176,8 +180,9 @@ class Resource(InputMixin, ModelSQL, ModelView):
             resource.flavor = server.flavor
             resource.status = server.status
             resource.last_seen = seen_at
-            # Nova lists a deleted server for a moment before forgetting it.
-            gone = server.status in openstack.DELETED
+            # Nova lists a deleted server for a moment before forgetting it;
+            # a soft-deleted one stays until reclaimed, restorable.
+            gone = server.status in openstack.GONE_STATUSES
             if not gone:
                 resource.gone_since = None
             elif not resource.gone:
@@ -240,11 +245,11 @@ class Resource(InputMixin, ModelSQL, ModelView):
             before=None):
         """Run the openstack action on recorded resources, record outcomes
 
-        action: 'shelve', 'unshelve' or 'delete'. Each server is checked
-        against the project it was recorded in; unshelve acts only on
-        resources billing shelved, or a finance manager when the billing
-        action was planned by hand. billing_action: the billing action that
-        runs it (who shelves, see record_outcomes). Returns
+        action: 'shelve', 'unshelve', 'delete' or 'restore'. Each server
+        is checked against the project it was recorded in; unshelve acts
+        only on resources billing shelved, or a finance manager when the
+        billing action was planned by hand. billing_action: the billing
+        action that runs it (who shelves, see record_outcomes). Returns
         {resource: ServerOutcome}.
         The remote calls are slow: call this from an ir.queue task.
         before(server_id) (delete only) is asked before each server: a text

@@ -83,6 +83,14 @@ class Subscription(InputMixin, metaclass=PoolMeta):
             },
         help="The day the shelved servers are deleted unless the debt is "
         "paid.")
+    cloud_restore_deadline = fields.Date(
+        "Restorable Until", readonly=True,
+        states={
+            'invisible': ~Eval('cloud_restore_deadline'),
+            },
+        help="The last day a payment restores the deleted servers (the "
+        "cloud keeps them soft-deleted for its reclaim interval); the "
+        "subscription closes the day after.")
     cloud_quota = fields.Function(
         fields.Char("Cloud Quota",
             states={
@@ -127,25 +135,63 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         default.setdefault('cloud_sync_error')
         default.setdefault('cloud_shelved_date')
         default.setdefault('cloud_deletion_date')
+        default.setdefault('cloud_restore_deadline')
         return super().copy(subscriptions, default=default)
 
+    def cloud_reclaim_seconds(self):
+        "The reclaim interval of the subscription's cloud (0: none)"
+        if not self.cloud:
+            return 0
+        # Only managers read the clouds; the workflow runs for everybody.
+        with without_check_access():
+            cloud = self.cloud.__class__(self.cloud.id)
+            return cloud.reclaim_seconds or 0
+
+    def cloud_deletion_reclaim_seconds(self):
+        """The reclaim interval a deletion of the servers gets: 0 when no
+        recorded server is left that Nova would keep SOFT_DELETED (Nova
+        deletes a SHELVED_OFFLOADED server, which has no host, at once,
+        whatever its interval)"""
+        pool = Pool()
+        Resource = pool.get('cloud_billing.resource')
+        with without_check_access():
+            kept = Resource.search([
+                    ('subscription', '=', self.id),
+                    ('gone', '=', False),
+                    ['OR',
+                        ('status', '=', None),
+                        ('status', 'not in',
+                            list(openstack.SHELVED_OFFLOADED)),
+                        ],
+                    ], limit=1)
+        if not kept:
+            return 0
+        return self.cloud_reclaim_seconds()
+
     def _restore_action_type(self):
-        "A cloud subscription whose servers billing shelved is unshelved"
+        """A cloud subscription whose servers billing shelved is unshelved,
+        one whose servers billing deleted, still restorable, undeleted"""
         if self.cloud and self.billing_status in {
                 'shelved', 'pending_deletion'}:
             return 'unshelve'
+        if self.cloud and self.billing_status == 'deleted':
+            return 'undelete'
         return super()._restore_action_type()
 
     @classmethod
     def on_debt_paid(cls, subscriptions, invoices, date):
-        """A deleted subscription is not given back by a late payment
+        """A deleted subscription is given back only while restorable
 
-        Its planned actions on the debt are still cancelled (the engine
-        cancels by invoice).
+        A payment on or before its restore deadline undeletes its servers;
+        a later one (or on a cloud without reclaim interval) gives nothing
+        back. Its planned actions on the debt are still cancelled (the
+        engine cancels by invoice; the close deferred to the deadline is
+        not about the debt).
         """
         super().on_debt_paid(
             [s for s in cls.browse(subscriptions)
-                if s.billing_status != 'deleted'],
+                if s.billing_status != 'deleted'
+                or grace.restorable(s.cloud_restore_deadline, date)],
             invoices, date)
 
     def _prepaid_invoice_lead(self):
@@ -168,7 +214,8 @@ class Subscription(InputMixin, metaclass=PoolMeta):
         fields_ = super()._server_fields()
         engine = 'subscription_core.msg_subscription_field_engine'
         for name in ['cloud_resources', 'cloud_synced_at', 'cloud_sync_error',
-                'cloud_shelved_date', 'cloud_deletion_date']:
+                'cloud_shelved_date', 'cloud_deletion_date',
+                'cloud_restore_deadline']:
             fields_[name] = engine
         return fields_
 

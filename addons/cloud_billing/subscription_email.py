@@ -27,7 +27,7 @@ from trytond.tools.email_ import has_rcpt, set_from_header
 from trytond.transaction import Transaction
 from trytond.url import host
 
-from . import email_layout, placeholder
+from . import email_layout, grace, placeholder
 from .email_ import BILLING_EMAIL_KINDS
 from .exceptions import BillingEmailError
 
@@ -49,6 +49,9 @@ DATE_OF_EMAIL = {
     'deleted': 'deletion_date',
     'restored': 'restore_date',
     }
+# The kinds that tell whether the deleted servers can be restored
+# (restore_deadline, deletion_note).
+DELETION_KINDS = {'pre_deletion', 'deleted'}
 
 
 class _SMTPDataManager(SMTPDataManager):
@@ -220,7 +223,10 @@ class Subscription(metaclass=PoolMeta):
         records), ``invoice_numbers``, ``overdue_amount`` and
         ``amount_to_pay`` (Decimal, rounded to the currency),
         ``oldest_due_date`` (these four default from the invoices),
-        ``shelve_date``, ``deletion_date``, ``restore_date`` (dates);
+        ``shelve_date``, ``deletion_date``, ``restore_date``,
+        ``restore_deadline`` (dates; the pre-deletion and deleted emails
+        compute the deadline from the cloud's reclaim interval, None when
+        deletion is final, and say which in ``deletion_note``);
         the text sees them formatted in the customer's language (amounts
         with the currency).
         """
@@ -264,6 +270,11 @@ class Subscription(metaclass=PoolMeta):
         raw.setdefault('date', date)
         if DATE_OF_EMAIL.get(kind):
             raw.setdefault(DATE_OF_EMAIL[kind], date)
+        if kind in DELETION_KINDS and self.cloud:
+            # None when the cloud has no reclaim interval: deletion is final.
+            raw.setdefault('restore_deadline', grace.restore_deadline(
+                    raw.get('deletion_date') or date,
+                    self.cloud_deletion_reclaim_seconds()))
         invoices = raw.get('invoices') or []
         if invoices:
             for invoice in invoices:
@@ -317,6 +328,12 @@ class Subscription(metaclass=PoolMeta):
                 })
         for name, value in raw.items():
             formatted[name] = self._billing_email_format_value(value, lang)
+        if 'restore_deadline' in raw:
+            formatted['deletion_note'] = (gettext(
+                    'cloud_billing.msg_email_deletion_restorable',
+                    date=formatted['restore_deadline'])
+                if raw['restore_deadline'] else gettext(
+                    'cloud_billing.msg_email_deletion_final'))
         formatted['raw'] = raw
         return formatted
 

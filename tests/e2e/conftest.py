@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -49,6 +50,8 @@ class OpenStackCloud:
         self.flavor = info["flavor"]
         self.image_id = info["image"]["id"]
         self.log_dir = Path(info["log_dir"])
+        # Nova's reclaim_instance_interval: a delete leaves SOFT_DELETED.
+        self.reclaim_seconds = info.get("reclaim_seconds", 0)
 
     def __repr__(self):
         return f"<OpenStackCloud {self.auth_url} ({self.json_path})>"
@@ -66,6 +69,30 @@ class OpenStackCloud:
             config_files=[self.clouds_yaml], load_envvars=False)
         return openstack.connection.Connection(
             config=config.get_one(cloud=cloud))
+
+    @staticmethod
+    def purge(conn, server_ids, wait=120, interval=0.5):
+        """Delete servers for good, soft-deleted or not, and wait for 404
+
+        The test cloud keeps deleted servers SOFT_DELETED (its reclaim
+        interval): a plain delete would leave them behind. Never raises.
+        """
+        from openstack import exceptions
+        for server_id in server_ids:
+            try:
+                conn.compute.delete_server(server_id, force=True)
+            except exceptions.SDKException:
+                pass
+        deadline = time.monotonic() + wait
+        for server_id in server_ids:
+            while time.monotonic() < deadline:
+                try:
+                    conn.compute.get_server(server_id)
+                except exceptions.NotFoundException:
+                    break
+                except exceptions.SDKException:
+                    pass
+                time.sleep(interval)
 
     def log_tail(self, lines=25):
         out = []
@@ -191,14 +218,7 @@ def boot(openstack_cloud):
             wait=BOOT_WAIT)
     yield boot
     for conn, server_id in created:
-        conn.compute.delete_server(server_id, ignore_missing=True)
-    for conn, server_id in created:
-        try:
-            conn.compute.wait_for_delete(
-                conn.compute.get_server(server_id), interval=BOOT_POLL,
-                wait=BOOT_WAIT)
-        except Exception:
-            pass
+        openstack_cloud.purge(conn, [server_id], BOOT_WAIT, BOOT_POLL)
 
 
 @pytest.hookimpl(hookwrapper=True)

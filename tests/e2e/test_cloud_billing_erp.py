@@ -112,9 +112,10 @@ def test_sync_act_and_quota_through_the_models(openstack_cloud, erp,
     finally:
         admin.compute.revert_quota_set(project_a)
 
-    # The customer deletes db: the next sync marks it gone, keeps it.
+    # The customer deletes db for good (forced: the cloud would keep it
+    # SOFT_DELETED, restorable): the next sync marks it gone, keeps it.
     db_conn = openstack_cloud.connect("customer-a")
-    db_conn.compute.delete_server(db.id)
+    db_conn.compute.delete_server(db.id, force=True)
     db_conn.compute.wait_for_delete(db, interval=POLL, wait=WAIT)
     # (wait_for_delete also returns on status DELETED, which Nova still
     # lists for a moment: the sync counts that as gone too.)

@@ -4,7 +4,9 @@
 the real Keystone and Nova of the loopback test cloud: the connection from a
 clouds.yaml entry, the listing that feeds the resource sync, shelve to
 SHELVED_OFFLOADED and unshelve to ACTIVE, a quota change read back, a delete
-refused for a server of another project, a delete, and a 404 counted done.
+refused for a server of another project, a delete (the cloud's reclaim
+interval leaves it SOFT_DELETED), a restore of a soft-deleted server, and a
+404 counted done.
 The billing account is the cloud's ``admin`` entry, as in production (quotas
 and actions across projects need it).
 """
@@ -15,7 +17,7 @@ import pytest
 from openstack import exceptions
 
 from cloud_billing import openstack
-from cloud_billing.openstack import ALREADY, DONE, FAILED
+from cloud_billing.openstack import ALREADY, DONE, FAILED, GONE
 
 pytestmark = pytest.mark.e2e
 
@@ -134,13 +136,22 @@ def test_delete_checks_the_project(openstack_cloud, billing, boot):
     assert refused.result == FAILED, refused
     assert "Refused" in refused.error and not refused.sent
     assert billing.compute.get_server(foreign.id).status == "ACTIVE"
-    assert (deleted.result, deleted.status) == (DONE, "DELETED"), deleted
+    # The test cloud has a reclaim interval: deleted, but restorable.
+    assert openstack_cloud.reclaim_seconds > 0
+    assert (deleted.result, deleted.status) == (
+        DONE, "SOFT_DELETED"), deleted
     assert deleted.request_id.startswith("req-")
+    # Nova's listing leaves soft-deleted servers out; their own read finds
+    # them, restorable.
     assert ours.id not in {
         s.id for s in openstack.list_servers(billing, project_a)}
+    assert billing.compute.get_server(ours.id).status == "SOFT_DELETED"
+    again, = openstack.delete(billing, [ours.id], project_a)
+    assert (again.result, again.sent) == (ALREADY, False), again
 
     # Gone (404) counts as done, and nothing is sent. (Nova shows status
     # DELETED for a moment before it answers 404: that is "already".)
+    billing.compute.delete_server(ours.id, force=True)
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         try:
@@ -150,3 +161,38 @@ def test_delete_checks_the_project(openstack_cloud, billing, boot):
         time.sleep(POLL)
     again, = openstack.delete(billing, [ours.id], project_a)
     assert (again.result, again.sent, again.error) == (DONE, False, None)
+
+
+def test_soft_delete_and_restore(openstack_cloud, billing, boot):
+    "A deleted server comes back with Nova's restore until reclaimed"
+    project_a = openstack_cloud.project_id("customer-a")
+    server = boot(name="restore")
+
+    deleted, = openstack.delete(
+        billing, [server.id], project_a, wait=WAIT, interval=POLL)
+    assert (deleted.result, deleted.status) == (
+        DONE, "SOFT_DELETED"), deleted
+    gone, present = openstack.confirm_missing(
+        billing, [server.id], project_a)
+    assert (gone, list(present)) == (set(), [server.id])
+
+    restored, = openstack.restore(
+        billing, [server.id], project_a, wait=WAIT, interval=POLL)
+    assert (restored.result, restored.status, restored.sent) == (
+        DONE, "ACTIVE", True), restored
+    assert restored.request_id.startswith("req-")
+    assert billing.compute.get_server(server.id).status == "ACTIVE"
+    again, = openstack.restore(billing, [server.id], project_a)
+    assert (again.result, again.sent) == (ALREADY, False), again
+
+    # Reclaimed (here forced): nothing comes back.
+    billing.compute.delete_server(server.id, force=True)
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            billing.compute.get_server(server.id)
+        except exceptions.NotFoundException:
+            break
+        time.sleep(POLL)
+    reclaimed, = openstack.restore(billing, [server.id], project_a)
+    assert (reclaimed.result, reclaimed.sent) == (GONE, False), reclaimed

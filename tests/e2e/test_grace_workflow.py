@@ -7,9 +7,10 @@ after the job's commit), the emails handed to a real aiosmtpd server on
 127.0.0.1, and Nova of the test cloud:
 
 * customer A (project customer-a, two servers) never pays: shelved (servers
-  SHELVED_OFFLOADED in Nova), pending deletion, deleted (servers gone),
-  subscription closed, with the reminder, shelved, pre-deletion and deleted
-  emails received;
+  SHELVED_OFFLOADED in Nova), pending deletion, deleted (servers gone: Nova
+  deletes an offloaded server at once, even with the test cloud's reclaim
+  interval, so the deletion is final), subscription closed, with the
+  reminder, shelved, pre-deletion and deleted emails received;
 * customer B (project customer-b, one server) pays while shelved: the
   server is ACTIVE again and the restored email is received;
 * customer C (a project created for the test, one server booted by the
@@ -59,15 +60,7 @@ def cloud_setup(openstack_cloud):
         admin.compute.revert_quota_set(openstack_cloud.admin_project_id)
     except Exception:
         pass
-    for server_id in created:
-        admin.compute.delete_server(server_id, ignore_missing=True)
-    for server_id in created:
-        try:
-            admin.compute.wait_for_delete(
-                admin.compute.get_server(server_id), interval=POLL,
-                wait=WAIT)
-        except Exception:
-            pass
+    openstack_cloud.purge(admin, created, WAIT, POLL)
 
 
 def wait_status(admin, server_ids, status):
@@ -109,7 +102,8 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
     vcpu.save()
     Cloud = Model.get("cloud_billing.cloud")
     cloud = Cloud(name="Test cloud", entry="admin",
-                  region=openstack_cloud.region_name)
+                  region=openstack_cloud.region_name,
+                  reclaim_seconds=openstack_cloud.reclaim_seconds)
     cloud.save()
 
     Subscription = Model.get("sale.subscription")
@@ -215,6 +209,8 @@ def test_grace_workflow(openstack_cloud, erp, mail, cloud_setup):
     assert statuses() == {"A": "deleted", "B": "active", "C": "active"}
     customers["A"].reload()
     assert customers["A"].state == "closed"
+    # Offloaded servers are not soft-deleted: nothing is restorable.
+    assert customers["A"].cloud_restore_deadline is None
     # The delete action waited until Nova no longer knew them.
     for server in (a1, a2):
         assert admin_os.compute.find_server(

@@ -49,7 +49,8 @@ def _wait_gone(conn, server):
 
 def _delete_quietly(conn, server_id):
     try:
-        conn.compute.delete_server(server_id, ignore_missing=True)
+        # Forced: the test cloud keeps deleted servers SOFT_DELETED.
+        conn.compute.delete_server(server_id, force=True)
         conn.compute.wait_for_delete(
             conn.compute.get_server(server_id), interval=POLL, wait=WAIT)
     except exceptions.NotFoundException:
@@ -116,8 +117,11 @@ def test_server_lifecycle_and_quota(openstack_cloud):
         quota = admin.compute.get_quota_set(project_a)
         assert quota.instances > 1  # back to the defaults
 
-        # Delete and check it is gone.
+        # Delete: the cloud keeps it SOFT_DELETED (its reclaim interval);
+        # a forced delete removes it for good.
         conn.compute.delete_server(server)
+        _wait(conn, server, "SOFT_DELETED")
+        conn.compute.delete_server(server, force=True)
         _wait_gone(conn, server)
         created.remove(server.id)
         with pytest.raises(exceptions.NotFoundException):

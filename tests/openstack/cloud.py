@@ -51,7 +51,7 @@ def _env_int(name, default):
     try:
         return int(value)
     except ValueError:
-        sys.exit(f"cloud.py: {name}={value!r} is not a port number")
+        sys.exit(f"cloud.py: {name}={value!r} is not an integer")
 
 
 VENV = _env_path("OSCLOUD_VENV", ROOT / ".venv-openstack")
@@ -70,6 +70,11 @@ TAG = str(STATE)
 
 HOST = "127.0.0.1"
 REGION = "RegionOne"
+# Nova's reclaim_instance_interval (seconds): a deleted server stays
+# SOFT_DELETED, restorable, this long before the compute's periodic task
+# reclaims it (the task runs every interval, so within two). Positive: the
+# tests prove the restore after a billing deletion.
+RECLAIM_SECONDS = _env_int("OSCLOUD_RECLAIM_SECONDS", 3600)
 PORTS = {
     "keystone": _env_int("OSCLOUD_KEYSTONE_PORT", 5000),
     "placement": _env_int("OSCLOUD_PLACEMENT_PORT", 8778),
@@ -530,6 +535,8 @@ def write_configs():
             "state_path": DATA / "nova/state",
             "instances_path": DATA / "nova/instances",
             "use_rootwrap_daemon": "false",
+            # Read by the API and the compute alike.
+            "reclaim_instance_interval": RECLAIM_SECONDS,
         }),
         "api": {"auth_strategy": "keystone"},
         "wsgi": {"api_paste_config": ETC / "nova/api-paste.ini"},
@@ -907,6 +914,7 @@ def write_client_files(identity, image, flavor, seconds):
         "flavor": flavor,
         "image": image,
         "compute_host": COMPUTE_HOST,
+        "reclaim_seconds": RECLAIM_SECONDS,
         "endpoints": {
             "identity": AUTH_URL,
             "compute": f"http://{HOST}:{PORTS['nova-api']}/v2.1",

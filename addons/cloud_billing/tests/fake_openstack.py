@@ -13,7 +13,11 @@ hooks of ``session.session``) and answers the way Nova does:
 * a state machine that moves one step each time a server in transition is
   read: ACTIVE → (shelving) → SHELVED (shelving_offloading) →
   SHELVED_OFFLOADED, and back through ``unshelving``; delete goes through
-  ``deleting`` to 404;
+  ``deleting`` to 404, or to SOFT_DELETED on a cloud with a reclaim
+  interval (``FakeCloud(reclaim_seconds=...)``) unless SHELVED_OFFLOADED
+  (Nova deletes a server without host at once), from which ``restore``
+  goes through ``restoring`` back to ACTIVE until ``reclaim()`` (Nova's
+  periodic task) forgets the soft-deleted servers;
 * a project-scoped connection sees only its project's servers (404 for the
   others) and may not list all projects or change quotas (403);
 * faults to inject: ``inject(operation, server_id, fault)`` for 409, 404,
@@ -40,11 +44,13 @@ TRANSITIONS = {
     'shelve': [('ACTIVE', 'shelving'), ('SHELVED', 'shelving_offloading')],
     'unshelve': [('SHELVED_OFFLOADED', 'unshelving'), ('ACTIVE', 'spawning')],
     'delete': [(None, 'deleting')],
+    'restore': [('SOFT_DELETED', 'restoring')],
     }
 FINAL = {
     'shelve': ('SHELVED_OFFLOADED', None),
     'unshelve': ('ACTIVE', None),
     'delete': ('DELETED', None),
+    'restore': ('ACTIVE', None),
     }
 
 
@@ -80,8 +86,10 @@ class FakeQuotaSet:
 class FakeCloud:
     "The state shared by every connection to the fake cloud"
 
-    def __init__(self, block_storage=False, offload=True):
+    def __init__(self, block_storage=False, offload=True, reclaim_seconds=0):
         self.servers = {}
+        # Nova's reclaim_instance_interval: a delete soft-deletes.
+        self.reclaim_seconds = reclaim_seconds
         self.quotas = {}
         self.block_quotas = {}
         self.block_storage = block_storage
@@ -114,6 +122,12 @@ class FakeCloud:
         before: 409).
         """
         self.faults.append([operation, server_id, fault, times])
+
+    def reclaim(self):
+        "Nova's periodic task: the soft-deleted servers are gone for good"
+        for server_id, server in list(self.servers.items()):
+            if server.status == 'SOFT_DELETED' and not server.task_state:
+                del self.servers[server_id]
 
     def quota(self, project_id):
         return self.quotas.setdefault(project_id, dict(DEFAULT_QUOTA))
@@ -154,6 +168,11 @@ class FakeCloud:
         final = FINAL[action]
         if action == 'shelve' and not self.offload:
             steps, final = steps[:1], ('SHELVED', None)
+        if (action == 'delete' and self.reclaim_seconds
+                and server.status != 'SHELVED_OFFLOADED'):
+            # As Nova: a server without host (offloaded) is deleted at
+            # once, whatever the reclaim interval.
+            final = ('SOFT_DELETED', None)
         # the request itself moves the server to its first step
         status, server.task_state = steps.pop(0)
         server.status = status or server.status
@@ -305,6 +324,7 @@ class _Compute:
         allowed = {
             'shelve': {'ACTIVE', 'SHUTOFF', 'PAUSED', 'SUSPENDED'},
             'unshelve': {'SHELVED', 'SHELVED_OFFLOADED'},
+            'restore': {'SOFT_DELETED'},
             }[action]
         if server.task_state:
             _raise(self.conn, 'POST', path, 409,
@@ -330,6 +350,9 @@ class _Compute:
 
     def unshelve_server(self, server_id):
         self._action('unshelve_server', 'unshelve', server_id)
+
+    def restore_server(self, server_id):
+        self._action('restore_server', 'restore', server_id)
 
     def delete_server(self, server_id, ignore_missing=True, force=False):
         self.conn.current_project_id

@@ -122,6 +122,30 @@ class CapTestCase(unittest.TestCase):
             datetime.datetime(2026, 2, 28, 0, 30))
 
 
+class RestoreDeadlineTestCase(unittest.TestCase):
+    "The last day a payment restores soft-deleted servers"
+
+    def test_restore_deadline(self):
+        deleted = D(2026, 2, 28)
+        for seconds, deadline in [
+                (None, None), (0, None), (-5, None), (True, None),
+                (1, D(2026, 2, 28)),
+                (86399, D(2026, 2, 28)),
+                (86400, D(2026, 3, 1)),
+                (7 * 86400, D(2026, 3, 7)),
+                ]:
+            with self.subTest(seconds=seconds):
+                self.assertEqual(
+                    grace.restore_deadline(deleted, seconds), deadline)
+
+    def test_restorable(self):
+        deadline = D(2026, 3, 1)
+        self.assertTrue(grace.restorable(deadline, D(2026, 2, 27)))
+        self.assertTrue(grace.restorable(deadline, deadline))
+        self.assertFalse(grace.restorable(deadline, D(2026, 3, 2)))
+        self.assertFalse(grace.restorable(None, D(2026, 2, 27)))
+
+
 class NextStepsTestCase(unittest.TestCase):
     "The grace workflow table: what follows each done step"
 
@@ -152,12 +176,20 @@ class NextStepsTestCase(unittest.TestCase):
                 ('pending_deletion', D(2026, 3, 5), 'pre_deletion',
                     {'deletion_date': D(2026, 3, 8)},
                     {'cloud_deletion_date': D(2026, 3, 8)}, []),
+                # No reclaim interval: deletion is final, close at once.
                 ('delete', D(2026, 2, 27), 'deleted',
-                    {'deletion_date': D(2026, 2, 27)}, {},
+                    {'deletion_date': D(2026, 2, 27)},
+                    {'cloud_restore_deadline': None},
                     [('close', today, None, True)]),
                 # Without a recorded deletion date: the day it was done.
-                ('delete', None, 'deleted', {'deletion_date': today}, {},
+                ('delete', None, 'deleted', {'deletion_date': today},
+                    {'cloud_restore_deadline': None},
                     [('close', today, None, True)]),
+                ('undelete', None, 'restored',
+                    {'restore_date': today}, {
+                        'cloud_shelved_date': None,
+                        'cloud_deletion_date': None,
+                        'cloud_restore_deadline': None}, []),
                 ('unshelve', D(2026, 3, 8), 'restored',
                     {'restore_date': today}, {
                         'cloud_shelved_date': None,
@@ -174,6 +206,24 @@ class NextStepsTestCase(unittest.TestCase):
                 self.assertEqual(follow.email_values, values)
                 self.assertEqual(follow.records, records)
                 self.assertEqual(follow.steps, steps)
+
+    def test_delete_with_reclaim_interval(self):
+        "Soft delete: restorable until the deadline, close the day after"
+        today = D(2026, 3, 1)
+        for seconds, deadline in [
+                (3600, D(2026, 3, 1)),
+                (86400, D(2026, 3, 2)),
+                (3 * 86400 + 1, D(2026, 3, 4)),
+                ]:
+            with self.subTest(seconds=seconds):
+                follow = grace.next_steps('delete', today,
+                    dict(self.settings, reclaim_seconds=seconds))
+                self.assertEqual(follow.records,
+                    {'cloud_restore_deadline': deadline})
+                self.assertEqual(follow.steps, [
+                        ('close', deadline + datetime.timedelta(days=1),
+                            None, False)])
+                self.assertEqual(follow.email, 'deleted')
 
     def test_warning_not_before_shelve(self):
         follow = grace.next_steps('shelve', D(2026, 3, 1), dict(
@@ -200,19 +250,21 @@ class NextStepsTestCase(unittest.TestCase):
         table = grace.ACTION_TYPES
         self.assertEqual(list(table), [
                 'grace', 'restore', 'close', 'shelve', 'unshelve',
-                'pending_deletion', 'delete', 'quota_change', 'quota_set'])
+                'pending_deletion', 'delete', 'undelete', 'quota_change',
+                'quota_set'])
         self.assertEqual(
             {n: t.target_status for n, t in table.items() if t.target_status},
             {'grace': 'grace', 'restore': 'active', 'shelve': 'shelved',
                 'unshelve': 'active', 'pending_deletion': 'pending_deletion',
-                'delete': 'deleted'})
+                'delete': 'deleted', 'undelete': 'active'})
         self.assertEqual(types_where(table, debt=UNPAID),
             {'grace', 'close', 'shelve', 'pending_deletion', 'delete'})
         self.assertEqual(types_where(table, debt=PAID),
-            {'restore', 'unshelve'})
+            {'restore', 'unshelve', 'undelete'})
         self.assertEqual(types_where(table, hold_exempt=True), {'restore'})
         self.assertEqual(types_where(table, remote=True),
-            {'shelve', 'unshelve', 'delete', 'quota_change', 'quota_set'})
+            {'shelve', 'unshelve', 'delete', 'undelete', 'quota_change',
+                'quota_set'})
         self.assertEqual(types_where(table, destructive=True),
             {'shelve', 'delete'})
         # Every step a type leads to is a type of the table, every email

@@ -82,9 +82,11 @@ class ListServersTestCase(CloudTestCase):
         gone, present = openstack.confirm_missing(self.conn,
             [here.id, deleted.id, soft.id, moved.id, broken.id, 'no-such'],
             PROJECT)
-        self.assertEqual(gone, {deleted.id, soft.id, moved.id, 'no-such'})
-        self.assertEqual(list(present), [here.id])
+        self.assertEqual(gone, {deleted.id, moved.id, 'no-such'})
+        # Soft-deleted: still restorable, not gone.
+        self.assertEqual(list(present), [here.id, soft.id])
         self.assertEqual(present[here.id].status, 'ACTIVE')
+        self.assertEqual(present[soft.id].status, 'SOFT_DELETED')
 
     def test_confirm_missing_connection_lost(self):
         here = self.server()
@@ -425,6 +427,87 @@ class DeleteTestCase(CloudTestCase):
         outcome, = openstack.delete(
             self.conn, [server.id], PROJECT, wait=5, interval=0)
         self.assertEqual((outcome.result, outcome.status), (DONE, 'DELETED'))
+
+
+class SoftDeleteTestCase(CloudTestCase):
+    "A cloud with a reclaim interval: delete soft-deletes, restore undoes"
+
+    def setUp(self):
+        self.cloud = FakeCloud(reclaim_seconds=3600)
+        self.conn = self.cloud.connection()
+
+    def test_soft_deleted_is_not_gone(self):
+        "A listing or a read finds it: present, restorable, not gone"
+        server = self.server('SOFT_DELETED')
+        deleted = self.server('DELETED', name='deleted')
+        listed = openstack.list_servers(self.conn, PROJECT)
+        self.assertEqual(
+            {s.id: s.status for s in listed},
+            {server.id: 'SOFT_DELETED', deleted.id: 'DELETED'})
+        gone, present = openstack.confirm_missing(
+            self.conn, [server.id, deleted.id], PROJECT)
+        self.assertEqual(gone, {deleted.id})
+        self.assertEqual(list(present), [server.id])
+        # Present, but it cannot be shelved nor unshelved.
+        shelved, = openstack.shelve(self.conn, [server.id], PROJECT)
+        unshelved, = openstack.unshelve(self.conn, [server.id], PROJECT)
+        self.assertEqual((shelved.result, unshelved.result), (GONE, GONE))
+
+    def test_delete_then_restore(self):
+        "Delete leaves it SOFT_DELETED, restore brings it back ACTIVE"
+        server = self.server()
+        deleted, = openstack.delete(
+            self.conn, [server.id], PROJECT, wait=5, interval=0)
+        self.assertEqual(
+            (deleted.result, deleted.status), (DONE, 'SOFT_DELETED'))
+        self.assertEqual(self.status(server), 'SOFT_DELETED')
+        # Deleting again is already done.
+        again, = openstack.delete(self.conn, [server.id], PROJECT)
+        self.assertEqual((again.result, again.sent), (ALREADY, False))
+
+        outcome, = openstack.restore(
+            self.conn, [server.id], PROJECT, wait=5, interval=0)
+        self.assertEqual(
+            (outcome.result, outcome.status, outcome.sent),
+            (DONE, 'ACTIVE', True))
+        self.assertEqual(self.status(server), 'ACTIVE')
+        self.assertIn(('POST', '/servers/%s/action' % server.id),
+            self.posts())
+        again, = openstack.restore(self.conn, [server.id], PROJECT)
+        self.assertEqual((again.result, again.sent), (ALREADY, False))
+
+    def test_reclaimed_is_gone(self):
+        "Once Nova reclaimed it (404 or DELETED) nothing comes back"
+        server = self.server('SOFT_DELETED')
+        deleted = self.server('DELETED', name='deleted')
+        self.cloud.reclaim()
+        reclaimed, listed = openstack.restore(
+            self.conn, [server.id, deleted.id], PROJECT)
+        self.assertEqual(
+            (reclaimed.result, reclaimed.status, reclaimed.sent),
+            (GONE, 'DELETED', False))
+        self.assertEqual((listed.result, listed.status), (GONE, 'DELETED'))
+        self.assertEqual(self.posts(), [])
+
+    def test_restore_refusals(self):
+        active = self.server(task_state='restoring', status='SOFT_DELETED')
+        shelved = self.server('SHELVED_OFFLOADED')
+        error = self.server('ERROR')
+        foreign = self.server('SOFT_DELETED', project=OTHER)
+        outcomes = openstack.restore(self.conn,
+            [active.id, shelved.id, error.id, foreign.id], PROJECT)
+        self.assertEqual([o.result for o in outcomes],
+            [RETRY, FAILED, FAILED, FAILED])
+        self.assertIn('Refused', outcomes[3].error)
+        self.assertEqual(self.posts(), [])
+        self.assertEqual(self.status(foreign), 'SOFT_DELETED')
+
+    def test_restore_needs_the_project(self):
+        server = self.server('SOFT_DELETED')
+        for project in [None, '']:
+            with self.assertRaises(ValueError):
+                openstack.restore(self.conn, [server.id], project)
+        self.assertEqual(self.cloud.calls, [])
 
 
 class QuotaTestCase(CloudTestCase):
