@@ -629,15 +629,24 @@ def _decide_shelve(server):
     return FAILED, "A %s server cannot be shelved." % server.status
 
 
-def _decide_unshelve(server):
+def _decide_running_again(server, statuses):
+    """Back to ACTIVE from one of statuses (unshelve, restore): already,
+    an error, a task to wait for, or None to act"""
     if server.status == 'ACTIVE' and not server.task_state:
         return ALREADY, None
     if server.status == 'ERROR':
         return FAILED, "The server is in ERROR."
     if server.task_state:
         return RETRY, "A task is in progress: %s." % server.task_state
-    if server.status in SHELVED:
+    if server.status in statuses:
         return None
+    return False
+
+
+def _decide_unshelve(server):
+    decision = _decide_running_again(server, SHELVED)
+    if decision is not False:
+        return decision
     if server.status in DELETED:
         return GONE, "The server is %s." % server.status
     return FAILED, "A %s server is not shelved." % server.status
@@ -650,14 +659,9 @@ def _decide_delete(server):
 
 
 def _decide_restore(server):
-    if server.status == 'ACTIVE' and not server.task_state:
-        return ALREADY, None
-    if server.status == 'ERROR':
-        return FAILED, "The server is in ERROR."
-    if server.task_state:
-        return RETRY, "A task is in progress: %s." % server.task_state
-    if server.status in RESTORABLE:
-        return None
+    decision = _decide_running_again(server, RESTORABLE)
+    if decision is not False:
+        return decision
     if server.status in GONE_STATUSES:
         return GONE, "The server is %s." % server.status
     return FAILED, "A %s server is not soft-deleted." % server.status

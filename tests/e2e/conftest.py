@@ -236,3 +236,11 @@ def pytest_runtest_makereport(item, call):
     report.sections.append((f"OpenStack test cloud logs (last {lines} lines "
                             f"each, all in {cloud.log_dir})",
                             cloud.log_tail(lines)))
+
+
+@pytest.fixture
+def mail():
+    "A real SMTP server on loopback (aiosmtpd) that keeps what it receives"
+    from cloud_billing.tests.tools import MailCatcher
+    with MailCatcher() as catcher:
+        yield catcher

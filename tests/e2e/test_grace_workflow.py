@@ -32,13 +32,6 @@ D = datetime.date
 
 
 @pytest.fixture
-def mail():
-    from cloud_billing.tests.tools import MailCatcher
-    with MailCatcher() as catcher:
-        yield catcher
-
-
-@pytest.fixture
 def cloud_setup(openstack_cloud):
     """Boot servers; delete them and restore quotas at the end"""
     admin = openstack_cloud.connect("admin")

@@ -24,13 +24,6 @@ POLL = 1
 D = datetime.date
 
 
-@pytest.fixture
-def mail():
-    from cloud_billing.tests.tools import MailCatcher
-    with MailCatcher() as catcher:
-        yield catcher
-
-
 def test_payment_restores_soft_deleted(openstack_cloud, erp, mail):
     from proteus import Model
 

@@ -12,40 +12,17 @@ import unittest
 from decimal import Decimal
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import with_transaction
 
 from cloud_billing import openstack
-from cloud_billing.tests import fake_openstack
 
-from . import test_action, test_module as base
+from . import test_action
 from .test_action import DATE
 from .test_module import PROJECT, parse
 
 
-class SoftDeleteTestCase(unittest.TestCase):
+class SoftDeleteTestCase(test_action.ActionTestMixin, unittest.TestCase):
     "A cloud with a reclaim interval: deletion restorable until the deadline"
-
-    create_service = base.CloudBillingTestCase.create_service
-    create_subscription = base.CloudBillingTestCase.create_subscription
-    _cloud_subscription = base.CloudBillingTestCase._cloud_subscription
-    cloud_subscription = base.CloudBillingTestCase.cloud_subscription
-    _actions = test_action.CloudBillingActionTestCase
-    context = _actions.context
-    sync = _actions.sync
-    plan = _actions.plan
-    attempt = _actions.attempt
-    pending_deletion = _actions.pending_deletion
-    configure = _actions.configure
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        activate_module('cloud_billing')
-        openstack.register_connection_factory('fake', fake_openstack.connect)
-
-    def setUp(self):
-        super().setUp()
-        self.cloud = fake_openstack.reset()
 
     def soft_delete(self, company, subscription, days=3):
         """Delete the project's servers on DATE on a cloud keeping deleted
@@ -78,6 +55,22 @@ class SoftDeleteTestCase(unittest.TestCase):
                 ('subscription', '=', subscription.id),
                 ('type', '=', 'undelete'),
                 ])
+
+    def delete(self, subscription):
+        "Sync, then delete the subscription's servers on DATE"
+        self.sync(subscription)
+        self.pending_deletion(subscription, DATE)
+        return self.attempt(self.plan(subscription, 'delete'))
+
+    def assert_deletion_final(self, subscription):
+        "Closed and deleted, nothing restorable: a payment plans nothing"
+        Subscription = Pool().get('sale.subscription')
+        subscription = Subscription(subscription.id)
+        self.assertEqual(
+            (subscription.state, subscription.billing_status,
+                subscription.cloud_restore_deadline),
+            ('closed', 'deleted', None))
+        self.assertEqual(self.pay(subscription, DATE), [])
 
     def closes(self, subscription):
         pool = Pool()
@@ -225,7 +218,6 @@ class SoftDeleteTestCase(unittest.TestCase):
     def test_offloaded_servers_deletion_final(self):
         "Nova deletes an offloaded server at once: nothing restorable"
         pool = Pool()
-        Subscription = pool.get('sale.subscription')
         Cloud = pool.get('cloud_billing.cloud')
         with self.cloud_subscription() as (company, subscription):
             self.configure(company, remote_wait=5)
@@ -234,37 +226,21 @@ class SoftDeleteTestCase(unittest.TestCase):
                     'reclaim_seconds': self.cloud.reclaim_seconds})
             server = self.cloud.add_server(
                 PROJECT, name='web', status='SHELVED_OFFLOADED')
-            self.sync(subscription)
-            self.pending_deletion(subscription, DATE)
-            self.attempt(self.plan(subscription, 'delete'))
+            self.delete(subscription)
 
             self.assertNotIn(server.id, self.cloud.servers)
-            subscription = Subscription(subscription.id)
-            self.assertEqual(
-                (subscription.state, subscription.billing_status,
-                    subscription.cloud_restore_deadline),
-                ('closed', 'deleted', None))
-            self.assertEqual(self.pay(subscription, DATE), [])
+            self.assert_deletion_final(subscription)
 
     @with_transaction()
     def test_no_reclaim_interval_deletion_final(self):
         "Without a reclaim interval: closed at once, nothing restorable"
-        pool = Pool()
-        Subscription = pool.get('sale.subscription')
         with self.cloud_subscription() as (company, subscription):
             self.configure(company, remote_wait=5)
             self.assertTrue(subscription.cloud.deletion_final)
             self.cloud.add_server(PROJECT, name='web')
-            self.sync(subscription)
-            self.pending_deletion(subscription, DATE)
-            self.attempt(self.plan(subscription, 'delete'))
+            self.delete(subscription)
 
-            subscription = Subscription(subscription.id)
-            self.assertEqual(
-                (subscription.state, subscription.billing_status,
-                    subscription.cloud_restore_deadline),
-                ('closed', 'deleted', None))
-            self.assertEqual(self.pay(subscription, DATE), [])
+            self.assert_deletion_final(subscription)
 
     @with_transaction()
     def test_warning_says_whether_deletion_is_final(self):
