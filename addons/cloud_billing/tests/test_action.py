@@ -128,6 +128,19 @@ class ActionTestMixin:
         configuration.save()
         return configuration
 
+    def send_step_emails(self, date=DATE):
+        "Run the queued tasks that send the steps' emails"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        Action = pool.get('sale.subscription.billing.action')
+        with self.context(date):
+            for task in Queue.search([], order=[('id', 'ASC')]):
+                if task.data.get('method') == 'send_step_email':
+                    Action.send_step_email(
+                        Action.browse(task.data['instances']),
+                        *task.data['args'])
+                    task.delete([task])
+
     def manager(self, company):
         "A finance manager of company"
         pool = Pool()
@@ -615,6 +628,8 @@ class CloudBillingActionTestCase(ActionTestMixin, unittest.TestCase):
             for task in Queue.search([
                         ('id', 'not in', [t.id for t in tasks]),
                         ], order=[('id', 'ASC')]):
+                if task.data.get('method') != 'run_remote':
+                    continue  # the steps' emails
                 for action in Action.browse(task.data['instances']):
                     before = len(self.cloud.calls)
                     self.attempt(action)

@@ -56,12 +56,16 @@ class CloudBillingReaperTestCase(
                     'started_at': datetime.datetime.now() - ago})
         return Action(action.id)
 
-    def tasks(self, method):
-        "The ir.queue tasks of method, as their data"
+    def tasks(self, method, types=('shelve', 'unshelve', 'delete')):
+        """The ir.queue tasks of method for actions of types (not the quota
+        a running subscription sets), as their data"""
         pool = Pool()
         Queue = pool.get('ir.queue')
+        Action = pool.get('sale.subscription.billing.action')
         return [t.data for t in Queue.search([])
-            if t.data.get('method') == method]
+            if t.data.get('method') == method
+            and all(a.type in types
+                for a in Action.browse(t.data.get('instances') or []))]
 
     def reap_and_recover(self):
         "The reaper's job, then the recovery tasks it queued"

@@ -145,6 +145,7 @@ class SoftDeleteTestCase(test_action.ActionTestMixin, unittest.TestCase):
                 ('running', 'active', None, None))
             close, = self.closes(subscription)
             self.assertEqual(close.state, 'cancelled')
+            self.send_step_emails(paid_on)
             email, = BillingEmail.search([('kind', '=', 'restored')])
             self.assertEqual(
                 (email.subscription, email.date, email.state),
