@@ -77,7 +77,15 @@ def screenshot(page, request):
     return take
 
 
-def login(page, url, user, password):
+@pytest.fixture
+def login():
+    """The function that logs in through sao's login dialog (a fixture: two
+    conftest modules, this one and tests/e2e's, cannot both be imported as
+    ``conftest`` when one pytest run collects both folders)"""
+    return _login
+
+
+def _login(page, url, user, password):
     "Log in through sao's login dialog to the test database"
     # The URL's hash names the database: on PostgreSQL the server lists
     # every Tryton database of the cluster, and the dialog's choice could be

@@ -1,7 +1,6 @@
 """A support user opens the cloud billing dashboard on the demo data."""
 import pytest
 
-from conftest import login
 from test_web_client import open_menu
 
 pytestmark = pytest.mark.browser
@@ -11,7 +10,7 @@ DEMO_STATUSES = [
     "Active", "Grace", "Shelved", "Pending Deletion", "Deleted"]
 
 
-def test_support_reads_dashboard(demo_server, page, screenshot):
+def test_support_reads_dashboard(demo_server, page, screenshot, login):
     login(page, demo_server, 'support', 'billing-demo')
     open_menu(page, 'Billing', 'Cloud Billing Dashboard')
     tab = page.locator('#tabcontent .tab-pane.active')

@@ -1,7 +1,6 @@
 """A finance user logs in to the web client and finds the subscriptions."""
 import pytest
 
-from conftest import login
 
 pytestmark = pytest.mark.browser
 
@@ -15,7 +14,8 @@ def open_menu(page, *path):
         page.locator('#menu').get_by_text(name, exact=True).first.click()
 
 
-def test_finance_user_sees_subscriptions(demo_server, page, screenshot):
+def test_finance_user_sees_subscriptions(
+        demo_server, page, screenshot, login):
     login(page, demo_server, 'finance', 'billing-demo')
     assert 'Finance User' in page.inner_text('nav')
     assert page.locator('#menu').get_by_text('Sales', exact=True).count()
