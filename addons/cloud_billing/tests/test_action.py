@@ -15,7 +15,8 @@ from unittest.mock import patch
 from trytond import config
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
-from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.tests.test_tryton import (
+    activate_module, drop_db, with_transaction)
 from trytond.transaction import Transaction
 
 from cloud_billing import openstack
@@ -49,6 +50,13 @@ class ActionTestMixin:
         super().setUpClass()
         activate_module('cloud_billing')
         openstack.register_connection_factory('fake', fake_openstack.connect)
+
+    @classmethod
+    def tearDownClass(cls):
+        # The next class may restore the database from the cache, which
+        # needs it gone (as ModuleTestCase drops it)
+        drop_db()
+        super().tearDownClass()
 
     def setUp(self):
         super().setUp()
