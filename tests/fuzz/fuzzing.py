@@ -291,11 +291,16 @@ class Checksum:
                 isolation_level=None)
 
     def __call__(self, tables):
+        "One query over every table (a wizard's point checks them all)"
+        if not tables:
+            return hashlib.sha1().hexdigest()
+        query = ' UNION ALL '.join(
+            f'SELECT {n}, COUNT(*), MAX(id), MAX(write_date), '
+            f'MAX(create_date) FROM "{table}"'
+            for n, table in enumerate(tables))
+        rows = sorted(self.connection.execute(query).fetchall())
         digest = hashlib.sha1()
-        for table in tables:
-            query = (f'SELECT COUNT(*), MAX(id), MAX(write_date), '
-                f'MAX(create_date) FROM "{table}"')
-            row = self.connection.execute(query).fetchone()
+        for (_, *row), table in zip(rows, tables):
             digest.update(repr((table, tuple(map(str, row)))).encode())
         return digest.hexdigest()
 
