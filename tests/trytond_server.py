@@ -69,6 +69,18 @@ def built_database_server(data, name, command):
             drop_postgresql_database(pg_uri, database)
 
 
+def served_database_fixture(name, builder):
+    """A module-scoped pytest fixture: (url, records) of a trytond serving
+    the database named name that the module builder (``python -m builder
+    <output.json>``) builds"""
+    @pytest.fixture(scope='module')
+    def server(tmp_path_factory):
+        with built_database_server(tmp_path_factory.mktemp(name), name,
+                [sys.executable, '-m', builder]) as (url, _, records):
+            yield url, records
+    return server
+
+
 def post_json(url, body, key=None, content_type='application/json',
         timeout=120):
     """(status, JSON answer or None) of a POST of body (bytes as they are,

@@ -7,23 +7,16 @@ shared billing set-up) and served by ``trytond`` on a free loopback port
 (tests/trytond_server.py), stopped at the end.
 """
 import pathlib
-import sys
 import threading
 
-import pytest
-from trytond_server import built_database_server, post_json
+from trytond_server import post_json, served_database_fixture
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope='module')
-def usage_server(tmp_path_factory):
-    "(url, records) of a trytond serving the database of http_db.py"
-    with built_database_server(tmp_path_factory.mktemp('usage-http'),
-            'usage_http',
-            [sys.executable, '-m', 'billing_usage.tests.http_db']) as (
-                url, _, records):
-        yield url, records
+# (url, records) of a trytond serving the database of http_db.py
+usage_server = served_database_fixture(
+    'usage_http', 'billing_usage.tests.http_db')
 
 
 def post(url, records, body, key='producer_key',

@@ -8,12 +8,12 @@ shared billing set-up) and served by ``trytond`` on a free loopback port
 hypothesis too: each is answered 200 or a 4xx with a JSON error, never 500.
 """
 import json
-import sys
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from trytond_server import built_database_server, post_json
+from trytond_server import post_json, served_database_fixture
+
+from subscription_core.tests.arithmetic import json_values
 
 WORKED_EXAMPLE = {
     'service': 'nextcloud', 'provider': 'exoscale', 'sla': 'guaranteed',
@@ -24,14 +24,9 @@ WORKED_EXAMPLE = {
     }
 
 
-@pytest.fixture(scope='module')
-def price_server(tmp_path_factory):
-    "(url, records) of a trytond serving the database of http_db.py"
-    with built_database_server(tmp_path_factory.mktemp('price-http'),
-            'price_http',
-            [sys.executable, '-m', 'cloud_pricing.tests.http_db']) as (
-                url, _, records):
-        yield url, records
+# (url, records) of a trytond serving the database of http_db.py
+price_server = served_database_fixture(
+    'price_http', 'cloud_pricing.tests.http_db')
 
 
 def post(server, body, key='finance_key', content_type='application/json'):
@@ -131,18 +126,10 @@ def test_refused_bodies(price_server):
             body if isinstance(body, bytes) else json.dumps(body))[:80]
 
 
-def _json_values():
-    return st.recursive(
-        st.none() | st.booleans() | st.floats() | st.integers()
-        | st.text(max_size=50),
-        lambda children: st.lists(children, max_size=4)
-        | st.dictionaries(st.text(max_size=20), children, max_size=6),
-        max_leaves=20)
-
-
 @settings(max_examples=40, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(sorted(WORKED_EXAMPLE)), _json_values(),
+@given(st.sampled_from(sorted(WORKED_EXAMPLE)),
+    json_values(text_size=50, key_size=20, dict_size=6, max_leaves=20),
     st.sampled_from(['spec.parameters.instances', 'spec.parameters.size.disk',
             'spec.parameters.postgres', 'spec']))
 def test_fuzz(price_server, key, value, path):

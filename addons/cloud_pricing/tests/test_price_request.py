@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
+from subscription_core.tests.arithmetic import json_values
 from cloud_pricing.price_request import (
     MAX_BODY, RequestError, price_answer, read_request)
 from cloud_pricing.pricing import LineItem
@@ -81,11 +82,7 @@ class PriceRequestTestCase(unittest.TestCase):
         json.dumps(answer, allow_nan=False)
 
     @settings(max_examples=300, deadline=None)
-    @given(st.recursive(
-            st.none() | st.booleans() | st.floats() | st.integers()
-            | st.text(max_size=120),
-            lambda children: st.lists(children, max_size=4)
-            | st.dictionaries(st.text(max_size=20), children, max_size=8),
+    @given(json_values(text_size=120, key_size=20, dict_size=8,
             max_leaves=40),
         st.sampled_from(sorted(BODY) + ['instance']))
     def test_anything_is_read_or_refused(self, value, key):
