@@ -83,6 +83,8 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.catalog.sync_run': (
+        'R---', 'R---', '----', '----', '----'),
     # billing_usage
     'billing_usage.metric': (
         'R---', 'RWCD', 'R---', 'R---', 'R---'),
@@ -143,6 +145,7 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
