@@ -357,11 +357,12 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if self.invoice:
             domain.append(('step_key', '=', self._step_key()))
         elif subscription.cloud_shelved_date:
-            domain.append(('date', '>=', subscription.cloud_shelved_date))
+            domain.append(
+                ('sent_date', '>=', subscription.cloud_shelved_date))
         with without_check_access():
-            emails = BillingEmail.search(
-                domain, order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
-        return emails[0].date if emails else None
+            emails = BillingEmail.search(domain,
+                order=[('sent_date', 'DESC'), ('id', 'DESC')], limit=1)
+        return emails[0].sent_date if emails else None
 
     def _noticed_deletion(self, warned_on=None):
         """The first day the servers may be deleted (grace.

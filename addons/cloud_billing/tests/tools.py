@@ -7,7 +7,8 @@ workflow's call of the billing emails.
 and points trytond's ``[email] uri`` at it, so the emails go the way they go
 in production: the transactional SMTP data manager connects at commit and
 hands them over with smtplib. ``down()`` and ``up()`` take the server away
-and back on the same port (a mail server outage). Stop it at the end (``stop()``, or use it as a
+and back on the same port (a mail server outage); ``refuse()`` makes it
+answer each message with a permanent error until ``accept()``. Stop it at the end (``stop()``, or use it as a
 context manager); the previous configuration is restored.
 """
 import email
@@ -33,9 +34,15 @@ class MailCatcher:
         self._lock = threading.Lock()
         self._controller = None
         self._previous = {}
+        self.refusing = None
+        self.refused = 0
 
     # aiosmtpd handler hook
     async def handle_DATA(self, server, session, envelope):
+        if self.refusing:
+            with self._lock:
+                self.refused += 1
+            return self.refusing
         message = email.message_from_bytes(
             envelope.original_content or envelope.content,
             policy=email.policy.default)
@@ -82,6 +89,16 @@ class MailCatcher:
         self._controller = Controller(
             self, hostname='127.0.0.1', port=self.port, ready_timeout=10)
         self._controller.start()
+        return self
+
+    def refuse(self, reply='554 5.7.1 Message refused by policy'):
+        "Answer each message with reply (an SMTP error) until accept()"
+        self.refusing = reply
+        return self
+
+    def accept(self):
+        "Accept the messages again"
+        self.refusing = None
         return self
 
     def pop(self):
