@@ -132,9 +132,10 @@ class Email(InputMixin, metaclass=PoolMeta):
                     server = send_message(
                         msg, server=server, strict=True) or server
                 except Exception as exception:
+                    error = _error_text(exception)
                     logger.warning(
-                        "email %s not delivered", record.id, exc_info=True)
-                    failed.append((record, _error_text(exception)))
+                        "email %s not delivered: %s", record.id, error)
+                    failed.append((record, error))
                     server = _close(server)
                 else:
                     sent.append(record)

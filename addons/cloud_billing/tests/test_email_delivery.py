@@ -9,6 +9,7 @@ transaction, on the server's clock moved with ``travel``.
 """
 import datetime
 import unittest
+from contextlib import contextmanager
 from decimal import Decimal
 
 from trytond import config
@@ -62,6 +63,14 @@ class CloudBillingEmailDeliveryTestCase(
         Queue.delete(tasks)
         return len(tasks)
 
+    @contextmanager
+    def customer(self, name):
+        "A subscription of a customer with an address, in its company"
+        company = self.setup_company()
+        with set_company(company):
+            yield create_subscription(company, name=name,
+                email='it@%s.example' % name.lower())
+
     def send_all(self, subscription, step='debt-1', date=DATE):
         return [subscription.send_billing_email(kind, step, DEBT, date=date)
             for kind in KINDS]
@@ -78,10 +87,7 @@ class CloudBillingEmailDeliveryTestCase(
         pool = Pool()
         BillingEmail = pool.get('sale.subscription.billing_email')
         Email = pool.get('ir.email')
-        company = self.setup_company()
-        with set_company(company):
-            subscription = create_subscription(
-                company, name="Retry", email='it@retry.example')
+        with self.customer("Retry") as subscription:
             records = self.send_all(subscription)
             self.assertEqual({r.state for r in records}, {'queued'})
 
@@ -139,10 +145,7 @@ class CloudBillingEmailDeliveryTestCase(
         pool = Pool()
         BillingEmail = pool.get('sale.subscription.billing_email')
         Email = pool.get('ir.email')
-        company = self.setup_company()
-        with set_company(company):
-            subscription = create_subscription(
-                company, name="Down", email='it@down.example')
+        with self.customer("Down") as subscription:
             record = subscription.send_billing_email(
                 'pre_deletion', 'debt-1', DEBT, date=DATE)
             self.mail.down()
