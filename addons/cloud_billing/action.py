@@ -399,10 +399,11 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
         A due delete whose only unmet precondition is the notice waits:
         when no warning was delivered it is sent again (the deletion date
-        it gives counts from today), the deletion moves to the first day
-        the notice allows (subscription and action), the reason is logged
-        on the action and the finance managers are alerted, once per
-        reason.
+        it gives counts from today); once one is delivered the deletion
+        moves to the first day the notice allows (subscription and action).
+        A warning sent by this run is delivered after its commit, so the
+        next run moves the deletion. The reason is logged on the action
+        and the finance managers are alerted, once per reason.
         """
         pool = Pool()
         Date = pool.get('ir.date')
