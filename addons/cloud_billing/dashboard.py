@@ -187,20 +187,18 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     def _held_query(cls):
         "Per subscription: its planned actions in a held batch"
         pool = Pool()
-        Action = pool.get('sale.subscription.billing.action')
-        Batch = pool.get('cloud_billing.destructive_batch')
-        BatchAction = pool.get('cloud_billing.destructive_batch-billing.action')
-        action = Action.__table__()
-        batch = Batch.__table__()
-        batch_action = BatchAction.__table__()
-        return (batch_action
-            .join(batch, condition=batch.id == batch_action.batch)
-            .join(action, condition=action.id == batch_action.action)
-            .select(
-                action.subscription.as_('subscription'),
-                Count(action.id, distinct=True).as_('count'),
-                where=(batch.state == 'held') & (action.state == 'planned'),
-                group_by=[action.subscription]))
+        tables = [pool.get(name).__table__() for name in [
+                'cloud_billing.destructive_batch-billing.action',
+                'cloud_billing.destructive_batch',
+                'sale.subscription.billing.action']]
+        link, batch, action = tables
+        held = link.join(batch, condition=(batch.id == link.batch)
+            & (batch.state == 'held'))
+        held = held.join(action, condition=(action.id == link.action)
+            & (action.state == 'planned'))
+        return held.select(action.subscription.as_('subscription'),
+            Count(action.id, distinct=True).as_('count'),
+            group_by=[action.subscription])
 
     @classmethod
     def table_query(cls):
