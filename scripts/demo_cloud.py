@@ -17,11 +17,7 @@ from cloud_billing.tests import fake_openstack
 
 NAME = 'demo'
 CONTEXT = {'cloud_billing_connection': NAME}
-# Nova's reclaim_instance_interval of the demo cloud (30 days), and shelved
-# servers kept on their host (not offloaded): a deleted server stays
-# restorable, the dashboard shows until when.
-RECLAIM_SECONDS = 30 * 24 * 3600
-CLOUD = fake_openstack.FakeCloud(offload=False, reclaim_seconds=RECLAIM_SECONDS)
+CLOUD = fake_openstack.FakeCloud()
 
 
 def connect(cloud, region=None, **options):
@@ -46,6 +42,5 @@ def create_cloud():
     cloud = Cloud(name="Demo Cloud (in memory)")
     cloud.entry = 'demo-only'
     cloud.region = 'DemoRegion'
-    cloud.reclaim_seconds = RECLAIM_SECONDS
     cloud.save()
     return cloud

@@ -37,16 +37,6 @@ CUSTOMERS = [
         [('vcpu', 4), ('ram', 8), ('instance', 2)], 3, 'pending_deletion'),
     ("Wayne Cloudworks", 'billing@wayne.example',
         [('vcpu', 8), ('ram', 32), ('instance', 2)], 3, 'deleted'),
-    # Two shelves on the same day, above the demo's cap of one a day: both
-    # stay planned in a held batch.
-    ("Tyrell Systems", 'ap@tyrell.example',
-        [('vcpu', 2), ('instance', 1)], 3, 'held'),
-    ("Cyberdyne Compute", 'billing@cyberdyne.example',
-        [('vcpu', 2), ('instance', 1)], 3, 'held'),
-    # A service whose product has no revenue account: every billing run
-    # records an error for this subscription and bills the others.
-    ("Massive Dynamic", 'ap@massive.example',
-        [('vcpu', 2), ('backup', 10)], 1, 'active'),
     ]
 # Active customers pay each invoice five days after its date; the others
 # never pay. Their first invoice falls due so that the ladder puts them in
@@ -55,7 +45,6 @@ CUSTOMERS = [
 # after the shelve) then takes each to its status.
 GRACE_DAY = {
     'grace': 0,
-    'held': 3,
     'shelved': 4,
     'pending_deletion': 12,
     'deleted': 22,
@@ -76,12 +65,7 @@ SERVERS = {
     "Stark Analytics": [('jarvis', 'm1.medium')],
     "Soylent Systems": [('green-1', 'm1.small'), ('green-2', 'm1.small')],
     "Wayne Cloudworks": [('batcomputer', 'm1.xlarge')],
-    "Tyrell Systems": [('nexus', 'm1.small')],
-    "Cyberdyne Compute": [('skynet', 'm1.small')],
-    "Massive Dynamic": [('fringe', 'm1.small')],
     }
-# The cap of shelves and deletes over 24 hours of the demo company.
-DESTRUCTIVE_LIMIT = 1
 
 
 def database_exists(name):
@@ -138,7 +122,6 @@ def load_demo_data(database, today=None):
     Configuration = Model.get('cloud_billing.configuration')
     configuration = Configuration()
     configuration.remote_wait = 5
-    configuration.destructive_limit = DESTRUCTIVE_LIMIT
     configuration.save()
     create_dunning_procedure(LADDER, name="Cloud Billing Ladder")
     payment_method = create_payment_method()
@@ -147,7 +130,6 @@ def load_demo_data(database, today=None):
     Subscription = Model.get('sale.subscription')
     Service = Model.get('sale.subscription.service')
     services = {s.product.code: s for s in Service.find([])}
-    services['backup'] = _service_without_account(Service)
     terms = {}
     subscriptions = {}
     for name, email, lines, months_ago, story in CUSTOMERS:
@@ -213,21 +195,6 @@ def load_demo_data(database, today=None):
                 if action.planned_date not in done:
                     days.add(action.planned_date)
     return config
-
-
-def _service_without_account(Service):
-    "A service whose product has no revenue account (a billing error)"
-    from proteus import Model
-    ProductTemplate = Model.get('product.template')
-    Uom = Model.get('product.uom')
-    template = ProductTemplate(name="Backup GB (no revenue account)")
-    template.default_uom, = Uom.find([('name', '=', "Unit")])
-    template.type = 'service'
-    template.list_price = Decimal('0.10')
-    template.save()
-    service = Service(product=template.products[0], billing_type='limit')
-    service.save()
-    return service
 
 
 def _pay_invoices(Invoice, subscriptions, date, payment_method, today):
