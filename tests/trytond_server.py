@@ -153,17 +153,18 @@ def server_env(data, **extra):
 
 
 @contextlib.contextmanager
-def demo_server(database, data, **extra_env):
+def demo_server(database, data, build_timeout=900, **extra_env):
     """Yield (url, env) of a trytond serving database built with the demo
     data (the script of `make demo`) in the folder data, or on PostgreSQL
-    when TRYTOND_DATABASE__URI names it; the database is dropped on exit"""
+    when TRYTOND_DATABASE__URI names it; the database is dropped on exit.
+    The build fails after build_timeout seconds."""
     env = server_env(data, **extra_env)
     pg_uri = env.get('TRYTOND_DATABASE__URI', '')
     try:
         subprocess.run(
             [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
                 '--database', database, '--reset'],
-            env=env, check=True, cwd=ROOT, timeout=900)
+            env=env, check=True, cwd=ROOT, timeout=build_timeout)
         with trytond_server(database, env, pathlib.Path(data) / 'trytond.log'
                 ) as url:
             yield url, env

@@ -357,11 +357,12 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if self.invoice:
             domain.append(('step_key', '=', self._step_key()))
         elif subscription.cloud_shelved_date:
-            domain.append(('date', '>=', subscription.cloud_shelved_date))
+            domain.append(
+                ('sent_date', '>=', subscription.cloud_shelved_date))
         with without_check_access():
-            emails = BillingEmail.search(
-                domain, order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
-        return emails[0].date if emails else None
+            emails = BillingEmail.search(domain,
+                order=[('sent_date', 'DESC'), ('id', 'DESC')], limit=1)
+        return emails[0].sent_date if emails else None
 
     def _noticed_deletion(self, warned_on=None):
         """The first day the servers may be deleted (grace.
@@ -398,10 +399,11 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
         A due delete whose only unmet precondition is the notice waits:
         when no warning was delivered it is sent again (the deletion date
-        it gives counts from today), the deletion moves to the first day
-        the notice allows (subscription and action), the reason is logged
-        on the action and the finance managers are alerted, once per
-        reason.
+        it gives counts from today); once one is delivered the deletion
+        moves to the first day the notice allows (subscription and action).
+        A warning sent by this run is delivered after its commit, so the
+        next run moves the deletion. The reason is logged on the action
+        and the finance managers are alerted, once per reason.
         """
         pool = Pool()
         Date = pool.get('ir.date')

@@ -125,6 +125,10 @@ FIELDS = {
     # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
+    # Only the server records a delivery: Tryton refuses every client write
+    # of ir.email and has no create over RPC (test_email_delivery_refused).
+    ('ir.email', 'delivery_state'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    ('ir.email', 'delivery_message'): ('R-', 'R-', 'R-', 'R-', 'R-'),
     }
 
 #: wizard: (the model it runs on or None, may run per role)

@@ -7,7 +7,8 @@ workflow's call of the billing emails.
 and points trytond's ``[email] uri`` at it, so the emails go the way they go
 in production: the transactional SMTP data manager connects at commit and
 hands them over with smtplib. ``down()`` and ``up()`` take the server away
-and back on the same port (a mail server outage). Stop it at the end (``stop()``, or use it as a
+and back on the same port (a mail server outage); ``refuse()`` makes it
+answer each message with a permanent error until ``accept()``. Stop it at the end (``stop()``, or use it as a
 context manager); the previous configuration is restored.
 """
 import email
@@ -33,9 +34,15 @@ class MailCatcher:
         self._lock = threading.Lock()
         self._controller = None
         self._previous = {}
+        self.refusing = None
+        self.refused = 0
 
     # aiosmtpd handler hook
     async def handle_DATA(self, server, session, envelope):
+        if self.refusing:
+            with self._lock:
+                self.refused += 1
+            return self.refusing
         message = email.message_from_bytes(
             envelope.original_content or envelope.content,
             policy=email.policy.default)
@@ -84,6 +91,16 @@ class MailCatcher:
         self._controller.start()
         return self
 
+    def refuse(self, reply='554 5.7.1 Message refused by policy'):
+        "Answer each message with reply (an SMTP error) until accept()"
+        self.refusing = reply
+        return self
+
+    def accept(self):
+        "Accept the messages again"
+        self.refusing = None
+        return self
+
     def pop(self):
         "The messages received since the last call, as (from, to, message)"
         with self._lock:
@@ -102,13 +119,15 @@ def send_billing_email(
     """Call ``send_billing_email`` as the workflow's scheduled job does.
 
     In its own transaction as the root user with the subscription's company,
-    committed at the end, so the email leaves through the SMTP server.
+    committed at the end; then its delivery tasks run, so the email leaves
+    through the SMTP server.
     ``values`` may hold proteus invoices under ``invoices``. Return the
-    state of the new billing email record, or None when the step was
-    already mailed.
+    state of the new billing email record after its delivery, or None when
+    the step was already mailed.
     """
     from trytond.pool import Pool
     from trytond.transaction import Transaction
+    from trytond.worker import run_task
     if config is None:
         config = get_config()
     values = dict(values or {})
@@ -118,8 +137,8 @@ def send_billing_email(
     subscription_id = subscription.id
     if 'invoices' in values:
         values['invoices'] = [i.id for i in values['invoices']]
-    with Transaction().start(
-            config.database_name, 0, context={'company': company_id}):
+    with Transaction().start(config.database_name, 0,
+            context={'company': company_id}) as transaction:
         pool = Pool()
         Subscription = pool.get('sale.subscription')
         Invoice = pool.get('account.invoice')
@@ -127,7 +146,16 @@ def send_billing_email(
             values['invoices'] = Invoice.browse(values['invoices'])
         record = Subscription(subscription_id).send_billing_email(
             kind, step_key, values, date=date)
-        return record.state if record else None
+        record_id = record.id if record else None
+        tasks = list(transaction.tasks)
+    # The delivery tasks run after the commit, as the queue does.
+    for task_id in tasks:
+        run_task(Pool(config.database_name), task_id)
+    if record_id is None:
+        return None
+    with Transaction().start(config.database_name, 0):
+        BillingEmail = Pool().get('sale.subscription.billing_email')
+        return BillingEmail(record_id).state
 
 
 def make_png(width=96, height=32, color=(0x1f, 0x4e, 0x79)):
