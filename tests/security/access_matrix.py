@@ -144,6 +144,7 @@ WIZARDS = {
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
     'billing_usage.row.generate': (None, 'XX---'),
+    'billing_usage.event.import': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),
