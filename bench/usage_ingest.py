@@ -122,8 +122,12 @@ def _post(url, database, key, body):
         f'{url}{database}/billing_usage/events', data=body, method='POST',
         headers={'Content-Type': 'application/json',
             'Authorization': f'Bearer {key}'})
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())['results']
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return json.loads(response.read())['results']
+    except urllib.error.HTTPError as error:
+        raise SystemExit(f"bench usage_ingest: HTTP {error.code} "
+            f"{error.read()[:500]!r}")
 
 
 def _targets(database):

@@ -266,8 +266,8 @@ class Event(InputMixin, ModelSQL, ModelView):
         Rows are inserted in the order of their transaction ids, so that
         two requests that share ids wait for each other instead of
         deadlocking. On PostgreSQL one statement takes the whole batch as
-        arrays (``INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
-        RETURNING``); elsewhere multi-row ``VALUES`` by slices of the
+        one JSON text (``INSERT … SELECT … FROM json_to_recordset(…) ON
+        CONFLICT DO NOTHING RETURNING``); elsewhere multi-row ``VALUES`` by slices of the
         backend's parameters."""
         if not rows:
             return set()
@@ -277,8 +277,10 @@ class Event(InputMixin, ModelSQL, ModelView):
         now = datetime.datetime.now()
         if backend.name == 'postgresql':
             cursor.execute(_PG_INSERT % {'table': cls._table}, (
-                    company_id, transaction.user, now,
-                    *(list(column) for column in zip(*rows))))
+                    company_id, transaction.user, now, _JSON.encode([{
+                                'i': i, 's': s, 'l': l, 'm': m,
+                                'd': d.isoformat(), 'p': p}
+                            for i, s, l, m, d, p in rows])))
             return {r for r, in cursor}
         table = cls.__table__()
         columns = [table.company, table.transaction_id, table.subscription,
@@ -347,13 +349,17 @@ def _error(message):
 
 # The properties as stored: canonical JSON
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(',', ':'))
+_JSON = json.JSONEncoder(separators=(',', ':'))
+# The rows come as one JSON text that PostgreSQL reads itself
+# (json_to_recordset): psycopg dumps Python lists as arrays in Python, value
+# by value, which cost more than the rest of the ingestion
 _PG_INSERT = (
     'INSERT INTO "%(table)s" AS t ("company", "transaction_id", '
     '"subscription", "line", "metric", "timestamp", "properties", '
     '"aggregated", "create_uid", "create_date") '
-    'SELECT %%s, u.*, false, %%s, %%s FROM unnest('
-    '%%s::varchar[], %%s::integer[], %%s::integer[], %%s::integer[], '
-    '%%s::timestamp[], %%s::text[]) '
+    'SELECT %%s, u.i, u.s, u.l, u.m, u.d, u.p, false, %%s, %%s '
+    'FROM json_to_recordset(%%s::json) AS u('
+    'i varchar, s integer, l integer, m integer, d timestamp, p text) '
     'ON CONFLICT ("company", "transaction_id") DO NOTHING '
     'RETURNING "transaction_id"')
 
