@@ -209,6 +209,20 @@ MALFORMED = [
     Raw({'__class__': 'unknown'}),
     ]
 
+# Files: random bytes, texts in other encodings, CSV-like texts (a header of
+# known and unknown columns, rows of hostile cells), a file just over 16 MiB
+CSV_COLUMNS = ['transaction_id', 'subscription', 'metric', 'timestamp',
+    'properties', 'prop.gib', 'prop.', 'quantity', '"', '']
+SPECIAL_FILES = [b'', b'\x00' * 100, b'\xff\xfe' + 'a,b'.encode('utf-16-le'),
+    'é,ü\n'.encode('latin-1'), b'PK\x03\x04\x14\x00\x06\x00\xb4\xfc',
+    b'transaction_id,subscription,metric,timestamp\n' + b'a,b,c,d\n' * 10_001,
+    b'x' * (16 * 1024 * 1024 + 1)]
+
+
+def _csv(header, rows):
+    return '\n'.join([','.join(header)] + [','.join(r) for r in rows])
+
+
 floats = st.one_of(st.sampled_from(SPECIAL_FLOATS),
     st.floats(allow_nan=True, allow_infinity=True))
 decimals = st.one_of(st.sampled_from(SPECIAL_DECIMALS),
@@ -235,6 +249,18 @@ wrong_types = st.one_of(
 ids = st.one_of(st.sampled_from([-1, 0, 2 ** 31, 2 ** 63, 10 ** 30]),
     st.integers(min_value=1, max_value=500))
 
+csv_cells = st.one_of(st.sampled_from(SPECIAL_TEXTS[:10]),
+    st.text(max_size=20), st.sampled_from(['1', '-1', '1e999', 'NaN',
+            '{"gib": 1}', '{"gib": NaN}', '[1]', '"', '2026-03-02T10:00:00Z',
+            '9999-12-31T23:59:59-23:59', '1']))
+csv_rows = st.lists(st.lists(csv_cells, max_size=7), max_size=5)
+files = st.one_of(st.sampled_from(SPECIAL_FILES), st.binary(max_size=300),
+    st.builds(_csv, st.lists(st.sampled_from(CSV_COLUMNS), max_size=6),
+        csv_rows).map(lambda t: t.encode('utf-8', 'surrogatepass')),
+    # A valid header: the lines reach the ingestion
+    st.builds(_csv, st.just(CSV_COLUMNS[:6]), csv_rows).map(
+        lambda t: t.encode('utf-8', 'surrogatepass')))
+
 BY_TYPE = {
     'float': st.one_of(floats, numbers),
     'numeric': st.one_of(decimals, numbers),
@@ -258,6 +284,7 @@ BY_TYPE = {
                     ['add', 'remove', 'unknown']),
             st.lists(ids, max_size=2)), max_size=2),
     'boolean': st.booleans(),
+    'binary': files,
     }
 
 

@@ -151,6 +151,7 @@ WIZARDS = {
     'cloud_pricing.price': (None, 'XX-X-'),
     'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
+    'billing_usage.event.import': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),
