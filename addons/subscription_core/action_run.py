@@ -33,7 +33,8 @@ from contextlib import contextmanager
 from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction, TransactionError, without_check_access)
 
 from . import action_type, ladder, redaction
 from .billing_error import isolate, job_errors
@@ -482,6 +483,12 @@ class BillingActionRun:
                     if action.state == 'planned':
                         cls.run([action], date)
                 transaction.commit()
+            except (TransactionError, backend.DatabaseOperationalError):
+                # run locks the action (ModelSQL.lock): the worker starts
+                # the task again with the lock taken (or after a
+                # serialization failure); the actions already recovered
+                # are no longer running and are left out.
+                raise
             except Exception:
                 # Left running: the next reaper run fails it and alerts.
                 logger.exception(
