@@ -13,11 +13,11 @@ from trytond import backend
 
 from subscription_core.action import BillingAction as CoreAction
 
-from . import committed, world
-from .committed import ACTIONS
+from . import cases, world
+from .cases import ACTIONS
 
 
-class OutcomeSerializationTestCase(committed.CommittedTestCase):
+class OutcomeSerializationTestCase(cases.CommittedTestCase):
     "A serialization failure in the outcome transaction"
 
     def test_outcome_retried(self):

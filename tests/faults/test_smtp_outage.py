@@ -5,11 +5,11 @@ leave; nothing is recorded as sent while the server is down, however often
 the reaper queues the emails again; once it is back each email leaves
 exactly once, and later runs send nothing more.
 """
-from . import committed, world
-from .committed import ACTIONS
+from . import cases, world
+from .cases import ACTIONS
 
 
-class SMTPOutageTestCase(committed.CommittedTestCase):
+class SMTPOutageTestCase(cases.CommittedTestCase):
     "The mail server down then back"
 
     def test_mail_server_down_then_back(self):

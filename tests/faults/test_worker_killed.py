@@ -12,75 +12,16 @@ a fake Nova shared through a file:
 
 Both actions are left running. Two hours later the reaper (``reap``, the
 scheduler's job, in the test's process) runs the first shelve again and
-finishes the second from the server's state: both done, each server shelved by
-one request, the deletion planned once, each email sent once.
+finishes the second from the server's state: both done, each server
+shelved by one request, the deletion planned once, each email sent once.
 """
-import datetime
-import os
-import pathlib
-import shutil
-import tempfile
-import unittest
-
-from trytond import backend
-from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME
-from trytond.transaction import Transaction
-from trytond.worker import run_task
-
-from cloud_billing import openstack
-from cloud_billing.tests import fake_openstack
-from cloud_billing.tests.tools import MailCatcher
-from subscription_core.action_run import action_path
-from subscription_core.ir import travel
-from trytond_server import drop_postgresql_database
-
-from . import world
-from .committed import CommittedTestCase
-from .process import Processes
+from . import cases, world
 
 
-class WorkerKilledTestCase(unittest.TestCase):
+class WorkerKilledTestCase(cases.ProcessTestCase):
     "A worker killed while a remote action runs"
 
-    # The read helpers of the committed tests (on self.config, self.nova)
-    requests = CommittedTestCase.requests
-    servers = CommittedTestCase.servers
-    sent_emails = CommittedTestCase.sent_emails
-    actions = CommittedTestCase.actions
-    received = CommittedTestCase.received
-
-    def setUp(self):
-        super().setUp()
-        self.folder = pathlib.Path(tempfile.mkdtemp(prefix='faults-kill-'))
-        self.addCleanup(shutil.rmtree, self.folder, True)
-        self.name = '%s_kill_%s' % (
-            DB_NAME if backend.name == 'postgresql' else 'faults',
-            os.getpid())
-        self.processes = Processes(self.name, self.folder)
-        self.addCleanup(self.drop)
-        self.addCleanup(self.processes.stop_all)
-        self.mail = MailCatcher().start()
-        self.addCleanup(self.mail.stop)
-        self.shared = world.SharedNova(self.folder / 'nova')
-        self.shared.save(world.fresh_nova())
-        self.shared.register()
-        self.addCleanup(openstack.register_connection_factory,
-            world.FAKE, fake_openstack.connect)
-
-    def drop(self):
-        if backend.name == 'postgresql':
-            drop_postgresql_database(
-                os.environ['TRYTOND_DATABASE__URI'], self.name)
-        else:
-            path = pathlib.Path(os.environ['TRYTOND_DATABASE__PATH'])
-            for suffix in ['', '-wal', '-shm', '-journal']:
-                (path / ('%s.sqlite%s' % (self.name, suffix))).unlink(
-                    missing_ok=True)
-
-    @property
-    def nova(self):
-        return self.shared.load()
+    label = 'kill'
 
     def kill_at(self, label, point, *args):
         "Start a worker, wait until it reaches point, kill it"
@@ -89,26 +30,11 @@ class WorkerKilledTestCase(unittest.TestCase):
             world.SHELVE_DAY, '--stop', point, '--ready', ready, *args)
         self.processes.wait_for(ready, worker)
         self.processes.kill(worker)
-        return worker
-
-    def transaction(self):
-        return Transaction().start(self.name, 0, context={
-                'company': self.company_id,
-                'cloud_billing_connection': world.FAKE,
-                })
 
     def test_worker_killed(self):
-        self.processes.run('build', 'build', 'setup_customers', 'setup_grace')
+        self.build('setup_customers', 'setup_grace')
         self.kill_at('worker-1', 'call', '--job')
         self.kill_at('worker-2', 'outcome')
-
-        with Transaction().start(self.name, 0, readonly=True):
-            Pool(self.name).init()
-            company, = Pool().get('company.company').search([])
-            self.company_id = company.id
-        # Read through proteus as the other fault tests do
-        from proteus import config as pconfig
-        self.config = pconfig.set_trytond(self.name)
 
         shelves = self.actions('shelve')
         self.assertEqual({n: a.state for n, a in shelves.items()},
@@ -120,20 +46,8 @@ class WorkerKilledTestCase(unittest.TestCase):
             if s == 'SHELVED_OFFLOADED']
 
         # Two hours later, the reaper's hourly job and its tasks
-        with self.transaction() as transaction, action_path():
-            Action = Pool().get('sale.subscription.billing.action')
-            running = Action.search([('state', '=', 'running')])
-            Action.write(running, {'started_at': datetime.datetime.now()
-                    - datetime.timedelta(hours=2)})
-            transaction.commit()
-        with travel(world.SHELVE_DAY):
-            with self.transaction() as transaction:
-                stranded = Pool().get('sale.subscription.billing.action').reap(
-                    date=world.SHELVE_DAY)
-                self.assertEqual(len(stranded), 2)
-                transaction.commit()
-            while transaction.tasks:
-                run_task(self.name, transaction.tasks.pop())
+        self.age_running(2)
+        self.assertEqual(len(self.reap()), 2)
 
         shelves = self.actions('shelve')
         self.assertEqual({n: a.state for n, a in shelves.items()},
