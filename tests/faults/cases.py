@@ -125,6 +125,21 @@ class FaultTestMixin:
         return {name: nova.servers[world.server_id(name)].status
             for name in world.CUSTOMERS}
 
+    def assertShelvedOnce(self):
+        """Both shelves done, each server shelved by one request, the
+        deletion planned once, the shelved email sent once to each"""
+        self.assertEqual(
+            {n: a.state for n, a in self.actions('shelve').items()},
+            {'alpha': 'done', 'beta': 'done'})
+        self.assertEqual(self.servers(),
+            {'alpha': 'SHELVED_OFFLOADED', 'beta': 'SHELVED_OFFLOADED'})
+        self.assertEqual(self.requests(), {'alpha': 1, 'beta': 1})
+        for type_ in ['pending_deletion', 'delete']:
+            self.assertEqual(sorted(self.actions(type_)), ['alpha', 'beta'])
+        self.assertEqual(self.sent_emails('shelved'), ['alpha', 'beta'])
+        self.assertEqual(self.received(),
+            ['alpha@example.com', 'beta@example.com'])
+
     def age_running(self, hours):
         "The running actions started hours earlier (their worker is gone)"
         def age(pool):
@@ -187,6 +202,9 @@ class ProcessTestCase(FaultTestMixin, unittest.TestCase):
             world.FAKE, fake_openstack.connect)
 
     def drop(self):
+        # Forget it in this process: proteus restarts the known pools
+        Pool.stop(self.name)
+        backend.Database(self.name).close()
         if backend.name == 'postgresql':
             drop_postgresql_database(
                 os.environ['TRYTOND_DATABASE__URI'], self.name)
@@ -203,7 +221,14 @@ class ProcessTestCase(FaultTestMixin, unittest.TestCase):
             Pool(self.name).init()
             company, = Pool().get('company.company').search([])
             self.company_id = company.id
+        # proteus points TRYTOND_DATABASE_URI at the database it is given,
+        # where the next test's configuration would find it
+        uri = os.environ.get('TRYTOND_DATABASE_URI')
         self.config = pconfig.set_trytond(self.name)
+        if uri is None:
+            del os.environ['TRYTOND_DATABASE_URI']
+        else:
+            os.environ['TRYTOND_DATABASE_URI'] = uri
 
     @property
     def nova(self):

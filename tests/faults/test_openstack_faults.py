@@ -1,6 +1,6 @@
 """Faults of OpenStack, through the billing actions: 409, 404, 500, a
-timeout, a server in ERROR, a server's UUID found in another project, a
-quota refused.
+timeout, a server in ERROR, a server's UUID found in another project (a
+quota refused: ``test_action.py`` ``test_change_limit_quota_refused``).
 
 Each test injects its fault into the fake Nova (``fake_openstack``) and
 runs the action the way the queued task runs it (``ActionTestMixin
@@ -19,7 +19,7 @@ import unittest
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 
-from cloud_billing.tests.test_action import DATE, ActionTestMixin
+from cloud_billing.tests.test_action import ActionTestMixin
 from cloud_billing.tests.test_module import OTHER, PROJECT
 
 
@@ -146,24 +146,3 @@ class OpenStackFaultsTestCase(ActionTestMixin, unittest.TestCase):
             self.assertEqual(self.cloud.servers[self.b.id].status, 'ACTIVE')
             self.assertNotIn(('POST', '/servers/%s/action' % self.b.id),
                 self.cloud.actions())
-
-    @with_transaction()
-    def test_quota_refused(self):
-        "A quota Nova refuses (below the usage): limit and billing unchanged"
-        pool = Pool()
-        Line = pool.get('sale.subscription.line')
-        LimitChange = pool.get('sale.subscription.line.limit_change')
-        with self.context(), \
-                self.cloud_subscription() as (company, subscription):
-            vcpu, = [l for l in subscription.lines
-                if l.service.quota_key == 'cores']
-            self.cloud.inject('update_quota_set', fault=400)
-
-            action = self.attempt(Line.request_limit_change(vcpu, 6, DATE))
-
-            self.assertEqual(action.state, 'failed')
-            self.assertIn('400', action.last_error)
-            self.assertEqual(Line(vcpu.id).quantity, 4)
-            self.assertEqual(Line(vcpu.id).limit_history, (4, []))
-            self.assertEqual(LimitChange.search([]), [])
-            self.assertNotEqual(self.cloud.quota(PROJECT)['cores'], 6)

@@ -44,12 +44,4 @@ class OutcomeSerializationTestCase(cases.CommittedTestCase):
             [[(e.from_state, e.to_state) for e in a.events][-2:]
                 for a in shelves.values()],
             [[('planned', 'running'), ('running', 'done')]] * 2)
-        self.assertEqual(self.servers(),
-            {'alpha': 'SHELVED_OFFLOADED', 'beta': 'SHELVED_OFFLOADED'})
-        self.assertEqual(self.requests(), {'alpha': 1, 'beta': 1})
-        # The workflow follows once: the deletion planned, the email sent
-        for type_ in ['pending_deletion', 'delete']:
-            self.assertEqual(sorted(self.actions(type_)), ['alpha', 'beta'])
-        self.assertEqual(self.sent_emails('shelved'), ['alpha', 'beta'])
-        self.assertEqual(self.received(),
-            ['alpha@example.com', 'beta@example.com'])
+        self.assertShelvedOnce()

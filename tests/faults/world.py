@@ -24,13 +24,10 @@ import os
 import pickle
 import uuid
 
-from proteus import Model
-
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
-from subscription_core.tests.tools import (
-    create_customer, create_dunning_procedure, create_payment_term,
-    get_monthly_recurrence, get_services, run_billing)
+from cloud_billing.tests.tools import create_cloud_customers
+from subscription_core.tests.tools import run_billing
 
 D = datetime.date
 CUSTOMERS = ['alpha', 'beta']
@@ -60,34 +57,11 @@ def fresh_nova():
 
 def setup_customers(config):
     "The customers of CUSTOMERS, running from 1 January 2026 (see above)"
-    fake_openstack.CLOUD = fresh_nova()
+    fake_openstack.CLOUD = fake_openstack.FakeCloud()
     openstack.register_connection_factory(FAKE, fake_openstack.connect)
     config._context['cloud_billing_connection'] = FAKE
-    Configuration = Model.get('cloud_billing.configuration')
-    configuration = Configuration()
-    configuration.remote_wait = 10
-    configuration.save()
-    payment_term = create_payment_term(14)
-    create_dunning_procedure([{'overdue': 1, 'action': 'grace'}])
-    Cloud = Model.get('cloud_billing.cloud')
-    cloud = Cloud(name="RegionOne", entry='test', region='RegionOne')
-    cloud.save()
-    Subscription = Model.get('sale.subscription')
-    vcpu = get_services()['vcpu']
-    for name in CUSTOMERS:
-        party = create_customer(name, email='%s@example.com' % name)
-        party.customer_payment_term = payment_term
-        party.save()
-        subscription = Subscription(party=party)
-        subscription.start_date = D(2026, 1, 1)
-        subscription.invoice_recurrence = get_monthly_recurrence()
-        subscription.cloud = cloud
-        subscription.project_id = project_id(name)
-        line = subscription.lines.new(service=vcpu)
-        line.quantity = 2
-        subscription.click('quote')
-        subscription.click('run')
-        subscription.click('sync_resources')
+    create_cloud_customers(CUSTOMERS, fake_openstack.CLOUD,
+        server_id=server_id, config=config)
 
 
 def setup_grace(config):
