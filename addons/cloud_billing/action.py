@@ -799,6 +799,53 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         return 'billing_email'
 
     @classmethod
+    def reap(cls, date=None):
+        "The engine's reaper, then the step emails whose task did not end"
+        stranded = super().reap(date=date)
+        cls.requeue_step_emails()
+        return stranded
+
+    @classmethod
+    def requeue_step_emails(cls, now=None):
+        """Queue again the step emails of the company whose task did not end
+
+        A task that sends a step's email fails when the mail server is down
+        or refuses the message (the send fails its commit: nothing is
+        recorded as sent) or when its worker dies; trytond does not run a
+        failed task again. Each such task (``send_step_email``, not
+        finished, queued longer ago than the stranded timeout of its
+        action) is replaced by a new one: the email leaves once the mail
+        server is back, and at most once per step (send_billing_email).
+        Return the new tasks' ids.
+        """
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        if now is None:
+            now = datetime.datetime.now()
+        company_id = Transaction().context.get('company', -1)
+        with without_check_access():
+            tasks = [t for t in Queue.search([
+                        ('name', '=', cls._email_queue_name()),
+                        ('finished_at', '=', None),
+                        ], order=[('id', 'ASC')])
+                if t.data.get('model') == cls.__name__
+                and t.data.get('method') == 'send_step_email'
+                and (not t.scheduled_at or t.scheduled_at <= now)]
+            actions = {a.id: a for a in cls.search([
+                        ('id', 'in', [i for t in tasks
+                                for i in t.data.get('instances') or []]),
+                        ('company', '=', company_id),
+                        ])}
+            stale = [t for t in tasks
+                if t.data.get('instances')
+                and all(i in actions for i in t.data['instances'])
+                and t.create_date + max(actions[i].stranded_timeout()
+                    for i in t.data['instances']) < now]
+            again = [(t.name, t.data) for t in stale]
+            Queue.delete(stale)
+            return [Queue.push(name, data) for name, data in again]
+
+    @classmethod
     def send_step_email(cls, actions, kind, values, date):
         """Queued task: send the email of kind of the done actions
 

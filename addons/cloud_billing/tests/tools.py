@@ -1,7 +1,8 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-"""Test helpers of the cloud overlay: a real SMTP server on loopback and the
-workflow's call of the billing emails.
+"""Test helpers of the cloud overlay: a real SMTP server on loopback, the
+workflow's call of the billing emails, and customers of a cloud whose
+servers are in a fake Nova (``create_cloud_customers``).
 
 ``MailCatcher`` starts an aiosmtpd SMTP server on 127.0.0.1 on a free port
 and points trytond's ``[email] uri`` at it, so the emails go the way they go
@@ -22,7 +23,8 @@ from proteus.config import get_config
 
 from trytond import config as tconfig
 
-__all__ = ['MailCatcher', 'send_billing_email', 'make_png']
+__all__ = ['MailCatcher', 'send_billing_email', 'make_png',
+    'create_cloud_customers']
 
 
 class MailCatcher:
@@ -168,3 +170,55 @@ def make_png(width=96, height=32, color=(0x1f, 0x4e, 0x79)):
         + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
         + chunk(b'IDAT', zlib.compress(row * height))
         + chunk(b'IEND', b''))
+
+
+def create_cloud_customers(names, nova, server_id=None, config=None):
+    """Customers of a cloud, each with a server in the fake Nova, through
+    proteus (the fake connection must be the config's
+    ``cloud_billing_connection``)
+
+    The cloud billing configuration waits 10 s for the servers; a cloud
+    RegionOne; a payment term of 14 days and a dunning level planning
+    *Grace* the day after the due date; per name a customer (email
+    name@example.com) with a running subscription of the project p-<name>
+    from 1 January 2026 (2 vCPU, billed monthly) and a server in nova
+    (uuid server_id(name) when given), synced. Return {name: (subscription,
+    server)}.
+    """
+    import datetime
+    from proteus import Model
+    from subscription_core.tests.tools import (
+        create_customer, create_dunning_procedure, create_payment_term,
+        get_monthly_recurrence, get_services)
+    Configuration = Model.get('cloud_billing.configuration', config=config)
+    configuration = Configuration()
+    configuration.remote_wait = 10
+    configuration.save()
+    payment_term = create_payment_term(14, config=config)
+    create_dunning_procedure(
+        [{'overdue': 1, 'action': 'grace'}], config=config)
+    Cloud = Model.get('cloud_billing.cloud', config=config)
+    cloud = Cloud(name="RegionOne", entry='test', region='RegionOne')
+    cloud.save()
+    Subscription = Model.get('sale.subscription', config=config)
+    vcpu = get_services(config=config)['vcpu']
+    customers = {}
+    for name in names:
+        party = create_customer(
+            name, email='%s@example.com' % name, config=config)
+        party.customer_payment_term = payment_term
+        party.save()
+        subscription = Subscription(party=party)
+        subscription.start_date = datetime.date(2026, 1, 1)
+        subscription.invoice_recurrence = get_monthly_recurrence(config)
+        subscription.cloud = cloud
+        subscription.project_id = 'p-%s' % name
+        line = subscription.lines.new(service=vcpu)
+        line.quantity = 2
+        subscription.click('quote')
+        subscription.click('run')
+        server = nova.add_server(subscription.project_id, name=name,
+            server_id=server_id(name) if server_id else None)
+        subscription.click('sync_resources')
+        customers[name] = (subscription, server)
+    return customers
