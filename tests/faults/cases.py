@@ -88,6 +88,19 @@ class FaultTestMixin:
             "UPDATE ir_queue SET create_date = datetime(create_date, "
             "'-%s hours') WHERE finished_at IS NULL" % hours)
 
+    def retry_emails(self, hours, date=world.SHELVE_DAY):
+        """The failed emails failed hours earlier; then the retry job
+        (send_failed_emails, every 5 minutes) and the deliveries it
+        queued"""
+        self.sql('UPDATE ir_email SET delivery_next_at = delivery_next_at - '
+            "INTERVAL '%s hours' WHERE delivery_next_at IS NOT NULL" % hours
+            if backend.name == 'postgresql' else
+            "UPDATE ir_email SET delivery_next_at = datetime("
+            "delivery_next_at, '-%s hours') "
+            "WHERE delivery_next_at IS NOT NULL" % hours)
+        return self.job(lambda pool: pool.get(
+                'ir.email').send_failed_emails(date=date), date)
+
     def reap(self, date=world.SHELVE_DAY):
         "The reaper's hourly job, then the tasks it queued"
         return self.job(lambda pool: pool.get(

@@ -2,8 +2,8 @@
 
 The servers are shelved and the steps done although their emails cannot
 leave; nothing is recorded as sent while the server is down, however often
-the reaper queues the emails again; once it is back each email leaves
-exactly once, and later runs send nothing more.
+the reaper and the retry job (send_failed_emails) run; once it is back the
+retry job sends each email exactly once, and later runs send nothing more.
 """
 from . import cases, world
 from .cases import ACTIONS
@@ -24,24 +24,27 @@ class SMTPOutageTestCase(cases.CommittedTestCase):
                 {'alpha': 'SHELVED_OFFLOADED', 'beta': 'SHELVED_OFFLOADED'})
             self.assertEqual(self.sent_emails('shelved'), [])
 
-            # An hour later the reaper queues them again: still down
+            # An hour later the reaper and the retry job: still down
             self.age_tasks(2)
             self.reap()
+            self.retry_emails(1)
             self.assertEqual(self.sent_emails('shelved'), [])
         finally:
             self.mail.up()
         self.assertEqual(self.received(), [])
 
-        # Back: the next reaper run sends each once
+        # Back: the next retry sends each once
         self.age_tasks(2)
         self.reap()
+        self.retry_emails(1)
         self.assertEqual(self.sent_emails('shelved'), ['alpha', 'beta'])
         self.assertEqual(self.received(),
             ['alpha@example.com', 'beta@example.com'])
 
-        # Nothing twice: the reaper again, the day again
+        # Nothing twice: the reaper and the retry job again, the day again
         self.age_tasks(2)
         self.reap()
+        self.retry_emails(24)
         self.job(ACTIONS, world.SHELVE_DAY)
         self.assertEqual(self.received(), [])
         self.assertEqual(self.sent_emails('shelved'), ['alpha', 'beta'])
