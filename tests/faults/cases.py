@@ -199,6 +199,11 @@ class ProcessTestCase(FaultTestMixin, unittest.TestCase):
         super().setUp()
         self.folder = pathlib.Path(tempfile.mkdtemp(prefix='faults-'))
         self.addCleanup(shutil.rmtree, self.folder, True)
+        if backend.name == 'sqlite':
+            # The database is a file the processes share: its folder may
+            # not exist yet (a clean clone has no data/)
+            pathlib.Path(os.environ['TRYTOND_DATABASE__PATH']).mkdir(
+                parents=True, exist_ok=True)
         self.name = '%s_%s_%s' % (
             DB_NAME if backend.name == 'postgresql' else 'faults',
             self.label, os.getpid())
