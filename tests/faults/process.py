@@ -21,8 +21,10 @@ Commands:
   ``ir.cron.run`` (the scheduler's loop: its transaction, its retries,
   then the queued tasks) over the crons due, on DATE. With ``--stop
   lines``, the first time the invoice lines are created (not committed),
-  it touches FILE and waits for the file GO; ``--stop insert`` touches
-  FILE before the first insert of invoice lines.
+  it touches FILE and waits for the file GO; ``--stop day`` the same when
+  the billing day's jobs have all run, before the scheduler commits; ``--stop insert`` touches
+  FILE before the first insert of invoice lines and goes on (to wait in
+  the database on the lines another runner has not committed).
 """
 import argparse
 import contextlib
@@ -141,7 +143,9 @@ def _stop_at(point, ready, go=None):
 
         def create_billing_lines(cls, charges, date):
             if point == 'insert' and charges and first():
-                _stop_here(ready)
+                # Say so and go on: the insert is where this runner waits
+                # (in the database) for the lines another runner holds
+                pathlib.Path(ready).touch()
             try:
                 lines = original(cls, charges, date)
             except Exception as e:
@@ -154,6 +158,16 @@ def _stop_at(point, ready, go=None):
             return lines
         target = (InvoiceLine, 'create_billing_lines',
             classmethod(create_billing_lines))
+    elif point == 'day':
+        from subscription_core.billing_run import Cron
+        original = Cron.run_billing_day.__func__
+
+        def run_billing_day(cls, date=None):
+            result = original(cls, date=date)
+            if first():
+                _stop_here(ready, go)
+            return result
+        target = (Cron, 'run_billing_day', classmethod(run_billing_day))
     else:
         yield
         return
