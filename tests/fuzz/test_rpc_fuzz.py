@@ -130,16 +130,20 @@ def test_regression_manager(fuzzer, entry_points, model, method, values):
         manager.close()
 
 
+@pytest.mark.parametrize('model, field', [
+        ('account.invoice.line', 'billing_unit_price'),
+        ('sale.subscription.compensation', 'amount'),
+        ])
 @pytest.mark.parametrize('ids', [[], 'one'])
-def test_regression_decimal_places(fuzzer, entry_points, ids):
+def test_regression_decimal_places(fuzzer, entry_points, model, field, ids):
     "More decimal places than PostgreSQL's numeric holds was a fault"
     point = next(p for p in entry_points
-        if p.model == 'account.invoice.line' and p.kind == 'write')
+        if p.model == model and p.kind == 'write')
     ids = point.ids[:1] if ids == 'one' else ids
     before = fuzzer.checksum(point.tables)
     for value in [Decimal('1E-999999'), Decimal('0E-999999')]:
-        answer = fuzzer.finance.call('model.account.invoice.line.write',
-            [ids, {'billing_unit_price': value}])
+        answer = fuzzer.finance.call(f'model.{model}.write',
+            [ids, {field: value}])
         assert answer.kind == 'user_error', answer
     assert fuzzer.checksum(point.tables) == before
 
