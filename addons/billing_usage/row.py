@@ -104,30 +104,68 @@ class Row(InputMixin, ModelSQL, ModelView):
         Line = pool.get('sale.subscription.line')
         if date is None:
             date = Date.today()
-        company_id = Transaction().context.get('company', -1)
         with without_check_access():
             work = defaultdict(set)
             for line_id, metric_id, day in Event.pending(date):
                 work[line_id, metric_id].add(day)
-            lines = Line.browse({l for l, _ in work})
-            lines += Line.search([
+            lines = Line.search([
                     ('service.usage_metric.aggregation', '=', 'weighted_sum'),
                     ('usage_rows_until', '!=', None),
                     ('usage_rows_until', '<', date),
                     ('subscription.state', 'in', list(USAGE_STATES)),
                     ])
-            rows = []
-            for line in set(lines):
-                if line.subscription.company.id != company_id:
-                    continue
-                metric = line.service.usage_metric if line.service else None
-                metrics = {m for l, m in work if l == line.id}
-                if metric and metric.aggregation == 'weighted_sum':
-                    metrics.add(metric.id)
-                for metric_id in sorted(metrics):
-                    rows += cls._generate_line(
-                        line, metric_id, work[line.id, metric_id], date)
-            cls.bill(rows)
+            return cls._generate_work(work, lines, date)
+
+    @classmethod
+    def regenerate(cls, start, end):
+        """Aggregate again every day of [start, end) (ended days) that has
+        events or rows in the company of the context, whether its events
+        were aggregated or not, and bill the rows that changed; return
+        them"""
+        pool = Pool()
+        Event = pool.get('billing_usage.event')
+        company_id = Transaction().context.get('company', -1)
+        event = Event.__table__()
+        cursor = Transaction().connection.cursor()
+        with without_check_access():
+            work = defaultdict(set)
+            cursor.execute(*event.select(
+                    event.line, event.metric, event.timestamp,
+                    where=(event.company == company_id)
+                    & (event.timestamp >= day_start(start))
+                    & (event.timestamp < day_start(end))))
+            for line_id, metric_id, timestamp in cursor:
+                if isinstance(timestamp, str):
+                    timestamp = datetime.datetime.fromisoformat(timestamp)
+                work[line_id, metric_id].add(timestamp.date())
+            for row in cls.search([
+                        ('company', '=', company_id),
+                        ('day', '>=', start),
+                        ('day', '<', end),
+                        ]):
+                work[row.line.id, row.metric.id].add(row.day)
+            return cls._generate_work(work, [], end)
+
+    @classmethod
+    def _generate_work(cls, work, lines, date):
+        """Aggregate the days of work ({(line id, metric id): days}) and of
+        the time-weighted lines up to date; bill and return the rows
+        changed"""
+        Line = Pool().get('sale.subscription.line')
+        company_id = Transaction().context.get('company', -1)
+        lines = list(lines) + Line.browse({l for l, _ in work})
+        rows = []
+        for line in set(lines):
+            if line.subscription.company.id != company_id:
+                continue
+            metric = line.service.usage_metric if line.service else None
+            metrics = {m for l, m in work if l == line.id}
+            if metric and metric.aggregation == 'weighted_sum':
+                metrics.add(metric.id)
+            for metric_id in sorted(metrics):
+                rows += cls._generate_line(
+                    line, metric_id, work[line.id, metric_id], date)
+        cls.bill(rows)
         return rows
 
     @classmethod
