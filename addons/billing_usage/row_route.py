@@ -188,6 +188,7 @@ def _row_json(row):
     return {
         'id': row.id,
         'day': row.day.isoformat(),
+        'hour': row.hour,
         'subscription': subscription.number,
         'customer': subscription.party.code,
         'line': row.line.id,

@@ -165,3 +165,37 @@ def test_read_refused(rows_server):
             ]:
         status, _, answer = call(url, records, path, 'finance_key')
         assert (status, answer) == (400, {'error': message}), path
+
+
+def test_hostile_parameters(rows_server):
+    """Random query strings and months: a JSON answer, 200 or 400, never a
+    server fault"""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    import urllib.parse
+    url, records = rows_server
+    texts = st.one_of(
+        st.text(max_size=30),
+        st.dates().map(lambda d: d.isoformat()),
+        st.sampled_from(['2026-02-30', '9999-12-31', '0001-01-01', '-1',
+                '2026-01-01\x00', '2026-01-01' * 50]))
+
+    @settings(max_examples=30, deadline=None,
+        suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(
+            st.sampled_from(['start', 'end', 'metric', 'customer',
+                    'subscription', 'other']), texts, max_size=5),
+        texts)
+    def check(params, month):
+        query = urllib.parse.urlencode(params)
+        for path in [f'rows?{query}',
+                'rows/' + urllib.parse.quote(month, safe='') + f'?{query}',
+                f'generate?{query}']:
+            method = 'POST' if path.startswith('generate') else 'GET'
+            status, _, answer = call(url, records, path, 'manager_key',
+                method)
+            assert status in {200, 400, 404}, (path, status)
+            if status == 400:
+                assert set(answer) == {'error'}, path
+            elif status == 200:
+                assert 'rows' in answer or 'changed' in answer, path
+    check()
