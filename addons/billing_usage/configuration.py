@@ -4,7 +4,7 @@
 a singleton whose MultiValue fields are the values of the company of the
 context."""
 from trytond.model import (
-    ModelSingleton, ModelSQL, ModelView, Unique, fields)
+    ModelSingleton, ModelSQL, ModelView, fields)
 from trytond.modules.company.model import (
     CompanyMultiValueMixin, CompanyValueMixin)
 from trytond.pool import Pool
@@ -77,15 +77,6 @@ class ConfigurationCompany(InputMixin, ModelSQL, CompanyValueMixin):
     boundary_selection = fields.Selection(
         BOUNDARY_SELECTIONS, "Period Boundary Selection", required=True)
     hourly_on_demand = fields.Boolean("Hourly On-Demand Invoicing")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_constraints += [
-            ('company_unique', Unique(t, t.company),
-                'billing_usage.msg_configuration_company_unique'),
-            ]
 
     @classmethod
     def default_boundary_selection(cls):

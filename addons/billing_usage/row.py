@@ -276,21 +276,8 @@ class Row(InputMixin, ModelSQL, ModelView):
                         ('timestamp_end', '>', first),
                         ]],
                 ], order=[('timestamp', 'ASC'), ('id', 'ASC')])
-        filters = metric.usage_filters
-        by_group = defaultdict(list)
-        counts = defaultdict(int)
-        for event in events:
-            properties = json.loads(event.properties)
-            if not matches(properties, filters):
-                continue
-            group = (canonical(properties.get(metric.group_by))
-                if metric.group_by else '')
-            by_group[group].append((event.timestamp, _value(
-                        metric, properties), event.timestamp_end))
-            for start, _ in selections(event.timestamp, event.timestamp_end,
-                    'hour', selection):
-                if start in hours:
-                    counts[group, start.date(), start.hour] += 1
+        by_group, counts = _group_events(
+            events, metric, 'hour', selection, hours)
         quantities = {}
         for group, group_events in by_group.items():
             for start, quantity in hourly_quantities(metric.aggregation,
@@ -347,22 +334,9 @@ class Row(InputMixin, ModelSQL, ModelView):
                 ('line', '=', line.id),
                 ('metric', '=', metric.id),
                 ] + domain, order=[('timestamp', 'ASC'), ('id', 'ASC')])
-        filters = metric.usage_filters
-        by_group = defaultdict(list)
-        counts = defaultdict(int)
-        for event in events:
-            properties = json.loads(event.properties)
-            if not matches(properties, filters):
-                continue
-            group = (canonical(properties.get(metric.group_by))
-                if metric.group_by else '')
-            by_group[group].append((event.timestamp, _value(
-                        metric, properties), event.timestamp_end))
-            for first, _ in selections(event.timestamp,
-                    None if weighted else event.timestamp_end, 'day',
-                    selection):
-                if first.date() in days:
-                    counts[group, first.date(), None] += 1
+        by_group, counts = _group_events(events, metric, 'day',
+            'start' if weighted else selection,
+            {day_start(d) for d in days})
         quantities = {}
         for group, group_events in by_group.items():
             for day, quantity in daily_quantities(
@@ -459,6 +433,29 @@ def _days(start, end):
     while day < end:
         yield day
         day += _ONE_DAY
+
+
+def _group_events(events, metric, period, selection, periods):
+    """The events the metric counts, per group: ({group: [(moment, value,
+    end)]}, {(group, day, hour): events counted}) for the periods (their
+    starts; hour None for days) selected by selection"""
+    filters = metric.usage_filters
+    by_group = defaultdict(list)
+    counts = defaultdict(int)
+    for event in events:
+        properties = json.loads(event.properties)
+        if not matches(properties, filters):
+            continue
+        group = (canonical(properties.get(metric.group_by))
+            if metric.group_by else '')
+        by_group[group].append((event.timestamp, _value(
+                    metric, properties), event.timestamp_end))
+        for first, _ in selections(event.timestamp, event.timestamp_end,
+                period, selection):
+            if first in periods:
+                counts[group, first.date(),
+                    first.hour if period == 'hour' else None] += 1
+    return by_group, counts
 
 
 def _value(metric, properties):

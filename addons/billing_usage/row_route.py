@@ -52,31 +52,21 @@ def _context(pool):
     return User.get_preferences(context_only=True)
 
 
-@app.route('/<database_name>/billing_usage/rows', methods=['GET'])
-@with_pool
-@with_transaction()
-@usage_application
-def rows(request, pool):
-    "The rows of the days [start, end), filtered"
-    with Transaction().set_context(_context(pool)):
-        try:
-            start, end = row_query.read_range(
-                request.args.get('start'), request.args.get('end'))
-            filters = row_query.read_filters(request.args)
-        except row_query.QueryError as error:
-            return _error(error.code, **error.params)
-        return _rows_answer(pool, start, end, filters)
-
-
+@app.route('/<database_name>/billing_usage/rows', methods=['GET'],
+    defaults={'month': None})
 @app.route('/<database_name>/billing_usage/rows/<month>', methods=['GET'])
 @with_pool
 @with_transaction()
 @usage_application
-def month_rows(request, pool, month):
-    "The rows of the days of a month, filtered"
+def rows(request, pool, month):
+    "The rows of the days [start, end), or of the days of a month, filtered"
     with Transaction().set_context(_context(pool)):
         try:
-            start, end = row_query.read_month(month)
+            if month is None:
+                start, end = row_query.read_range(
+                    request.args.get('start'), request.args.get('end'))
+            else:
+                start, end = row_query.read_month(month)
             filters = row_query.read_filters(request.args)
         except row_query.QueryError as error:
             return _error(error.code, **error.params)

@@ -100,3 +100,37 @@ class DailyQuantitiesTestCase(unittest.TestCase):
         # The range's days outside [start, end) are not given
         self.assertEqual(daily_quantities('sum', self.events, at(3).date(),
                 at(4).date(), selection='overlap'), {at(3).date(): D(5)})
+
+
+class EventEndTestCase(unittest.TestCase):
+    "The end of an event covering a range (payload.read_event)"
+
+    def event(self, **extra):
+        return dict({'transaction_id': 't', 'subscription': 'S1',
+                'metric': 'm', 'timestamp': '2026-03-02T23:00:00Z',
+                'properties': {}}, **extra)
+
+    def test_native_and_cloudevent(self):
+        from billing_usage.payload import read_event
+        self.assertNotIn('end', read_event(self.event()))
+        self.assertEqual(
+            read_event(self.event(end='2026-03-03T03:00:00+02:00'))['end'],
+            at(3, 1))
+        cloudevent = {'specversion': '1.0', 'id': 't', 'subject': 'S1',
+            'type': 'm', 'time': '2026-03-02T23:00:00Z',
+            'endtime': '2026-03-03T01:00:00Z'}
+        self.assertEqual(read_event(cloudevent)['end'], at(3, 1))
+
+    def test_refused(self):
+        from billing_usage.payload import EventInputError, read_event
+        for end, code in [
+                ('2026-03-02T23:00:00Z', 'end_before'),
+                ('2026-03-02T22:00:00Z', 'end_before'),
+                ('2026-04-02T23:00:01Z', 'end_span'),
+                ('tomorrow', 'end'),
+                (12, 'end'),
+                ]:
+            with self.subTest(end=end):
+                with self.assertRaises(EventInputError) as context:
+                    read_event(self.event(end=end))
+                self.assertEqual(context.exception.code, code)
