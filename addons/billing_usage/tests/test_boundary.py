@@ -8,7 +8,7 @@ import unittest
 from decimal import Decimal as D
 from fractions import Fraction as F
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from billing_usage.aggregation import daily_quantities
 from billing_usage.boundary import SELECTIONS, period_start, selections
@@ -52,6 +52,7 @@ class SelectionsTestCase(unittest.TestCase):
         with self.assertRaises(ValueError):
             period_start(at(2), 'week')
 
+    @settings(max_examples=100, deadline=None)
     @given(st.datetimes(min_value=dt.datetime(2000, 1, 1),
             max_value=dt.datetime(2100, 1, 1)),
         st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(

@@ -5,7 +5,7 @@ database."""
 import datetime as dt
 import unittest
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from billing_usage.row_query import (
     MAX_DAYS, QueryError, read_day, read_filters, read_month, read_range)
@@ -77,6 +77,7 @@ class RowQueryTestCase(unittest.TestCase):
             self.assert_refused('filter', read_filters,
                 _Args(subscription=[value]))
 
+    @settings(max_examples=100, deadline=None)
     @given(st.dates(), st.integers(min_value=-400, max_value=400))
     def test_range_property(self, start, days):
         "A range is read back or refused, never shifted"
