@@ -193,7 +193,8 @@ def test_hostile_parameters(rows_server):
             method = 'POST' if path.startswith('generate') else 'GET'
             status, _, answer = call(url, records, path, 'manager_key',
                 method)
-            assert status in {200, 400, 404}, (path, status)
+            # 404/405: the routing's answer to a path no route takes
+            assert status in {200, 400, 404, 405}, (path, status)
             if status == 400:
                 assert set(answer) == {'error'}, path
             elif status == 200:
