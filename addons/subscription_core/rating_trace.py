@@ -62,7 +62,8 @@ class RatingTrace(InputMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('invoice_line')
+        # Its own rights (read only), not those of the invoice line (which
+        # finance writes while the invoice is a draft)
         cls._order = [('invoice_line', 'ASC'), ('sequence', 'ASC'),
             ('id', 'ASC')]
 

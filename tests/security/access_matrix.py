@@ -96,8 +96,6 @@ MODELS = {
         'R---', 'R---', 'R---', '----', '----'),
     'billing_usage.configuration': (
         'R---', 'RWC-', 'R---', '----', '----'),
-    'billing_usage.configuration.company': (
-        'R---', 'RWC-', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
