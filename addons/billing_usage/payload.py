@@ -46,6 +46,8 @@ TIMESTAMP_MAX = _dt.datetime(2999, 12, 31, 23, 59, 59)
 MAX_SPAN = _dt.timedelta(days=31)
 
 JSON_TYPES = {'application/json'}
+_NATIVE_KEYS = frozenset({'transaction_id', 'subscription', 'metric',
+        'timestamp', 'properties', 'end'})
 CLOUDEVENT_TYPE = 'application/cloudevents+json'
 CLOUDEVENT_BATCH_TYPE = 'application/cloudevents-batch+json'
 
@@ -124,12 +126,10 @@ def read_event(item):
             'properties': item.get('data'),
             'end': item.get('endtime'),
             }
-    else:
-        unknown = set(item) - {'transaction_id', 'subscription', 'metric',
-            'timestamp', 'properties', 'end'}
-        if unknown:
-            raise EventInputError('unknown_key', key=_short(sorted(
-                        map(str, unknown))[0]))
+    elif not _NATIVE_KEYS.issuperset(item):
+        unknown = set(item) - _NATIVE_KEYS
+        raise EventInputError('unknown_key', key=_short(sorted(
+                    map(str, unknown))[0]))
     event = {
         'transaction_id': _text(item.get('transaction_id'), 'transaction_id'),
         'subscription': _text(item.get('subscription'), 'subscription'),
@@ -169,6 +169,8 @@ def _clean_text(value, size):
 
 
 def _encodable(value):
+    if value.isascii():
+        return True
     try:
         value.encode('utf-8')
     except UnicodeEncodeError:

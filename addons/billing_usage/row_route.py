@@ -24,16 +24,15 @@ from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.protocols.jsonrpc import JSONEncoder, json
-from trytond.protocols.wrappers import (
-    Response, with_pool, with_transaction)
+from trytond.protocols.wrappers import Response
 from trytond.transaction import Transaction, check_access
-from trytond.wsgi import app
 
+from subscription_core.route import application_route, json_response
 from subscription_core.validation import check_model_access
 
 from . import row_query
-from .routes import _json, usage_application
-
+from .routes import MAX_REQUEST_SIZE
+from .user import APPLICATION
 
 
 def _batch():
@@ -42,59 +41,48 @@ def _batch():
 
 
 def _error(code, status=HTTPStatus.BAD_REQUEST, **params):
-    return _json({'error': gettext(
+    return json_response({'error': gettext(
                 'billing_usage.msg_rows_%s' % code, **params)}, status)
 
 
-def _context(pool):
-    "The context of the key's user (company, language)"
-    User = pool.get('res.user')
-    return User.get_preferences(context_only=True)
-
-
-@app.route('/<database_name>/billing_usage/rows', methods=['GET'],
+@application_route('/<database_name>/billing_usage/rows/<month>',
+    APPLICATION, MAX_REQUEST_SIZE, readonly=True, methods=['GET'])
+@application_route('/<database_name>/billing_usage/rows',
+    APPLICATION, MAX_REQUEST_SIZE, readonly=True, methods=['GET'],
     defaults={'month': None})
-@app.route('/<database_name>/billing_usage/rows/<month>', methods=['GET'])
-@with_pool
-@with_transaction()
-@usage_application
 def rows(request, pool, month):
     "The rows of the days [start, end), or of the days of a month, filtered"
-    with Transaction().set_context(_context(pool)):
-        try:
-            if month is None:
-                start, end = row_query.read_range(
-                    request.args.get('start'), request.args.get('end'))
-            else:
-                start, end = row_query.read_month(month)
-            filters = row_query.read_filters(request.args)
-        except row_query.QueryError as error:
-            return _error(error.code, **error.params)
-        return _rows_answer(pool, start, end, filters)
+    try:
+        if month is None:
+            start, end = row_query.read_range(
+                request.args.get('start'), request.args.get('end'))
+        else:
+            start, end = row_query.read_month(month)
+        filters = row_query.read_filters(request.args)
+    except row_query.QueryError as error:
+        return _error(error.code, **error.params)
+    return _rows_answer(pool, start, end, filters)
 
 
-@app.route('/<database_name>/billing_usage/generate', methods=['POST'])
-@with_pool
-@with_transaction()
-@usage_application
+@application_route('/<database_name>/billing_usage/generate',
+    APPLICATION, MAX_REQUEST_SIZE)
 def generate(request, pool):
     "Aggregate again the rows of the ended days [start, end)"
     Row = pool.get('billing_usage.row')
     Date = pool.get('ir.date')
-    with Transaction().set_context(_context(pool)):
-        if not _is_finance_manager(pool):
-            return _error('generate_forbidden', HTTPStatus.FORBIDDEN)
-        try:
-            start, end = row_query.read_range(
-                request.args.get('start'), request.args.get('end'),
-                max_days=row_query.MAX_GENERATE_DAYS)
-        except row_query.QueryError as error:
-            return _error(error.code, **error.params)
-        today = Date.server_today()
-        if end > today:
-            return _error('not_ended', end=end, today=today)
-        changed = Row.regenerate(start, end)
-    return _json({
+    if not _is_finance_manager(pool):
+        return _error('generate_forbidden', HTTPStatus.FORBIDDEN)
+    try:
+        start, end = row_query.read_range(
+            request.args.get('start'), request.args.get('end'),
+            max_days=row_query.MAX_GENERATE_DAYS)
+    except row_query.QueryError as error:
+        return _error(error.code, **error.params)
+    today = Date.server_today()
+    if end > today:
+        return _error('not_ended', end=end, today=today)
+    changed = Row.regenerate(start, end)
+    return json_response({
             'start': start.isoformat(),
             'end': end.isoformat(),
             'changed': len(changed),

@@ -13,3 +13,7 @@ class PricingError(UserError):
 
 class OrderError(UserError):
     "A priced instance that cannot be turned into a subscription"
+
+
+class SpecChangeError(UserError):
+    "A spec change that cannot be applied to a subscription"

@@ -85,6 +85,8 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.catalog.sync_run': (
+        'R---', 'R---', '----', '----', '----'),
     # billing_usage
     'billing_usage.metric': (
         'R---', 'RWCD', 'R---', 'R---', 'R---'),
@@ -127,6 +129,10 @@ FIELDS = {
     # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
+    # Only the server records a delivery: Tryton refuses every client write
+    # of ir.email and has no create over RPC (test_email_delivery_refused).
+    ('ir.email', 'delivery_state'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    ('ir.email', 'delivery_message'): ('R-', 'R-', 'R-', 'R-', 'R-'),
     }
 
 #: wizard: (the model it runs on or None, may run per role)
@@ -147,7 +153,9 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
+    'billing_usage.event.import': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),

@@ -7,7 +7,8 @@ from decimal import Decimal
 from proteus import Model, Wizard
 from proteus.config import get_config
 
-from subscription_core.tests.tools import USER_PASSWORD, get_services, travel
+from subscription_core.tests.tools import (
+    USER_PASSWORD, get_services, issue_application_key, travel)
 
 __all__ = ['create_usage_service', 'create_producer', 'issue_key',
     'post_events', 'generate_rows', 'run_hourly', 'get_rows']
@@ -54,10 +55,7 @@ def create_producer(login='metering', config=None):
 
 def issue_key(user, config=None):
     "A validated user application key of billing_usage for user"
-    Application = Model.get('res.user.application', config=config)
-    application = Application(user=user, application='billing_usage')
-    application.save()
-    return application.key
+    return issue_application_key(user, 'billing_usage', config=config)
 
 
 def post_events(body, key, content_type='application/json', config=None):
