@@ -2,14 +2,16 @@
 # the repository for copyright and license notices.
 """HTTP routes authenticated with a user application key.
 
-``application_route(path, application, max_request_size)`` declares a POST
-route of trytond's WSGI application as Tryton's own modules do
+``application_route(path, application, max_request_size)`` declares a route
+(POST unless ``methods`` says otherwise, with the ``defaults`` of its
+variables) of trytond's WSGI application as Tryton's own modules do
 (``trytond.wsgi.app.route`` with ``user_application``): the caller sends
 ``Authorization: Bearer <key>`` of a key of the application; the function
 then runs as the key's user, with the user's preferences (language,
 company) in the context and the access rights checked. An ``AccessError``
-answers 403. The function returns ``json_response(...)``. billing_usage
-(usage events) and cloud_pricing (the price of an instance) use it.
+answers 403. The function returns ``json_response(...)`` (or a streamed
+``Response``). billing_usage (usage events, daily rows) and cloud_pricing
+(the price of an instance) use it.
 """
 import functools
 from http import HTTPStatus
@@ -31,22 +33,26 @@ def json_response(data, status=HTTPStatus.OK):
         content_type='application/json')
 
 
-def application_route(path, application, max_request_size, readonly=None):
-    """Decorate func(request, pool) as the POST route at path for the keys
-    of application; requests over max_request_size bytes are refused"""
+def application_route(path, application, max_request_size, readonly=None,
+        methods=('POST',), defaults=None):
+    """Decorate func(request, pool, **variables) as the route at path for
+    the keys of application; requests over max_request_size bytes are
+    refused. The decorated function is func itself: it may be declared at
+    several paths."""
     def decorator(func):
         @functools.wraps(func)
-        def handler(request, pool):
+        def handler(request, pool, **variables):
             User = pool.get('res.user')
             with Transaction().set_context(
                     User.get_preferences(context_only=True)):
                 try:
-                    return func(request, pool)
+                    return func(request, pool, **variables)
                 except AccessError:
                     abort(HTTPStatus.FORBIDDEN)
         route = user_application(application)(handler)
         route = with_transaction(readonly=readonly)(route)
         route = allow_null_origin(with_pool(route))
         route = set_max_request_size(max_request_size)(route)
-        return app.route(path, methods=['POST'])(route)
+        app.route(path, methods=list(methods), defaults=defaults)(route)
+        return func
     return decorator
