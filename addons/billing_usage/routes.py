@@ -14,11 +14,12 @@ from http import HTTPStatus
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.protocols.wrappers import (
-    Response, abort, allow_null_origin, set_max_request_size,
-    user_application, with_pool, with_transaction)
-from trytond.protocols.jsonrpc import JSONEncoder, json
+    abort, allow_null_origin, set_max_request_size, user_application,
+    with_pool, with_transaction)
 from trytond.transaction import Transaction
 from trytond.wsgi import app
+
+from subscription_core.application import json_response
 
 from . import payload
 from .user import APPLICATION
@@ -27,11 +28,6 @@ from .user import APPLICATION
 MAX_REQUEST_SIZE = 16 * 1024 * 1024
 
 usage_application = user_application(APPLICATION)
-
-
-def _json(data, status=HTTPStatus.OK):
-    return Response(json.dumps(data, cls=JSONEncoder), status=status,
-        content_type='application/json')
 
 
 @app.route('/<database_name>/billing_usage/events', methods=['POST'])
@@ -50,7 +46,7 @@ def events(request, pool):
         try:
             items = payload.parse_body(request.mimetype, request.get_data())
         except payload.BodyError as error:
-            return _json({'error': gettext(
+            return json_response({'error': gettext(
                         'billing_usage.msg_event_%s' % error.code,
                         **error.params)},
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE
@@ -60,4 +56,4 @@ def events(request, pool):
             results = Event.ingest(items)
         except AccessError:
             abort(HTTPStatus.FORBIDDEN)
-    return _json({'results': results})
+    return json_response({'results': results})

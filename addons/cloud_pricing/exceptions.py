@@ -13,3 +13,11 @@ class PricingError(UserError):
 
 class OrderError(UserError):
     "A priced instance that cannot be turned into a subscription"
+
+
+class OrganizationError(UserError):
+    "An organization whose billing cannot be set up"
+
+
+class ChecklistError(UserError):
+    "A service that fails the configuration checklist cannot be ordered"
