@@ -230,7 +230,7 @@ class ShowChecklist(WizardInputMixin, Wizard):
             ])
     result = StateView('cloud_pricing.checklist.result',
         'cloud_pricing.checklist_result_view_form', [
-            Button("Other Service", 'start', 'tryton-back'),
+            # No way back to the start: the points are never sent back
             Button("Close", 'end', 'tryton-close', default=True),
             ])
 
