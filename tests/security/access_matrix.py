@@ -83,6 +83,9 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    # cloud_pricing: billing configuration, the finance managers'
+    'cloud_pricing.organization.origin': (
+        'R---', 'RWCD', 'R---', 'R---', '----'),
     # billing_usage
     'billing_usage.metric': (
         'R---', 'RWCD', 'R---', 'R---', 'R---'),
@@ -123,6 +126,12 @@ FIELDS = {
     # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
+    # An organization's origin and billing entity: set by finance (kept
+    # once its billing is set up, scenario_organization_billing)
+    ('party.party', 'organization_origin'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
+    ('party.party', 'billing_entity'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
     }
 
 #: wizard: (the model it runs on or None, may run per role)
@@ -143,6 +152,7 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'cloud_pricing.checklist.show': (None, 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
