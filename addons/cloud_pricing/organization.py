@@ -200,7 +200,7 @@ class Party(metaclass=PoolMeta):
     def write(cls, *args):
         super().write(*args)
         parties = sum(args[0:None:2], [])
-        cls.setup_billing(cls.browse(parties))
+        cls.setup_billing(cls.browse([p.id for p in parties]))
 
     @classmethod
     def setup_billing(cls, parties):

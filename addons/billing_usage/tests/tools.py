@@ -5,9 +5,9 @@ import json
 from decimal import Decimal
 
 from proteus import Model, Wizard
-from proteus.config import get_config
 
-from subscription_core.tests.tools import USER_PASSWORD, get_services, travel
+from subscription_core.tests.tools import (
+    USER_PASSWORD, call_route, get_services, issue_application_key, travel)
 
 __all__ = ['create_usage_service', 'create_producer', 'issue_key',
     'post_events', 'generate_rows']
@@ -54,30 +54,15 @@ def create_producer(login='metering', config=None):
 
 def issue_key(user, config=None):
     "A validated user application key of billing_usage for user"
-    Application = Model.get('res.user.application', config=config)
-    application = Application(user=user, application='billing_usage')
-    application.save()
-    return application.key
+    return issue_application_key(user, 'billing_usage', config=config)
 
 
 def post_events(body, key, content_type='application/json', config=None):
     """POST body (JSON) to the route through trytond's WSGI application, in
     this process (the scenarios' database); return (status, JSON answer)"""
-    from werkzeug.test import Client
-    from trytond.wsgi import app
-    if config is None:
-        config = get_config()
-    client = Client(app)
-    headers = {'Authorization': f'Bearer {key}'} if key else {}
-    response = client.post(
-        f'/{config.database_name}/billing_usage/events',
+    return call_route('POST', '/billing_usage/events', key, config=config,
         data=body if isinstance(body, (str, bytes)) else json.dumps(body),
-        headers=headers, content_type=content_type)
-    try:
-        answer = json.loads(response.get_data())
-    except ValueError:
-        answer = None
-    return response.status_code, answer
+        content_type=content_type)
 
 
 def generate_rows(date, config=None):

@@ -11,22 +11,14 @@ from cloud_pricing.readiness import (
     POINTS, BracketEntry, ComponentEntry, CspEntry, EntityEntry,
     OriginEntry, Plan, Pricing, ServiceCatalog, Storage, Surcharge, Tier,
     check, emitted_products, is_ready)
+from cloud_pricing.tests.tools import NEXTCLOUD_PRODUCTS
 
 NOW = datetime.datetime(2026, 3, 1, 12)
 DAY = datetime.timedelta(hours=24)
 SYNCED = NOW - datetime.timedelta(hours=1)
 OLD = NOW - datetime.timedelta(hours=25)
 
-PRODUCTS = frozenset([
-        'exo-compute-standard-8', 'exo-compute-standard-2',
-        'exo-storage-ssd', 'exo-ipv4',
-        'servala-nextcloud-besteffort-managed',
-        'servala-nextcloud-besteffort-managed-b1',
-        'servala-nextcloud-besteffort-managed-b2',
-        'servala-nextcloud-guaranteed-managed',
-        'servala-nextcloud-guaranteed-managed-b1',
-        'servala-nextcloud-guaranteed-managed-b2',
-        ])
+PRODUCTS = frozenset(NEXTCLOUD_PRODUCTS)
 
 # The nextcloud service of tests/catalog.json, complete
 COMPLETE = ServiceCatalog(

@@ -174,28 +174,13 @@ def create_origin(name, billing_entity=None, grouping='organization',
 
 def issue_pricing_key(user, config=None):
     "A validated user application key of cloud_pricing for user"
-    from proteus import Model
-    Application = Model.get('res.user.application', config=config)
-    application = Application(user=user, application='cloud_pricing')
-    application.save()
-    return application.key
+    from subscription_core.tests.tools import issue_application_key
+    return issue_application_key(user, 'cloud_pricing', config=config)
 
 
 def get_checklist(service, key, config=None):
-    """GET the checklist route of service through trytond's WSGI
-    application, in this process; return (status, JSON answer)"""
-    import json
-    from proteus.config import get_config
-    from werkzeug.test import Client
-    from trytond.wsgi import app
-    if config is None:
-        config = get_config()
-    headers = {'Authorization': f'Bearer {key}'} if key else {}
-    response = Client(app).get(
-        f'/{config.database_name}/cloud_pricing/checklist/{service}',
-        headers=headers)
-    try:
-        answer = json.loads(response.get_data())
-    except ValueError:
-        answer = None
-    return response.status_code, answer
+    """GET the checklist route of service (in this process); return
+    (status, JSON answer)"""
+    from subscription_core.tests.tools import call_route
+    return call_route('GET', f'/cloud_pricing/checklist/{service}', key,
+        config=config)
