@@ -41,6 +41,8 @@ TIMESTAMP_MIN = _dt.datetime(1900, 1, 1)
 TIMESTAMP_MAX = _dt.datetime(2999, 12, 31, 23, 59, 59)
 
 JSON_TYPES = {'application/json'}
+_NATIVE_KEYS = frozenset({'transaction_id', 'subscription', 'metric',
+        'timestamp', 'properties'})
 CLOUDEVENT_TYPE = 'application/cloudevents+json'
 CLOUDEVENT_BATCH_TYPE = 'application/cloudevents-batch+json'
 
@@ -118,12 +120,10 @@ def read_event(item):
             'timestamp': item.get('time'),
             'properties': item.get('data'),
             }
-    else:
-        unknown = set(item) - {'transaction_id', 'subscription', 'metric',
-            'timestamp', 'properties'}
-        if unknown:
-            raise EventInputError('unknown_key', key=_short(sorted(
-                        map(str, unknown))[0]))
+    elif not _NATIVE_KEYS.issuperset(item):
+        unknown = set(item) - _NATIVE_KEYS
+        raise EventInputError('unknown_key', key=_short(sorted(
+                    map(str, unknown))[0]))
     return {
         'transaction_id': _text(item.get('transaction_id'), 'transaction_id'),
         'subscription': _text(item.get('subscription'), 'subscription'),
@@ -145,6 +145,8 @@ def _clean_text(value, size):
 
 
 def _encodable(value):
+    if value.isascii():
+        return True
     try:
         value.encode('utf-8')
     except UnicodeEncodeError:

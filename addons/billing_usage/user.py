@@ -1,6 +1,6 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-from subscription_core.application import user_application_class
+from subscription_core.route import user_application_class
 
 APPLICATION = 'billing_usage'
 

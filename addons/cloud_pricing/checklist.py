@@ -7,28 +7,21 @@ the billing entities and the subscription services into the plain values
 of ``readiness`` and checks them; ``describe`` turns each point into
 translated text that says what to set and where. The *Service Checklist*
 wizard (finance) and the route ``GET /<database>/cloud_pricing/checklist/
-<service>`` show it. A service that fails it cannot be ordered: the
-*Price an Instance* wizard's *Create Subscription* and the run of a
-subscription that bills the service are refused (``check_orderable``).
+<service>`` (routes.py) show it. A service that fails it cannot be
+ordered: the *Price an Instance* wizard's *Create Subscription* and the run
+of a subscription that bills the service are refused (``check_orderable``).
 
 The checklist is read without access checks: it is a summary of the
 configuration, shown only to finance (the wizard's group, the route's own
 check of the caller's groups).
 """
-from http import HTTPStatus
-
 from trytond.i18n import gettext
 from trytond.model import Model, ModelView, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.protocols.wrappers import (
-    allow_null_origin, user_application, with_pool, with_transaction)
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
-from subscription_core.application import (
-    json_response, require_groups, user_application_class)
 from subscription_core.validation import InputMixin, WizardInputMixin
-from trytond.wsgi import app
 
 from . import readiness
 from .catalog import DEFAULT_PREFIX, get_option, server_now, stale_after
@@ -36,14 +29,8 @@ from .exceptions import ChecklistError
 from .organization import invoice_address
 from .pricing import managed_product
 
-__all__ = ['APPLICATION', 'Checklist', 'ChecklistStart', 'ChecklistPoint',
-    'ChecklistResult', 'ShowChecklist', 'Price', 'Subscription',
-    'UserApplication', 'checklist_route']
-
-APPLICATION = 'cloud_pricing'
-FINANCE = 'subscription_core.group_billing_finance'
-
-UserApplication = user_application_class(APPLICATION, "Cloud Pricing")
+__all__ = ['Checklist', 'ChecklistStart', 'ChecklistPoint',
+    'ChecklistResult', 'ShowChecklist', 'Price', 'Subscription']
 
 
 def _synced(entry):
@@ -289,28 +276,3 @@ class Subscription(metaclass=PoolMeta):
         return {s['service'] for s in surcharges
             if managed_product(prefix, s['service'], s['sla']) in codes}
 
-
-@app.route('/<database_name>/cloud_pricing/checklist/<service>',
-    methods=['GET'])
-@allow_null_origin
-@with_pool
-@with_transaction(readonly=True)
-@user_application(APPLICATION)
-def checklist_route(request, pool, service):
-    """The checklist of service as JSON: {service, ready, points: [{code,
-    ok, blocking, label, text}]}; 404 for a service the catalog does not
-    name; finance only (403)"""
-    User = pool.get('res.user')
-    Checklist = pool.get('cloud_pricing.checklist')
-    require_groups(FINANCE)
-    with Transaction().set_context(User.get_preferences(context_only=True)):
-        if service not in Checklist.services():
-            return json_response({'error': gettext(
-                        'cloud_pricing.msg_checklist_unknown_service',
-                        service=service)}, HTTPStatus.NOT_FOUND)
-        points = Checklist.check(service)
-        return json_response({
-                'service': service,
-                'ready': readiness.is_ready(points),
-                'points': Checklist.describe(service, points),
-                })

@@ -15,6 +15,10 @@ class OrderError(UserError):
     "A priced instance that cannot be turned into a subscription"
 
 
+class SpecChangeError(UserError):
+    "A spec change that cannot be applied to a subscription"
+
+
 class OrganizationError(UserError):
     "An organization whose billing cannot be set up"
 

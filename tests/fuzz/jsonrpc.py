@@ -28,6 +28,9 @@ def _default(value):
             'month': value.month, 'day': value.day}
     if isinstance(value, datetime.timedelta):
         return {'__class__': 'timedelta', 'seconds': value.total_seconds()}
+    if isinstance(value, (bytes, bytearray)):
+        return {'__class__': 'bytes',
+            'base64': base64.encodebytes(bytes(value)).decode()}
     if isinstance(value, Raw):
         return value.value
     raise TypeError(repr(value))

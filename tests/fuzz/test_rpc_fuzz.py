@@ -9,6 +9,7 @@ error with a translated message after which the database is unchanged;
 anything else (a server fault, a traceback) counts as a crash.
 """
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -54,9 +55,11 @@ def test_discovery(entry_points):
             'sale.subscription.credit.grant (button)',
             'sale.subscription.line.change_limit (wizard)',
             'sale.subscription.billing.run (wizard)',
+            'ir.email.write',
             ]:
         assert key in keys
-    assert not keys & {'ir.email.template.write', 'ir.cron.write'}
+    assert not keys & {'ir.email.template.write', 'ir.cron.write',
+        'ir.email.create'}
 
 
 @pytest.mark.parametrize('kind', ['create', 'write', 'button', 'wizard'])
@@ -125,6 +128,20 @@ def test_regression_manager(fuzzer, entry_points, model, method, values):
         assert fuzzer.checksum(point.tables) == before
     finally:
         manager.close()
+
+
+@pytest.mark.parametrize('ids', [[], 'one'])
+def test_regression_decimal_places(fuzzer, entry_points, ids):
+    "More decimal places than PostgreSQL's numeric holds was a fault"
+    point = next(p for p in entry_points
+        if p.model == 'account.invoice.line' and p.kind == 'write')
+    ids = point.ids[:1] if ids == 'one' else ids
+    before = fuzzer.checksum(point.tables)
+    for value in [Decimal('1E-999999'), Decimal('0E-999999')]:
+        answer = fuzzer.finance.call('model.account.invoice.line.write',
+            [ids, {'billing_unit_price': value}])
+        assert answer.kind == 'user_error', answer
+    assert fuzzer.checksum(point.tables) == before
 
 
 def test_regression_button_ids(fuzzer, entry_points):

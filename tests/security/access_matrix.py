@@ -83,6 +83,8 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.catalog.sync_run': (
+        'R---', 'R---', '----', '----', '----'),
     # cloud_pricing: billing configuration, the finance managers'
     'cloud_pricing.organization.origin': (
         'R---', 'RWCD', 'R---', 'R---', '----'),
@@ -126,6 +128,10 @@ FIELDS = {
     # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
+    # Only the server records a delivery: Tryton refuses every client write
+    # of ir.email and has no create over RPC (test_email_delivery_refused).
+    ('ir.email', 'delivery_state'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    ('ir.email', 'delivery_message'): ('R-', 'R-', 'R-', 'R-', 'R-'),
     # An organization's origin and billing entity: set by finance (kept
     # once its billing is set up, scenario_organization_billing)
     ('party.party', 'organization_origin'): (
@@ -152,8 +158,10 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
     'cloud_pricing.checklist.show': (None, 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
+    'billing_usage.event.import': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),

@@ -118,6 +118,8 @@ class ActionTestMixin:
                             'step_key': 'warning-%s' % deletion,
                             'date': deletion - datetime.timedelta(
                                 days=warned),
+                            'sent_date': (deletion - datetime.timedelta(
+                                    days=warned)) if state == 'sent' else None,
                             'state': state,
                             }])
 
@@ -327,6 +329,8 @@ class CloudBillingActionTestCase(ActionTestMixin, unittest.TestCase):
             for warned, state in [
                     (None, None),  # never warned
                     (7, 'no_recipient'),  # no address: not delivered
+                    (7, 'failed'),  # refused by the mail server
+                    (7, 'queued'),  # not handed over yet
                     (6, 'sent'),  # delivered a day short
                     ]:
                 with self.subTest(warned=warned, state=state):

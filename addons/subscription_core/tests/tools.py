@@ -296,7 +296,8 @@ def run_billing(date, job='all', config=None):
 
 
 def issue_application_key(user, application, config=None):
-    "A validated user application key of application for user"
+    """A validated user application key of application for user (the key
+    of an HTTP route, subscription_core.route)"""
     Application = Model.get('res.user.application', config=config)
     key = Application(user=user, application=application)
     key.save()
