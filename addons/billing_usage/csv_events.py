@@ -9,6 +9,8 @@ after a header record naming the columns:
 * ``transaction_id``, ``subscription``, ``metric``, ``timestamp``: required,
   taken as they are (the checks are ingest's: ``payload.read_event``);
 * ``properties``: optional, a JSON object (empty: no property);
+* ``end``: optional, the end of a usage record over the range
+  ``[timestamp, end)`` (empty: an event at an instant);
 * ``prop.<name>``: optional, one column per property ``<name>``. An empty
   cell leaves the property out; a cell that reads as a JSON number
   (``12``, ``-0.5``, ``1e3``) is that number, any other is the text as it
@@ -43,6 +45,8 @@ MAX_ROWS = MAX_EVENTS
 DELIMITERS = {'comma': ',', 'semicolon': ';', 'tab': '\t'}
 REQUIRED = ('transaction_id', 'subscription', 'metric', 'timestamp')
 PROPERTIES = 'properties'
+# The end of a usage record over a range [timestamp, end), optional
+END = 'end'
 PREFIX = 'prop.'
 _NUMBER = re.compile(r'-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?')
 
@@ -101,7 +105,7 @@ def _header(cells):
         if name in seen:
             raise FileError('file_column_twice', column=_short(name))
         seen.add(name)
-        if not (name in REQUIRED or name == PROPERTIES
+        if not (name in REQUIRED or name in {PROPERTIES, END}
                 or (name.startswith(PREFIX) and len(name) > len(PREFIX))):
             raise FileError('file_column_unknown', column=_short(name))
     for name in REQUIRED:
@@ -119,6 +123,9 @@ def _item(header, cells):
     for name, cell in zip(header, cells):
         if name in REQUIRED:
             item[name] = cell
+        elif name == END:
+            if cell:
+                item[END] = cell
         elif name == PROPERTIES:
             if cell:
                 try:

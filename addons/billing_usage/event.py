@@ -50,6 +50,9 @@ class Event(InputMixin, ModelSQL, ModelView):
     metric = fields.Many2One(
         'billing_usage.metric', "Metric", required=True, ondelete='RESTRICT')
     timestamp = fields.DateTime("Timestamp", required=True, help="In UTC.")
+    timestamp_end = fields.DateTime("End",
+        help="In UTC, for usage over the range [timestamp, end); empty for "
+        "an instant.")
     properties = fields.Text("Properties", required=True)
     aggregated = fields.Boolean(
         "Aggregated", readonly=True,
@@ -102,7 +105,7 @@ class Event(InputMixin, ModelSQL, ModelView):
         "The checks of ingest, for events created otherwise"
         if field_names and not (field_names & {
                     'transaction_id', 'subscription', 'line', 'metric',
-                    'timestamp', 'properties', 'company'}):
+                    'timestamp', 'timestamp_end', 'properties', 'company'}):
             return
         for event in events:
             try:
@@ -114,6 +117,8 @@ class Event(InputMixin, ModelSQL, ModelView):
                     'timestamp': event.timestamp,
                     'properties': properties,
                     }
+                if event.timestamp_end:
+                    item['end'] = event.timestamp_end
                 payload.read_event(item)
                 error = cls._check_target(
                     event.subscription, event.metric, [event.line],
@@ -220,7 +225,8 @@ class Event(InputMixin, ModelSQL, ModelView):
                 continue
             seen.add(transaction_id)
             rows[index] = (transaction_id, target.id, line_id, metric.id,
-                event['timestamp'], dumps(event['properties']))
+                event['timestamp'], event.get('end'),
+                dumps(event['properties']))
         inserted = cls._insert(company_id, list(rows.values()))
         for index, row in rows.items():
             results[index] = {
@@ -279,12 +285,14 @@ class Event(InputMixin, ModelSQL, ModelView):
             cursor.execute(_PG_INSERT % {'table': cls._table}, (
                     company_id, transaction.user, now, _JSON.encode([{
                                 'i': i, 's': s, 'l': l, 'm': m,
-                                'd': d.isoformat(), 'p': p}
-                            for i, s, l, m, d, p in rows])))
+                                'd': d.isoformat(),
+                                'e': e.isoformat() if e else None, 'p': p}
+                            for i, s, l, m, d, e, p in rows])))
             return {r for r, in cursor}
         table = cls.__table__()
         columns = [table.company, table.transaction_id, table.subscription,
-            table.line, table.metric, table.timestamp, table.properties,
+            table.line, table.metric, table.timestamp, table.timestamp_end,
+            table.properties,
             table.aggregated, table.create_uid, table.create_date]
         inserted = set()
         size = max(1, backend.MAX_QUERY_PARAMS // len(columns))
@@ -301,20 +309,26 @@ class Event(InputMixin, ModelSQL, ModelView):
     @classmethod
     def pending(cls, before):
         """(line id, metric id, day) of the events not aggregated yet whose
-        day ended at before (a date)"""
+        day ended at before (a date): the days of a range [timestamp, end)
+        too (ended ones), whichever the selection at period boundaries"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
                 table.line, table.metric, table.timestamp,
+                table.timestamp_end,
                 where=(table.aggregated == False)  # noqa: E712
                 & (table.timestamp < datetime.datetime.combine(
                         before, datetime.time()))))
         keys = set()
-        for line, metric, timestamp in cursor:
-            if isinstance(timestamp, str):
-                timestamp = datetime.datetime.fromisoformat(timestamp)
-            keys.add((line, metric, timestamp.date()))
+        for line, metric, timestamp, end in cursor:
+            for day in event_days(timestamp, end, before):
+                keys.add((line, metric, day))
         return keys
+
+    @property
+    def last_day(self):
+        "The last day the event may count in"
+        return event_days(self.timestamp, self.timestamp_end)[-1]
 
     @classmethod
     def mark_aggregated(cls, event_ids):
@@ -324,6 +338,26 @@ class Event(InputMixin, ModelSQL, ModelView):
             cursor.execute(*table.update(
                     [table.aggregated], [True],
                     where=In(table.id, list(sub_ids))))
+
+
+def _datetime(value):
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
+
+
+def event_days(timestamp, end, before=None):
+    """The days [timestamp, end) overlaps (the day of timestamp for an
+    instant), before the date before"""
+    timestamp, end = _datetime(timestamp), _datetime(end)
+    days = [timestamp.date()]
+    if end and end > timestamp:
+        last = (end - datetime.timedelta(microseconds=1)).date()
+        while days[-1] < last:
+            days.append(days[-1] + datetime.timedelta(days=1))
+    if before:
+        days = [d for d in days if d < before]
+    return days
 
 
 class _Unqualified(Expression):
@@ -355,11 +389,12 @@ _JSON = json.JSONEncoder(separators=(',', ':'))
 # by value, which cost more than the rest of the ingestion
 _PG_INSERT = (
     'INSERT INTO "%(table)s" AS t ("company", "transaction_id", '
-    '"subscription", "line", "metric", "timestamp", "properties", '
-    '"aggregated", "create_uid", "create_date") '
-    'SELECT %%s, u.i, u.s, u.l, u.m, u.d, u.p, false, %%s, %%s '
+    '"subscription", "line", "metric", "timestamp", "timestamp_end", '
+    '"properties", "aggregated", "create_uid", "create_date") '
+    'SELECT %%s, u.i, u.s, u.l, u.m, u.d, u.e, u.p, false, %%s, %%s '
     'FROM json_to_recordset(%%s::json) AS u('
-    'i varchar, s integer, l integer, m integer, d timestamp, p text) '
+    'i varchar, s integer, l integer, m integer, d timestamp, '
+    'e timestamp, p text) '
     'ON CONFLICT ("company", "transaction_id") DO NOTHING '
     'RETURNING "transaction_id"')
 

@@ -7,16 +7,18 @@ A module with routes names its application (``billing_usage``,
 as its ``res.user.application`` extension: users then issue keys for it
 (*User › Applications*).
 
-``application_route(path, application, ...)`` declares a route of
-trytond's WSGI application as Tryton's own modules do
+``application_route(path, application, ...)`` declares a route (POST
+unless ``methods`` says otherwise, with the ``defaults`` of its variables)
+of trytond's WSGI application as Tryton's own modules do
 (``trytond.wsgi.app.route`` with ``user_application``): the caller sends
 ``Authorization: Bearer <key>`` of a key of the application; the function
 then runs as the key's user, with the user's preferences (language,
 company) in the context and the access rights checked. An ``AccessError``
 answers 403. ``require_groups`` is a route's own check of the caller's
 groups (style: routes check who calls them). The function returns
-``json_response(...)``. billing_usage (usage events) and cloud_pricing (the
-price of an instance, the checklist of a service) use it.
+``json_response(...)`` (or a streamed ``Response``). billing_usage (usage
+events, daily rows) and cloud_pricing (the price of an instance, the
+checklist of a service) use it.
 """
 import functools
 from http import HTTPStatus
@@ -71,10 +73,12 @@ def require_groups(*xml_ids):
 
 
 def application_route(path, application, max_request_size=None,
-        readonly=None, methods=('POST',)):
-    """Decorate func(request, pool, **path_variables) as the route at path
-    for the keys of application; requests over max_request_size bytes are
-    refused (trytond's [request] max_size_authenticated when None)"""
+        readonly=None, methods=('POST',), defaults=None):
+    """Decorate func(request, pool, **variables) as the route at path for
+    the keys of application; requests over max_request_size bytes are
+    refused (trytond's [request] max_size_authenticated when None). The
+    decorated function is func itself: it may be declared at several
+    paths."""
     def decorator(func):
         @functools.wraps(func)
         def handler(request, pool, *args, **kwargs):
@@ -90,5 +94,6 @@ def application_route(path, application, max_request_size=None,
         route = allow_null_origin(with_pool(route))
         if max_request_size is not None:
             route = set_max_request_size(max_request_size)(route)
-        return app.route(path, methods=list(methods))(route)
+        app.route(path, methods=list(methods), defaults=defaults)(route)
+        return func
     return decorator

@@ -45,6 +45,8 @@ MODELS = {
         'R---', 'R---', 'R---', '----', '----'),
     'sale.subscription.service.tier': (
         'R---', 'R---', 'R---', 'R---', 'R---'),
+    'account.invoice.line.rating_trace': (
+        'R---', 'R---', '----', '----', '----'),
     # cloud_billing
     'cloud_billing.cloud': (
         'R---', 'RWCD', 'R---', '----', '----'),
@@ -97,6 +99,8 @@ MODELS = {
         'R-C-', 'R-C-', 'R---', '----', '----'),
     'billing_usage.row': (
         'R---', 'R---', 'R---', '----', '----'),
+    'billing_usage.configuration': (
+        'R---', 'RWC-', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),

@@ -55,6 +55,16 @@ class ReadFileTestCase(unittest.TestCase):
                 'timestamp': dt.datetime(2026, 3, 2, 8, 0),
                 'properties': {'gib': 1000}})
 
+    def test_end(self):
+        "An end column gives a usage record over [timestamp, end)"
+        data = (HEADER + ',end\n'
+            'tx-1,SUB1,storage,2026-03-02T10:00:00Z,2026-03-02T12:00:00Z\n'
+            'tx-2,SUB1,storage,2026-03-02T10:00:00Z,\n').encode()
+        (_, _, ranged), (_, _, instant) = read_file(data)
+        self.assertEqual(read_event(ranged)['end'],
+            dt.datetime(2026, 3, 2, 12, 0))
+        self.assertNotIn('end', read_event(instant))
+
     def test_delimiters(self):
         data = 'metric;timestamp;transaction_id;subscription\n' \
             'm;2026-03-02;t;s\n'

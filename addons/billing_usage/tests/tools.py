@@ -10,7 +10,7 @@ from subscription_core.tests.tools import (
     USER_PASSWORD, call_route, get_services, issue_application_key, travel)
 
 __all__ = ['create_usage_service', 'create_producer', 'issue_key',
-    'post_events', 'generate_rows']
+    'post_events', 'generate_rows', 'run_hourly', 'get_rows']
 
 
 def create_usage_service(code, name, price, metric, period='month',
@@ -71,3 +71,43 @@ def generate_rows(date, config=None):
         generate = Wizard('billing_usage.row.generate', config=config)
         generate.form.date = date
         generate.execute('generate')
+
+
+def run_hourly(moment, config=None):
+    """Run the hourly job Create On-Demand Invoices for moment (a naive UTC
+    datetime at the top of an hour) as trytond-cron does: as root, for the
+    company of the scenario's user, in this process"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+    if config is None:
+        config = get_config()
+    extras = {}
+    with travel(moment.date()):
+        while True:
+            # As trytond runs a job: a transaction that needs to lock
+            # records (or other extras) is started again with them
+            with Transaction().start(config.database_name, 0,
+                    context={'company': config.context['company']},
+                    **extras) as transaction:
+                try:
+                    Pool().get('sale.subscription').create_on_demand_invoices(
+                        moment)
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+                transaction.commit()
+                return
+
+
+def get_rows(path, key, config=None):
+    """GET a route of the rows (path after billing_usage/) through trytond's
+    WSGI application in this process; return (status, JSON answer)"""
+    from werkzeug.test import Client
+    from trytond.wsgi import app
+    if config is None:
+        config = get_config()
+    response = Client(app).get(
+        f'/{config.database_name}/billing_usage/{path}',
+        headers={'Authorization': f'Bearer {key}'})
+    return response.status_code, json.loads(response.get_data())
