@@ -17,3 +17,11 @@ class OrderError(UserError):
 
 class SpecChangeError(UserError):
     "A spec change that cannot be applied to a subscription"
+
+
+class OrganizationError(UserError):
+    "An organization whose billing cannot be set up"
+
+
+class ChecklistError(UserError):
+    "A service that fails the configuration checklist cannot be ordered"

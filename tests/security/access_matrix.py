@@ -87,6 +87,9 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.catalog.sync_run': (
         'R---', 'R---', '----', '----', '----'),
+    # cloud_pricing: billing configuration, the finance managers'
+    'cloud_pricing.organization.origin': (
+        'R---', 'RWCD', 'R---', 'R---', '----'),
     # billing_usage
     'billing_usage.metric': (
         'R---', 'RWCD', 'R---', 'R---', 'R---'),
@@ -133,6 +136,12 @@ FIELDS = {
     # of ir.email and has no create over RPC (test_email_delivery_refused).
     ('ir.email', 'delivery_state'): ('R-', 'R-', 'R-', 'R-', 'R-'),
     ('ir.email', 'delivery_message'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    # An organization's origin and billing entity: set by finance (kept
+    # once its billing is set up, scenario_organization_billing)
+    ('party.party', 'organization_origin'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
+    ('party.party', 'billing_entity'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
     }
 
 #: wizard: (the model it runs on or None, may run per role)
@@ -154,6 +163,7 @@ WIZARDS = {
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
     'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
+    'cloud_pricing.checklist.show': (None, 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
     'billing_usage.event.import': (None, 'XX---'),
     # Tryton's

@@ -8,7 +8,7 @@ from proteus import Model, Wizard
 from proteus.config import get_config
 
 from subscription_core.tests.tools import (
-    USER_PASSWORD, get_services, issue_application_key, travel)
+    USER_PASSWORD, call_route, get_services, issue_application_key, travel)
 
 __all__ = ['create_usage_service', 'create_producer', 'issue_key',
     'post_events', 'generate_rows', 'run_hourly', 'get_rows']
@@ -61,21 +61,9 @@ def issue_key(user, config=None):
 def post_events(body, key, content_type='application/json', config=None):
     """POST body (JSON) to the route through trytond's WSGI application, in
     this process (the scenarios' database); return (status, JSON answer)"""
-    from werkzeug.test import Client
-    from trytond.wsgi import app
-    if config is None:
-        config = get_config()
-    client = Client(app)
-    headers = {'Authorization': f'Bearer {key}'} if key else {}
-    response = client.post(
-        f'/{config.database_name}/billing_usage/events',
+    return call_route('POST', '/billing_usage/events', key, config=config,
         data=body if isinstance(body, (str, bytes)) else json.dumps(body),
-        headers=headers, content_type=content_type)
-    try:
-        answer = json.loads(response.get_data())
-    except ValueError:
-        answer = None
-    return response.status_code, answer
+        content_type=content_type)
 
 
 def generate_rows(date, config=None):
@@ -116,11 +104,4 @@ def run_hourly(moment, config=None):
 def get_rows(path, key, config=None):
     """GET a route of the rows (path after billing_usage/) through trytond's
     WSGI application in this process; return (status, JSON answer)"""
-    from werkzeug.test import Client
-    from trytond.wsgi import app
-    if config is None:
-        config = get_config()
-    response = Client(app).get(
-        f'/{config.database_name}/billing_usage/{path}',
-        headers={'Authorization': f'Bearer {key}'})
-    return response.status_code, json.loads(response.get_data())
+    return call_route('GET', f'/billing_usage/{path}', key, config=config)
