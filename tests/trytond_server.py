@@ -130,6 +130,7 @@ def trytond_server(database, env, log_path, timeout=60):
                         pytest.fail("trytond did not start:\n"
                             + log_path.read_text()[-3000:])
                     time.sleep(0.3)
+            _wait_for_pool(url, database, server, log, log_path)
             yield url
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -138,6 +139,34 @@ def trytond_server(database, env, log_path, timeout=60):
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def _wait_for_pool(url, database, server, log, log_path, timeout=900):
+    """Wait until trytond has loaded the pool of database: it answers HTTP
+    at once but loads the modules of ``-d database`` in a thread, and a
+    first call that needs them waits for it (a minute and more on a loaded
+    machine, longer than a browser's wait for the login dialog). The call
+    is a login without a password: the server asks for one, which records
+    no failed attempt."""
+    body = json.dumps({'id': 0, 'method': 'common.db.login',
+            'params': ['admin', {}, 'en']}).encode()
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(f'{url}{database}/rpc/', data=body,
+            method='POST', headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                json.loads(answer.read())
+                return
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"trytond answered {error.code} to a login on "
+                f"{database}")
+        except (OSError, ValueError):
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"trytond did not load database {database}:\n"
+                    + log_path.read_text()[-3000:])
+            time.sleep(1)
 
 
 def server_env(data, **extra):
