@@ -4,8 +4,9 @@
 #      fuzz, bench smoke) on SQLite and, when TRYTOND_DATABASE__URI names
 #      one, on PostgreSQL at the same time (two processes: the machine's two
 #      cores; each run's output is printed as it ends);
-#   2. the browser and end-to-end tests, one backend after the other (they
-#      share the OpenStack test cloud and are sensitive to load);
+#   2. the browser and end-to-end tests of each backend as soon as its
+#      module tests end, one backend at a time (they share the OpenStack
+#      test cloud): SQLite's while PostgreSQL's module tests go on;
 #   3. one closing summary line over every run.
 # SUITE=unit runs only the module tests, SUITE=e2e only the end-to-end tests;
 # PYTEST_ARGS passes options to pytest (e.g. PYTEST_ARGS='-x -k smoke');
@@ -95,27 +96,43 @@ run() {
     fi
 }
 
-status=0
-if [ ${#parallel[@]} -gt 0 ]; then
-    pids=() logs=()
-    for backend in "${backends[@]}"; do
-        echo "=== $backend: ${parallel[*]} (started)"
-        run "$backend" "$backend" "${parallel[@]}" > "$ART/$backend.log" 2>&1 &
-        pids+=($!) logs+=("$ART/$backend.log")
-    done
-    trap 'kill "${pids[@]}" 2>/dev/null' INT TERM
-    for n in "${!pids[@]}"; do
-        wait "${pids[$n]}" || status=1
-        echo "=== ${backends[$n]}: ${parallel[*]}"
-        cat "${logs[$n]}"
-    done
-fi
-if [ ${#serial[@]} -gt 0 ]; then
-    for backend in "${backends[@]}"; do
-        echo "=== $backend: ${serial[*]}"
-        run "$backend" "$backend-e2e" "${serial[@]}" || status=1
-    done
-fi
+# pipeline BACKEND: the backend's parallel part, then its serial part; the
+# serial parts of the backends take turns (a lock), since they share the
+# test cloud. The backend whose module tests end first (SQLite) runs its
+# browser and end-to-end tests while the other's module tests go on.
+pipeline() {
+    local backend=$1 status=0
+    if [ ${#parallel[@]} -gt 0 ]; then
+        run "$backend" "$backend" "${parallel[@]}" > "$ART/$backend.log" 2>&1 \
+            || status=1
+        echo "=== $backend: ${parallel[*]} ($(date -u +%T))"
+        cat "$ART/$backend.log"
+    fi
+    if [ ${#serial[@]} -gt 0 ]; then
+        (
+            flock 9
+            echo "=== $backend: ${serial[*]} (started $(date -u +%T))"
+            run "$backend" "$backend-e2e" "${serial[@]}" \
+                > "$ART/$backend-e2e.log" 2>&1
+            code=$?
+            echo "=== $backend: ${serial[*]} ($(date -u +%T))"
+            cat "$ART/$backend-e2e.log"
+            exit $code
+        ) 9> "$ART/.serial.lock" || status=1
+    fi
+    return $status
+}
+
+status=0 pids=()
+for backend in "${backends[@]}"; do
+    echo "=== $backend: started ($(date -u +%T))"
+    pipeline "$backend" &
+    pids+=($!)
+done
+trap 'kill "${pids[@]}" 2>/dev/null' INT TERM
+for pid in "${pids[@]}"; do
+    wait "$pid" || status=1
+done
 
 "$PYTHON" scripts/junit_summary.py "$ART"/*.xml || status=1
 exit $status
