@@ -28,6 +28,9 @@ src_hash=$( (find addons -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name
 export DB_CACHE="$PWD/.cache/db/$src_hash"
 find .cache/db -mindepth 1 -maxdepth 1 ! -name "$src_hash" -exec rm -rf {} + 2>/dev/null
 mkdir -p "$DB_CACHE"
+# The demo database of the fuzz and browser tests, built once a day per
+# source (tests/trytond_server.py build_demo).
+export DEMO_CACHE="$DB_CACHE/demo"
 
 # What runs side by side on both backends, and what runs one after the other
 # (modules: the module tests of addons/; cross: the cross-module tests of
@@ -63,7 +66,8 @@ import re, sys, psycopg
 with psycopg.connect(sys.argv[1].rstrip('/') + '/postgres',
         autocommit=True) as conn:
     for name, in conn.execute("SELECT datname FROM pg_database").fetchall():
-        if re.fullmatch(r'test-[0-9a-f]{40}', name):
+        if re.fullmatch(r'test-[0-9a-f]{40}|cloudbill_demo_[0-9a-f]{12}',
+                name):
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 PY
         touch "$DB_CACHE/pg-templates"
