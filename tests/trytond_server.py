@@ -107,8 +107,10 @@ def post_json(url, body, key=None, content_type='application/json',
 
 
 @contextlib.contextmanager
-def trytond_server(database, env, log_path, timeout=60):
-    "Yield the URL of trytond serving database on a free loopback port"
+def trytond_server(database, env, log_path, timeout=300):
+    """Yield the URL of trytond serving database on a free loopback port
+    (``trytond -d`` loads the database's modules before it listens: more
+    than a minute on a loaded machine, hence the timeout)"""
     port = free_port()
     env = dict(env, TRYTOND_WEB__LISTEN=f'127.0.0.1:{port}')
     bin_dir = pathlib.Path(sys.executable).parent
@@ -135,7 +137,7 @@ def trytond_server(database, env, log_path, timeout=60):
                         pytest.fail("trytond did not start:\n"
                             + log_path.read_text()[-3000:])
                     time.sleep(0.3)
-            _wait_for_pool(url, database, server, log, log_path)
+            _wait_for_login(url, database, server, log, log_path)
             yield url
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -146,13 +148,11 @@ def trytond_server(database, env, log_path, timeout=60):
                 server.wait()
 
 
-def _wait_for_pool(url, database, server, log, log_path, timeout=900):
-    """Wait until trytond has loaded the pool of database: it answers HTTP
-    at once but loads the modules of ``-d database`` in a thread, and a
-    first call that needs them waits for it (a minute and more on a loaded
-    machine, longer than a browser's wait for the login dialog). The call
-    is a login without a password: the server asks for one, which records
-    no failed attempt."""
+def _wait_for_login(url, database, server, log, log_path, timeout=900):
+    """Wait until database answers the login dialog's first call (a login
+    without a password: the server asks for one, which records no failed
+    attempt), and fail at once on an HTTP error: the tests then start on a
+    server that serves this database."""
     body = json.dumps({'id': 0, 'method': 'common.db.login',
             'params': ['admin', {}, 'en']}).encode()
     deadline = time.monotonic() + timeout
