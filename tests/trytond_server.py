@@ -39,10 +39,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def drop_postgresql_database(uri, name):
+def _postgres(uri):
+    "An autocommit connection to the server's maintenance database"
     import psycopg
-    with psycopg.connect(
-            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+    return psycopg.connect(uri.rstrip('/') + '/postgres', autocommit=True)
+
+
+def drop_postgresql_database(uri, name):
+    with _postgres(uri) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -215,10 +219,13 @@ def build_demo(database, data, env, timeout):
     (the demo data is billed up to today). A lock makes the other lane wait
     for a build under way."""
     script = ROOT / 'scripts' / 'demo_data.py'
-    cache = os.environ.get('DEMO_CACHE')
-    if not cache:
+
+    def build():
         subprocess.run([sys.executable, str(script), '--database', database,
                 '--reset'], env=env, check=True, cwd=ROOT, timeout=timeout)
+    cache = os.environ.get('DEMO_CACHE')
+    if not cache:
+        build()
         return
     key = hashlib.sha1(script.read_bytes() + cache.encode()
         + datetime.date.today().isoformat().encode()).hexdigest()[:12]
@@ -227,28 +234,21 @@ def build_demo(database, data, env, timeout):
     with open(os.path.join(cache, '.lock'), 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if pg_uri.startswith('postgresql://'):
-            _pg_demo(pg_uri, database, f'cloudbill_demo_{key}',
-                lambda: subprocess.run([sys.executable, str(script),
-                        '--database', database, '--reset'],
-                    env=env, check=True, cwd=ROOT, timeout=timeout))
-        else:
-            copy = pathlib.Path(cache) / f'{key}.sqlite'
-            target = pathlib.Path(data) / f'{database}.sqlite'
-            if copy.exists():
-                shutil.copyfile(copy, target)
-                return
-            subprocess.run([sys.executable, str(script), '--database',
-                    database, '--reset'],
-                env=env, check=True, cwd=ROOT, timeout=timeout)
-            shutil.copyfile(target, str(copy) + '.part')
-            os.replace(str(copy) + '.part', copy)
+            _pg_demo(pg_uri, database, f'cloudbill_demo_{key}', build)
+            return
+        copy = pathlib.Path(cache) / f'{key}.sqlite'
+        target = pathlib.Path(data) / f'{database}.sqlite'
+        if copy.exists():
+            shutil.copyfile(copy, target)
+            return
+        build()
+        shutil.copyfile(target, str(copy) + '.part')
+        os.replace(str(copy) + '.part', copy)
 
 
 def _pg_demo(uri, database, template, build):
     "Create database from template, or build it and keep it as template"
-    import psycopg
-    with psycopg.connect(
-            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+    with _postgres(uri) as conn:
         names = {n for n, in conn.execute(
                 "SELECT datname FROM pg_database").fetchall()}
         if template in names:
@@ -256,8 +256,7 @@ def _pg_demo(uri, database, template, build):
             conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
             return
     build()
-    with psycopg.connect(
-            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+    with _postgres(uri) as conn:
         for name in names:
             if re.fullmatch(r'cloudbill_demo_[0-9a-f]{12}', name):
                 conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
