@@ -85,7 +85,7 @@ def check_window(start, end, now=None):
     """Raise WindowError unless [start, end) is a window to collect: naive,
     on whole hours, start before end, and ended at now (Nova counts a
     running server up to the end asked, even a future one)"""
-    for moment in (start, end):
+    for moment in (end, start):
         if not isinstance(moment, _dt.datetime) or moment.tzinfo is not None:
             raise WindowError('window_naive', moment=moment)
         if moment != hour_floor(moment):
