@@ -98,7 +98,7 @@ class UsageCollection(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.__access__.add('subscription')
+        # Its own access rows, not the subscription's (sales reads those)
         cls._order = [('end', 'DESC'), ('id', 'DESC')]
 
     def get_rec_name(self, name):
