@@ -11,7 +11,9 @@ on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
 import os
 import shutil
 
-BENCH_DB = 'cloudbill_bench'
+# The prefix of the databases of a run (BENCH_DB: two checkouts that
+# benchmark on one PostgreSQL server at once need different ones)
+BENCH_DB = os.environ.get('BENCH_DB', 'cloudbill_bench')
 
 
 def uri():

@@ -26,8 +26,16 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / 'results.json'
 OUTPUT = BENCH / 'results'
-WORKLOADS = ['monthly_run']
+WORKLOADS = ['monthly_run', 'usage_ingest', 'usage_rating']
+# make bench without WORKLOAD runs these
+DEFAULT_WORKLOADS = ['monthly_run']
 SIZES = [1000, 10000]
+# Events per run of the usage workloads (bench/usage_ingest.py,
+# bench/usage_rating.py)
+USAGE_SIZES = {
+    'usage_ingest': [100_000, 1_000_000],
+    'usage_rating': [10_000, 1_000_000],
+    }
 PG_TEMPLATES = set()
 
 
@@ -78,7 +86,7 @@ def template(flavour):
     import database
     import shutil
     key = source_hash()
-    name = f'cloudbill_bench_tpl_{flavour}_{key}'
+    name = f'{database.BENCH_DB}_tpl_{flavour}_{key}'
     if database.backend_name() == 'sqlite':
         cache = ROOT / '.cache' / 'bench' / key
         cached = cache / (name + '.sqlite')
@@ -204,6 +212,74 @@ def measure(workload, size, profile=False, baseline=True, floor=True):
     return entry
 
 
+def measure_usage(workload, size, profile=False):
+    """An entry of usage_ingest (ours, stock and, on PostgreSQL, copy) or
+    usage_rating (ours), each path on its own copy of the same data"""
+    import database
+    backend = database.backend_name()
+    paths = ['ours']
+    if workload == 'usage_ingest':
+        paths += ['stock'] + (['copy'] if backend == 'postgresql' else [])
+    names = {p: f'{database.BENCH_DB}_{workload}_{p}' for p in paths}
+    entry = {'workload': workload, 'size': size, 'database': backend}
+    results = {}
+    try:
+        for path, name in names.items():
+            database.clone(template('usage'), name)
+            started = time.perf_counter()
+            filled = child('usage_generate', database=name,
+                workload=workload, size=size)
+            entry[f'{path}_generate_seconds'] = round(
+                time.perf_counter() - started, 1)
+            entry.update(filled)
+            database.vacuum_analyze(name)
+        entry['load_average_before'] = os.getloadavg()[0]
+        for path, name in names.items():
+            results[path] = child('usage_measure', database=name,
+                path=path, workload=workload, size=size, profile=profile)
+        entry['load_average_after'] = os.getloadavg()[0]
+    finally:
+        for name in names.values():
+            database.drop(name)
+    ours = results['ours']
+    if workload == 'usage_ingest':
+        import usage_data
+        for path, result in results.items():
+            entry.update({
+                    f'{path}_per_s': round(size / result['seconds'], 1),
+                    f'{path}_seconds': round(result['seconds'], 3),
+                    f'{path}_peak_rss_mb': result['peak_rss_mb'],
+                    f'{path}_check': result['check'],
+                    })
+        entry['batches'] = -(-size // min(usage_data.BATCH, size))
+        entry['stored'] = ours['check']['stored']
+        entry['ratio'] = round(
+            results['stock']['seconds'] / ours['seconds'], 2)
+        if 'copy' in results:
+            # Our time per event over COPY's per row it wrote
+            copy = results['copy']
+            entry['copy_ratio'] = round(
+                (ours['seconds'] / size)
+                / (copy['seconds'] / copy['check']['stored']), 2)
+    else:
+        rows = ours['check']['rows_rated']
+        entry.update({
+                'ours_seconds': round(ours['seconds'], 4),
+                'ours_ms_per_month': round(1000 * ours['seconds'], 1),
+                'ours_rows_per_s': round(rows / ours['seconds'], 1),
+                'ours_peak_rss_mb': ours['peak_rss_mb'],
+                'ours_check': ours['check'],
+                })
+    entry.update({
+            'cpus': os.cpu_count(),
+            'python': sys.version.split()[0],
+            'measured_at': datetime.datetime.now().isoformat(
+                timespec='seconds'),
+            'measured_under_load': os.getloadavg()[0] > 1.5,
+            })
+    return entry
+
+
 def merge(entries, path=RESULTS):
     results = json.loads(path.read_text()) if path.exists() else []
     keys = {(e['workload'], e['size'], e['database']) for e in entries}
@@ -221,7 +297,7 @@ def table(results):
         "| ours ms/invoice | baseline ms/invoice | floor ms/invoice "
         "| max ratio | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in results:
+    for r in [r for r in results if r['workload'] == 'monthly_run']:
         rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
             % (r['workload'], f"{r['size']:,}", r['database'],
                 r['ours_per_s'], r['baseline_per_s'] or 'not run',
@@ -231,7 +307,35 @@ def table(results):
                 r.get('max_ratio') or '-',
                 '%.1f-%.1f' % (r['load_average_before'],
                     r['load_average_after'])))
-    return '\n'.join(rows)
+    return '\n'.join(rows + [''] + usage_tables(results))
+
+
+def usage_tables(results):
+    "The usage workloads' entries as Markdown tables"
+    rows = ["| workload | events | database | ours events/s | stock events/s "
+        "| ratio | COPY events/s | ours / COPY time | ours peak RSS MB "
+        "| load avg |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r['workload'] == 'usage_ingest':
+            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+                % (r['workload'], f"{r['size']:,}", r['database'],
+                    r['ours_per_s'], r['stock_per_s'], r['ratio'],
+                    r.get('copy_per_s') or 'not run',
+                    r.get('copy_ratio') or '-', r['ours_peak_rss_mb'],
+                    '%.1f-%.1f' % (r['load_average_before'],
+                        r['load_average_after'])))
+    rows += ['', "| workload | events | database | rows | rows/s "
+        "| ms per month | aggregation s | load avg |",
+        "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r['workload'] == 'usage_rating':
+            rows.append("| %s | %s | %s | %s | %s | %s | %s | %s |"
+                % (r['workload'], f"{r['size']:,}", r['database'],
+                    r['ours_check']['rows_rated'], r['ours_rows_per_s'],
+                    r['ours_ms_per_month'], r['aggregate_seconds'],
+                    '%.1f-%.1f' % (r['load_average_before'],
+                        r['load_average_after'])))
+    return rows
 
 
 def run_child(options):
@@ -239,7 +343,10 @@ def run_child(options):
     import generate
     from trytond.config import update_etc
     update_etc(os.environ.get('TRYTOND_CONFIG'))
-    if options.child == 'template':
+    if options.child.startswith('usage_'):
+        import usage_run
+        result = usage_run.run_child(options)
+    elif options.child == 'template':
         import template
         template.build(options.database, options.flavour)
         result = {}
@@ -314,10 +421,14 @@ def main(argv=None):
         os.environ['TRYTOND_DATABASE__PATH'] = tmp.name
     entries = []
     try:
-        for workload in options.workload or WORKLOADS:
-            for size in options.size or SIZES:
+        for workload in options.workload or DEFAULT_WORKLOADS:
+            for size in options.size or USAGE_SIZES.get(workload, SIZES):
                 print(f"bench {workload} N={size} on "
                     f"{database.backend_name()}...", file=sys.stderr)
+                if workload != 'monthly_run':
+                    entries.append(
+                        measure_usage(workload, size, options.profile))
+                    continue
                 entries.append(measure(workload, size, options.profile,
                         baseline=options.baseline_max is None
                         or size <= options.baseline_max,

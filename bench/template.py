@@ -28,6 +28,8 @@ ADMIN_PASSWORD = 'admin-bench'
 MODULES = {
     'ours': 'subscription_core',
     'stock': 'sale_subscription',
+    # usage_ingest, usage_rating (bench/usage_data.py)
+    'usage': 'billing_usage',
     }
 
 

@@ -17,7 +17,10 @@ from cloud_billing.tests import fake_openstack
 
 NAME = 'demo'
 CONTEXT = {'cloud_billing_connection': NAME}
-CLOUD = fake_openstack.FakeCloud()
+# Nova's reclaim_instance_interval: a deleted server (one on a host) stays
+# restorable for 14 days.
+RECLAIM_SECONDS = 14 * 24 * 60 * 60
+CLOUD = fake_openstack.FakeCloud(reclaim_seconds=RECLAIM_SECONDS)
 
 
 def connect(cloud, region=None, **options):
@@ -36,11 +39,23 @@ def project_id(customer):
         if c.isalnum() or c == '-')
 
 
+def unshelve_project(project_id):
+    """The customer unshelves the servers of its project itself (its
+    project lets it): they are ACTIVE again"""
+    compute = CLOUD.connection(project_id).compute
+    for server in compute.servers():
+        if server.status == 'SHELVED_OFFLOADED':
+            compute.unshelve_server(server.id)
+            while compute.get_server(server.id).status != 'ACTIVE':
+                pass
+
+
 def create_cloud():
     from proteus import Model
     Cloud = Model.get('cloud_billing.cloud')
     cloud = Cloud(name="Demo Cloud (in memory)")
     cloud.entry = 'demo-only'
     cloud.region = 'DemoRegion'
+    cloud.reclaim_seconds = RECLAIM_SECONDS
     cloud.save()
     return cloud

@@ -37,6 +37,13 @@ CUSTOMERS = [
         [('vcpu', 4), ('ram', 8), ('instance', 2)], 3, 'pending_deletion'),
     ("Wayne Cloudworks", 'billing@wayne.example',
         [('vcpu', 8), ('ram', 32), ('instance', 2)], 3, 'deleted'),
+    ("Hooli", 'ap@hooli.example',
+        [('vcpu', 2), ('ram', 4), ('instance', 1)], 3, 'held'),
+    ("Vandelay Industries", 'billing@vandelay.example',
+        [('vcpu', 2), ('ram', 4), ('instance', 1)], 3, 'held'),
+    ("Cyberdyne Systems", 'ap@cyberdyne.example',
+        [('vcpu', 4), ('ram', 8), ('instance', 1), ('backup', 50)], 2,
+        'billing_error'),
     ]
 # Active customers pay each invoice five days after its date; the others
 # never pay. Their first invoice falls due so that the ladder puts them in
@@ -45,10 +52,25 @@ CUSTOMERS = [
 # after the shelve) then takes each to its status.
 GRACE_DAY = {
     'grace': 0,
+    'held': 2,
     'shelved': 4,
     'pending_deletion': 12,
     'deleted': 22,
     }
+# The demo caps the shelves and deletions at one per 24 hours, so the two
+# shelves due today ('held': Hooli and Vandelay) wait in a held batch for a
+# finance manager to release them; every other day has one such action.
+DESTRUCTIVE_LIMIT = 1
+# The demo cloud (demo_cloud.py) keeps deleted servers restorable for 14
+# days (Nova's reclaim_instance_interval). Nova deletes a shelved
+# (offloaded) server at once, so the customer deleted ('deleted': Wayne)
+# unshelves its server itself while pending deletion, as the end-to-end
+# test's customer does: the deletion soft-deletes it, and the dashboard
+# shows until when a payment restores it ("Restorable Until").
+# 'billing_error': a service whose product an administrator left without
+# an account category (so without revenue account): the customer's lines
+# fail alone each run and are listed in Billing Errors.
+BAD_SERVICE = ('backup', "Backup GB", Decimal('0.05'))
 # Invoices of active customers are due 30 days after their date.
 PAYMENT_DAYS = 30
 LADDER = [
@@ -65,6 +87,9 @@ SERVERS = {
     "Stark Analytics": [('jarvis', 'm1.medium')],
     "Soylent Systems": [('green-1', 'm1.small'), ('green-2', 'm1.small')],
     "Wayne Cloudworks": [('batcomputer', 'm1.xlarge')],
+    "Hooli": [('nucleus', 'm1.small')],
+    "Vandelay Industries": [('latex', 'm1.tiny')],
+    "Cyberdyne Systems": [('skynet', 'm1.medium')],
     }
 
 
@@ -122,6 +147,7 @@ def load_demo_data(database, today=None):
     Configuration = Model.get('cloud_billing.configuration')
     configuration = Configuration()
     configuration.remote_wait = 5
+    configuration.destructive_limit = DESTRUCTIVE_LIMIT
     configuration.save()
     create_dunning_procedure(LADDER, name="Cloud Billing Ladder")
     payment_method = create_payment_method()
@@ -130,6 +156,7 @@ def load_demo_data(database, today=None):
     Subscription = Model.get('sale.subscription')
     Service = Model.get('sale.subscription.service')
     services = {s.product.code: s for s in Service.find([])}
+    services[BAD_SERVICE[0]] = _bad_service(*BAD_SERVICE)
     terms = {}
     subscriptions = {}
     for name, email, lines, months_ago, story in CUSTOMERS:
@@ -184,6 +211,7 @@ def load_demo_data(database, today=None):
             days.discard(day)
             done.add(day)
             run_billing(day)
+            _unshelve_pending_deletion(subscriptions, demo_cloud)
             if day.day == 1:
                 _pay_invoices(Invoice, subscriptions, day, payment_method,
                     today)
@@ -195,6 +223,34 @@ def load_demo_data(database, today=None):
                 if action.planned_date not in done:
                     days.add(action.planned_date)
     return config
+
+
+def _unshelve_pending_deletion(subscriptions, demo_cloud):
+    "The 'deleted' customer unshelves its servers once pending deletion"
+    for name, _, _, _, story in CUSTOMERS:
+        if story != 'deleted':
+            continue
+        subscription = subscriptions[name]
+        subscription.reload()
+        if subscription.billing_status == 'pending_deletion':
+            demo_cloud.unshelve_project(subscription.project_id)
+
+
+def _bad_service(code, name, price):
+    "A service whose product has no account category (no revenue account)"
+    from proteus import Model
+    Template = Model.get('product.template')
+    Uom = Model.get('product.uom')
+    Service = Model.get('sale.subscription.service')
+    template = Template(name=name, type='service', list_price=price)
+    template.default_uom, = Uom.find([('name', '=', "Unit")])
+    template.save()
+    product, = template.products
+    product.code = code
+    product.save()
+    service = Service(product=product, billing_type='limit')
+    service.save()
+    return service
 
 
 def _pay_invoices(Invoice, subscriptions, date, payment_method, today):

@@ -44,3 +44,46 @@ def test_monthly_run_smoke(tmp_path):
     assert entry['floor_per_s'] > 0
     assert abs(entry['max_ratio']
         - entry['floor_per_s'] / entry['baseline_per_s']) < 0.05
+
+
+def _run_usage(tmp_path, workload, size):
+    results = tmp_path / 'results.json'
+    env = dict(os.environ, TRYTOND_DATABASE__URI='sqlite://',
+        BENCH_USAGE_SUBSCRIPTIONS='2', BENCH_USAGE_BATCH='20')
+    env.pop('DB_NAME', None)
+    subprocess.run([sys.executable, str(ROOT / 'bench' / 'run.py'),
+            '--workload', workload, '--size', str(size),
+            '--results', str(results)],
+        env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    entry, = json.loads(results.read_text())
+    assert (entry['workload'], entry['size'], entry['database']) == (
+        workload, size, 'sqlite')
+    return entry
+
+
+def test_usage_ingest_smoke(tmp_path):
+    """The route (through a trytond on loopback) and stock's ORM create, 3
+    batches of 20 with duplicates; COPY is PostgreSQL's only"""
+    entry = _run_usage(tmp_path, 'usage_ingest', 60)
+    assert entry['batches'] == 3
+    # 1 event of each batch after the first is sent again
+    assert entry['ours_check'] == {
+        'accepted': 58, 'duplicates': 2, 'stored': 58}
+    assert entry['stored'] == 58
+    assert entry['stock_check'] == {'stored': 60}
+    assert 'copy_per_s' not in entry
+    assert entry['ours_per_s'] > 0 and entry['stock_per_s'] > 0
+    assert abs(entry['ratio'] - entry['ours_per_s'] / entry['stock_per_s']
+        ) < 0.05
+    assert entry['ours_peak_rss_mb'] > 0
+
+
+def test_usage_rating_smoke(tmp_path):
+    "Events ingested, aggregated into daily rows, the month rated"
+    entry = _run_usage(tmp_path, 'usage_rating', 100)
+    assert entry['events'] == 96
+    # Each row of a day is rated once, in one charge per line and day
+    check = entry['ours_check']
+    assert check['rows_rated'] == entry['rows'] == check['charges']
+    assert 0 < entry['rows'] <= 2 * 31
+    assert entry['ours_rows_per_s'] > 0

@@ -7,8 +7,9 @@ database path or URI), waits until it answers and yields its URL; on exit
 it stops the server and its children. ``drop_postgresql_database`` removes
 a database a test built on PostgreSQL. ``built_database_server(data, name,
 command)`` builds a database with a script (the access matrix, the usage
-route) and serves it. pytest.ini puts this folder on the
-path (``pythonpath = tests``).
+route) and serves it; ``post_json`` POSTs to a route with a user
+application key. pytest.ini puts this folder on the path
+(``pythonpath = tests``).
 """
 import contextlib
 import json
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -65,6 +67,38 @@ def built_database_server(data, name, command):
     finally:
         if pg_uri.startswith('postgresql://'):
             drop_postgresql_database(pg_uri, database)
+
+
+def served_database_fixture(name, builder):
+    """A module-scoped pytest fixture: (url, records) of a trytond serving
+    the database named name that the module builder (``python -m builder
+    <output.json>``) builds"""
+    @pytest.fixture(scope='module')
+    def server(tmp_path_factory):
+        with built_database_server(tmp_path_factory.mktemp(name), name,
+                [sys.executable, '-m', builder]) as (url, _, records):
+            yield url, records
+    return server
+
+
+def post_json(url, body, key=None, content_type='application/json',
+        timeout=120):
+    """(status, JSON answer or None) of a POST of body (bytes as they are,
+    anything else as JSON) to url, with ``Authorization: Bearer key``"""
+    request = urllib.request.Request(url,
+        data=body if isinstance(body, bytes) else json.dumps(body).encode(),
+        method='POST', headers={'Content-Type': content_type})
+    if key:
+        request.add_header('Authorization', f'Bearer {key}')
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        text = error.read()
+        try:
+            return error.code, json.loads(text)
+        except ValueError:
+            return error.code, None
 
 
 @contextlib.contextmanager
@@ -119,17 +153,18 @@ def server_env(data, **extra):
 
 
 @contextlib.contextmanager
-def demo_server(database, data, **extra_env):
+def demo_server(database, data, build_timeout=900, **extra_env):
     """Yield (url, env) of a trytond serving database built with the demo
     data (the script of `make demo`) in the folder data, or on PostgreSQL
-    when TRYTOND_DATABASE__URI names it; the database is dropped on exit"""
+    when TRYTOND_DATABASE__URI names it; the database is dropped on exit.
+    The build fails after build_timeout seconds."""
     env = server_env(data, **extra_env)
     pg_uri = env.get('TRYTOND_DATABASE__URI', '')
     try:
         subprocess.run(
             [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
                 '--database', database, '--reset'],
-            env=env, check=True, cwd=ROOT, timeout=900)
+            env=env, check=True, cwd=ROOT, timeout=build_timeout)
         with trytond_server(database, env, pathlib.Path(data) / 'trytond.log'
                 ) as url:
             yield url, env

@@ -3,3 +3,4 @@
 # The HTTP routes register when the module is imported (as Tryton's timesheet
 # does): the route must exist before a request loads the database's pool.
 from . import routes  # noqa: F401
+from . import row_route  # noqa: F401

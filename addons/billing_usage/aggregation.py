@@ -29,8 +29,11 @@ from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
+from .boundary import selections
+
 __all__ = ['AGGREGATIONS', 'QUANTITY_PLACES', 'day_start', 'days_between',
-    'split_days', 'aggregate', 'daily_quantities', 'weighted_days',
+    'split_days', 'aggregate', 'daily_quantities', 'daily_events',
+    'events_by_period', 'hourly_quantities', 'weighted_days',
     'canonical', 'matches']
 
 AGGREGATIONS = (
@@ -109,18 +112,26 @@ def aggregate(aggregation, events):
 
     events: (moment, value) in order; value is a Decimal for the numeric
     aggregations, any canonical text for unique_count, ignored for count.
+    An event may carry a third element, its share (a Fraction, see
+    boundary.selections): count and sum weigh it by its share, the others
+    see it whole.
     """
-    events = list(events)
+    events = [e if len(e) == 3 else (*e, 1) for e in events]
     if aggregation == 'count':
-        return _round(len(events))
+        if all(w == 1 for _, _, w in events):
+            return _round(len(events))
+        return _round(sum((Fraction(w) for _, _, w in events), Fraction(0)))
     if aggregation == 'unique_count':
-        return _round(len({v for _, v in events}))
+        return _round(len({v for _, v, _ in events}))
     if not events:
         return _round(0)
     if aggregation == 'sum':
-        return _round(sum((Decimal(v) for _, v in events), Decimal(0)))
+        if all(w == 1 for _, _, w in events):
+            return _round(sum((Decimal(v) for _, v, _ in events), Decimal(0)))
+        return _round(sum((Fraction(Decimal(v)) * Fraction(w)
+                    for _, v, w in events), Fraction(0)))
     if aggregation == 'max':
-        return _round(max(Decimal(v) for _, v in events))
+        return _round(max(Decimal(v) for _, v, _ in events))
     if aggregation == 'latest':
         # The last of the latest moment (a stable sort keeps their order)
         return _round(sorted(events, key=lambda e: e[0])[-1][1])
@@ -155,18 +166,51 @@ def weighted_days(events, start, end, level=0):
         for day in days_between(start, end)}
 
 
-def daily_quantities(aggregation, events, start, end, level=0):
+def daily_quantities(aggregation, events, start, end, level=0,
+        selection='start'):
     """{day: quantity} of the events in the days [start, end)
 
     For weighted_sum every day of the range has a quantity (see
-    weighted_days); for the others only the days with events.
+    weighted_days); for the others only the days with events. An event
+    may be (moment, value, until), a record of the range [moment, until):
+    selection says which days it counts in (boundary.selections); a
+    weighted_sum level is held from event to event whatever the selection.
     """
     if aggregation == 'weighted_sum':
-        return weighted_days(events, start, end, level)
-    range_start, range_end = day_start(start), day_start(end)
-    by_day = defaultdict(list)
-    for moment, value in events:
-        if range_start <= moment < range_end:
-            by_day[moment.date()].append((moment, value))
+        return weighted_days(((e[0], e[1]) for e in events), start, end,
+            level)
     return {day: aggregate(aggregation, day_events)
-        for day, day_events in sorted(by_day.items())}
+        for day, day_events in sorted(daily_events(
+                events, start, end, selection).items())}
+
+
+def daily_events(events, start, end, selection='start'):
+    """{day: [(moment, value, share)]} of the events (moment, value[,
+    until]) in the days [start, end), selected by selection"""
+    return {moment.date(): period_events for moment, period_events in (
+            events_by_period(events, day_start(start), day_start(end),
+                'day', selection).items())}
+
+
+def events_by_period(events, start, end, period, selection='start'):
+    """{period start: [(moment, value, share)]} of the events (moment,
+    value[, until]) in the periods (boundary.PERIODS) of the moments
+    [start, end), selected by selection"""
+    by_period = defaultdict(list)
+    for event in events:
+        moment, value = event[:2]
+        until = event[2] if len(event) > 2 else None
+        for first, share in selections(moment, until, period, selection):
+            if start <= first < end:
+                by_period[first].append((moment, value, share))
+    return by_period
+
+
+def hourly_quantities(aggregation, events, start, end, selection='start'):
+    """{hour start: quantity} of the events in the hours of [start, end)
+    (naive UTC datetimes), only the hours with events; not weighted_sum"""
+    if aggregation == 'weighted_sum':
+        raise ValueError("a time-weighted sum is aggregated per day")
+    return {hour: aggregate(aggregation, hour_events)
+        for hour, hour_events in sorted(events_by_period(
+                events, start, end, 'hour', selection).items())}

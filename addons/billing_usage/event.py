@@ -50,6 +50,9 @@ class Event(InputMixin, ModelSQL, ModelView):
     metric = fields.Many2One(
         'billing_usage.metric', "Metric", required=True, ondelete='RESTRICT')
     timestamp = fields.DateTime("Timestamp", required=True, help="In UTC.")
+    timestamp_end = fields.DateTime("End",
+        help="In UTC, for usage over the range [timestamp, end); empty for "
+        "an instant.")
     properties = fields.Text("Properties", required=True)
     aggregated = fields.Boolean(
         "Aggregated", readonly=True,
@@ -102,7 +105,7 @@ class Event(InputMixin, ModelSQL, ModelView):
         "The checks of ingest, for events created otherwise"
         if field_names and not (field_names & {
                     'transaction_id', 'subscription', 'line', 'metric',
-                    'timestamp', 'properties', 'company'}):
+                    'timestamp', 'timestamp_end', 'properties', 'company'}):
             return
         for event in events:
             try:
@@ -114,6 +117,8 @@ class Event(InputMixin, ModelSQL, ModelView):
                     'timestamp': event.timestamp,
                     'properties': properties,
                     }
+                if event.timestamp_end:
+                    item['end'] = event.timestamp_end
                 payload.read_event(item)
                 error = cls._check_target(
                     event.subscription, event.metric, [event.line],
@@ -146,38 +151,9 @@ class Event(InputMixin, ModelSQL, ModelView):
     def _check_target(cls, subscription, metric, lines, timestamp,
             properties):
         "The message of what makes the event not billable, or None"
-        if subscription.state not in USAGE_STATES:
-            return gettext('billing_usage.msg_event_subscription_state',
-                subscription=subscription.rec_name)
-        day = timestamp.date()
-        end = subscription.end_date
-        if day < subscription.start_date or (end and day > end):
-            return gettext('billing_usage.msg_event_outside',
-                timestamp=timestamp, subscription=subscription.rec_name)
-        if not cls._event_line(lines, metric, day):
-            return gettext('billing_usage.msg_event_no_line',
-                subscription=subscription.rec_name, metric=metric.rec_name,
-                day=day)
-        try:
-            if metric.reads_number:
-                payload.property_number(properties, metric.field_name)
-            elif metric.aggregation == 'unique_count':
-                if properties.get(metric.field_name) is None:
-                    raise payload.EventInputError(
-                        'property_missing', key=metric.field_name)
-        except payload.EventInputError as error:
-            return _message(error)
-
-    @staticmethod
-    def _event_line(lines, metric, day):
-        "The usage line among lines rated from metric on day, or None"
-        for line in lines:
-            service = line.service
-            if (service and service.usage_metric == metric
-                    and line.billing_type == 'usage'
-                    and line.start_date and line.billing_start <= day
-                    and (not line.billing_end or day < line.billing_end)):
-                return line
+        message, _ = _Target(subscription, lines).check(
+            _MetricRule(metric), timestamp, properties)
+        return message
 
     @classmethod
     def _check_input_ingest(cls, args, context, method):
@@ -211,6 +187,9 @@ class Event(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def _ingest(cls, items, company_id):
+        """The results of items: the per-event work is plain Python on what
+        one lookup per batch read (_Target, _MetricRule), the accepted
+        events are stored by one statement per slice (_insert)"""
         results = [None] * len(items)
         events = {}
         for index, item in enumerate(items):
@@ -218,38 +197,36 @@ class Event(InputMixin, ModelSQL, ModelView):
                 events[index] = payload.read_event(item)
             except payload.EventInputError as error:
                 results[index] = _error(_message(error))
-        subscriptions = cls._ingest_subscriptions(
+        targets = cls._ingest_subscriptions(
             {e['subscription'] for e in events.values()}, company_id)
         metrics = cls._ingest_metrics(
             {e['metric'] for e in events.values()}, company_id)
-        lines = cls._ingest_lines(subscriptions.values())
         rows, seen = {}, set()
+        dumps = _CANONICAL.encode
         for index, event in events.items():
-            subscription = subscriptions.get(event['subscription'])
+            target = targets.get(event['subscription'])
             metric = metrics.get(event['metric'])
-            if not subscription:
+            line_id = None
+            if not target:
                 message = gettext('billing_usage.msg_event_subscription',
                     value=event['subscription'])
             elif not metric:
                 message = gettext('billing_usage.msg_event_metric',
                     value=event['metric'])
             else:
-                message = cls._check_target(
-                    subscription, metric, lines[subscription.id],
-                    event['timestamp'], event['properties'])
+                message, line_id = target.check(
+                    metric, event['timestamp'], event['properties'])
             if message:
                 results[index] = _error(message)
                 continue
-            if event['transaction_id'] in seen:
+            transaction_id = event['transaction_id']
+            if transaction_id in seen:
                 results[index] = {'status': 'duplicate'}
                 continue
-            seen.add(event['transaction_id'])
-            line = cls._event_line(
-                lines[subscription.id], metric, event['timestamp'].date())
-            rows[index] = (event['transaction_id'], subscription.id, line.id,
-                metric.id, event['timestamp'], json.dumps(
-                    event['properties'], sort_keys=True, separators=(
-                        ',', ':')))
+            seen.add(transaction_id)
+            rows[index] = (transaction_id, target.id, line_id, metric.id,
+                event['timestamp'], event.get('end'),
+                dumps(event['properties']))
         inserted = cls._insert(company_id, list(rows.values()))
         for index, row in rows.items():
             results[index] = {
@@ -258,6 +235,7 @@ class Event(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def _ingest_subscriptions(cls, numbers, company_id):
+        "The _Target of each subscription number of the company"
         Subscription = Pool().get('sale.subscription')
         found = {}
         for sub_numbers in grouped_slice(
@@ -266,11 +244,13 @@ class Event(InputMixin, ModelSQL, ModelView):
                         ('number', 'in', list(sub_numbers)),
                         ('company', '=', company_id),
                         ]):
-                found[subscription.number] = subscription
+                found[subscription.number] = _Target(
+                    subscription, subscription.lines)
         return found
 
     @classmethod
     def _ingest_metrics(cls, codes, company_id):
+        "The _MetricRule of each metric code of the company"
         Metric = Pool().get('billing_usage.metric')
         found = {}
         for sub_codes in grouped_slice(
@@ -279,33 +259,40 @@ class Event(InputMixin, ModelSQL, ModelView):
                         ('code', 'in', list(sub_codes)),
                         ('company', '=', company_id),
                         ]):
-                found[metric.code] = metric
+                found[metric.code] = _MetricRule(metric)
         return found
-
-    @classmethod
-    def _ingest_lines(cls, subscriptions):
-        "The usage lines rated from a metric, per subscription id"
-        lines = defaultdict(list)
-        for subscription in subscriptions:
-            lines[subscription.id] = [l for l in subscription.lines
-                if l.billing_type == 'usage' and l.service
-                and l.service.usage_metric]
-        return lines
 
     @classmethod
     def _insert(cls, company_id, rows):
         """Insert rows, skipping those whose transaction id the company has
         already: the unique index decides, also between concurrent
         requests (the second waits for the first and skips). Return the
-        transaction ids inserted."""
+        transaction ids inserted.
+
+        Rows are inserted in the order of their transaction ids, so that
+        two requests that share ids wait for each other instead of
+        deadlocking. On PostgreSQL one statement takes the whole batch as
+        one JSON text (``INSERT … SELECT … FROM json_to_recordset(…) ON
+        CONFLICT DO NOTHING RETURNING``); elsewhere multi-row ``VALUES`` by slices of the
+        backend's parameters."""
         if not rows:
             return set()
+        rows = sorted(rows)
         transaction = Transaction()
         cursor = transaction.connection.cursor()
-        table = cls.__table__()
         now = datetime.datetime.now()
+        if backend.name == 'postgresql':
+            cursor.execute(_PG_INSERT % {'table': cls._table}, (
+                    company_id, transaction.user, now, _JSON.encode([{
+                                'i': i, 's': s, 'l': l, 'm': m,
+                                'd': d.isoformat(),
+                                'e': e.isoformat() if e else None, 'p': p}
+                            for i, s, l, m, d, e, p in rows])))
+            return {r for r, in cursor}
+        table = cls.__table__()
         columns = [table.company, table.transaction_id, table.subscription,
-            table.line, table.metric, table.timestamp, table.properties,
+            table.line, table.metric, table.timestamp, table.timestamp_end,
+            table.properties,
             table.aggregated, table.create_uid, table.create_date]
         inserted = set()
         size = max(1, backend.MAX_QUERY_PARAMS // len(columns))
@@ -322,20 +309,26 @@ class Event(InputMixin, ModelSQL, ModelView):
     @classmethod
     def pending(cls, before):
         """(line id, metric id, day) of the events not aggregated yet whose
-        day ended at before (a date)"""
+        day ended at before (a date): the days of a range [timestamp, end)
+        too (ended ones), whichever the selection at period boundaries"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table.select(
                 table.line, table.metric, table.timestamp,
+                table.timestamp_end,
                 where=(table.aggregated == False)  # noqa: E712
                 & (table.timestamp < datetime.datetime.combine(
                         before, datetime.time()))))
         keys = set()
-        for line, metric, timestamp in cursor:
-            if isinstance(timestamp, str):
-                timestamp = datetime.datetime.fromisoformat(timestamp)
-            keys.add((line, metric, timestamp.date()))
+        for line, metric, timestamp, end in cursor:
+            for day in event_days(timestamp, end, before):
+                keys.add((line, metric, day))
         return keys
+
+    @property
+    def last_day(self):
+        "The last day the event may count in"
+        return event_days(self.timestamp, self.timestamp_end)[-1]
 
     @classmethod
     def mark_aggregated(cls, event_ids):
@@ -345,6 +338,26 @@ class Event(InputMixin, ModelSQL, ModelView):
             cursor.execute(*table.update(
                     [table.aggregated], [True],
                     where=In(table.id, list(sub_ids))))
+
+
+def _datetime(value):
+    if isinstance(value, str):
+        return datetime.datetime.fromisoformat(value)
+    return value
+
+
+def event_days(timestamp, end, before=None):
+    """The days [timestamp, end) overlaps (the day of timestamp for an
+    instant), before the date before"""
+    timestamp, end = _datetime(timestamp), _datetime(end)
+    days = [timestamp.date()]
+    if end and end > timestamp:
+        last = (end - datetime.timedelta(microseconds=1)).date()
+        while days[-1] < last:
+            days.append(days[-1] + datetime.timedelta(days=1))
+    if before:
+        days = [d for d in days if d < before]
+    return days
 
 
 class _Unqualified(Expression):
@@ -366,3 +379,92 @@ class _Unqualified(Expression):
 
 def _error(message):
     return {'status': 'error', 'message': message}
+
+
+# The properties as stored: canonical JSON
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(',', ':'))
+_JSON = json.JSONEncoder(separators=(',', ':'))
+# The rows come as one JSON text that PostgreSQL reads itself
+# (json_to_recordset): psycopg dumps Python lists as arrays in Python, value
+# by value, which cost more than the rest of the ingestion
+_PG_INSERT = (
+    'INSERT INTO "%(table)s" AS t ("company", "transaction_id", '
+    '"subscription", "line", "metric", "timestamp", "timestamp_end", '
+    '"properties", "aggregated", "create_uid", "create_date") '
+    'SELECT %%s, u.i, u.s, u.l, u.m, u.d, u.e, u.p, false, %%s, %%s '
+    'FROM json_to_recordset(%%s::json) AS u('
+    'i varchar, s integer, l integer, m integer, d timestamp, '
+    'e timestamp, p text) '
+    'ON CONFLICT ("company", "transaction_id") DO NOTHING '
+    'RETURNING "transaction_id"')
+
+
+class _MetricRule:
+    "What the checks of an event read of its metric, read once per batch"
+    __slots__ = ('metric', 'id', 'reads_number', 'unique', 'field_name')
+
+    def __init__(self, metric):
+        self.metric = metric
+        self.id = metric.id
+        self.reads_number = metric.reads_number
+        self.unique = metric.aggregation == 'unique_count'
+        self.field_name = metric.field_name
+
+    @property
+    def rec_name(self):
+        return self.metric.rec_name
+
+
+class _Target:
+    """A subscription as the checks of its events read it, once per batch:
+    its state and dates, and per metric the usage lines rated from it with
+    their billed days [billing_start, billing_end)"""
+    __slots__ = ('subscription', 'id', 'state', 'start', 'end', 'lines')
+
+    def __init__(self, subscription, lines):
+        self.subscription = subscription
+        self.id = subscription.id
+        self.state = subscription.state
+        self.start = subscription.start_date
+        self.end = subscription.end_date
+        self.lines = defaultdict(list)
+        for line in lines:
+            service = line.service
+            if (line.billing_type == 'usage' and service
+                    and service.usage_metric and line.start_date):
+                self.lines[service.usage_metric.id].append(
+                    (line.id, line.billing_start, line.billing_end))
+
+    def line(self, metric_id, day):
+        "The id of the usage line rated from the metric on day, or None"
+        for line_id, start, end in self.lines.get(metric_id, ()):
+            if start <= day and (not end or day < end):
+                return line_id
+
+    def check(self, metric, timestamp, properties):
+        """(message, None) of what makes the event not billable, or (None,
+        the id of its usage line)"""
+        subscription = self.subscription
+        if self.state not in USAGE_STATES:
+            return gettext('billing_usage.msg_event_subscription_state',
+                subscription=subscription.rec_name), None
+        day = timestamp.date()
+        if day < self.start or (self.end and day > self.end):
+            return gettext('billing_usage.msg_event_outside',
+                timestamp=timestamp,
+                subscription=subscription.rec_name), None
+        line_id = self.line(metric.id, day)
+        if line_id is None:
+            return gettext('billing_usage.msg_event_no_line',
+                subscription=subscription.rec_name, metric=metric.rec_name,
+                day=day), None
+        try:
+            if metric.reads_number:
+                payload.property_number(properties, metric.field_name)
+            elif metric.unique:
+                if properties.get(metric.field_name) is None:
+                    raise payload.EventInputError(
+                        'property_missing', key=metric.field_name)
+        except payload.EventInputError as error:
+            return _message(error), None
+        return None, line_id

@@ -20,5 +20,9 @@ class IngestError(UserError):
     "A call of ingest that is refused as a whole"
 
 
+class EventImportError(UserError):
+    "A file of usage events that cannot be imported at all"
+
+
 class UsageRowError(UserError):
     pass

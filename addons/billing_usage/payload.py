@@ -5,11 +5,13 @@
 Two shapes are read, in a JSON body or from Python:
 
 * the native event ``{"transaction_id", "subscription", "metric",
-  "timestamp", "properties"}``, in ``{"events": [...]}``;
+  "timestamp", "properties"}``, in ``{"events": [...]}``, and ``"end"``
+  for a record of usage over the range ``[timestamp, end)``;
 * a CloudEvents 1.0 event in structured mode (``specversion`` "1.0"):
   ``id`` is the transaction id, ``subject`` the subscription number,
   ``type`` the metric code, ``time`` the timestamp and ``data`` the
-  properties. A body of content type ``application/cloudevents+json`` is one
+  properties (the extension attribute ``endtime`` is the end). A body of
+  content type ``application/cloudevents+json`` is one
   such event, ``application/cloudevents-batch+json`` a list of them; inside
   ``{"events": [...]}`` an item with ``specversion`` is one too.
 
@@ -24,8 +26,12 @@ import json
 import math
 from decimal import Decimal
 
+from subscription_core.input_error import CodedInputError
+from subscription_core.input_error import short as _short
+
 __all__ = ['MAX_EVENTS', 'EventInputError', 'BodyError', 'parse_body',
-    'check_count', 'read_event', 'read_timestamp', 'property_number']
+    'check_count', 'read_event', 'read_timestamp', 'read_end',
+    'property_number']
 
 # Events per request or per call of ingest
 MAX_EVENTS = 10_000
@@ -39,19 +45,18 @@ NUMBER_MAX = 10 ** 15
 # Timestamps a usage event may carry
 TIMESTAMP_MIN = _dt.datetime(1900, 1, 1)
 TIMESTAMP_MAX = _dt.datetime(2999, 12, 31, 23, 59, 59)
+# The longest range [timestamp, end) a usage record may cover
+MAX_SPAN = _dt.timedelta(days=31)
 
 JSON_TYPES = {'application/json'}
+_NATIVE_KEYS = frozenset({'transaction_id', 'subscription', 'metric',
+        'timestamp', 'properties', 'end'})
 CLOUDEVENT_TYPE = 'application/cloudevents+json'
 CLOUDEVENT_BATCH_TYPE = 'application/cloudevents-batch+json'
 
 
-class EventInputError(ValueError):
+class EventInputError(CodedInputError):
     "An event that cannot be read; code names the rule, params its values"
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 class BodyError(EventInputError):
@@ -117,25 +122,37 @@ def read_event(item):
             'metric': item.get('type'),
             'timestamp': item.get('time'),
             'properties': item.get('data'),
+            'end': item.get('endtime'),
             }
-    else:
-        unknown = set(item) - {'transaction_id', 'subscription', 'metric',
-            'timestamp', 'properties'}
-        if unknown:
-            raise EventInputError('unknown_key', key=_short(sorted(
-                        map(str, unknown))[0]))
-    return {
+    elif not _NATIVE_KEYS.issuperset(item):
+        unknown = set(item) - _NATIVE_KEYS
+        raise EventInputError('unknown_key', key=_short(sorted(
+                    map(str, unknown))[0]))
+    event = {
         'transaction_id': _text(item.get('transaction_id'), 'transaction_id'),
         'subscription': _text(item.get('subscription'), 'subscription'),
         'metric': _text(item.get('metric'), 'metric'),
         'timestamp': read_timestamp(item.get('timestamp')),
         'properties': _properties(item.get('properties')),
         }
+    if item.get('end') is not None:
+        event['end'] = read_end(event['timestamp'], item['end'])
+    return event
 
 
-def _short(value, size=40):
-    text = str(value)
-    return text if len(text) <= size else text[:size] + '…'
+def read_end(timestamp, value):
+    """The end of a usage record [timestamp, end) as a naive UTC datetime:
+    after its start, at most MAX_SPAN later"""
+    try:
+        end = read_timestamp(value)
+    except EventInputError as error:
+        raise EventInputError('end', value=error.params['value'])
+    if end <= timestamp:
+        raise EventInputError('end_before', end=end, timestamp=timestamp)
+    if end - timestamp > MAX_SPAN:
+        raise EventInputError('end_span', end=end, timestamp=timestamp,
+            days=MAX_SPAN.days)
+    return end
 
 
 def _clean_text(value, size):
@@ -145,6 +162,8 @@ def _clean_text(value, size):
 
 
 def _encodable(value):
+    if value.isascii():
+        return True
     try:
         value.encode('utf-8')
     except UnicodeEncodeError:

@@ -14,8 +14,10 @@ from subscription_core.billing_run import check_run_date
 from subscription_core.validation import InputMixin, WizardInputMixin
 
 from .aggregation import (
-    QUANTITY_PLACES, canonical, daily_quantities, day_start, matches)
-from .event import USAGE_STATES
+    QUANTITY_PLACES, canonical, daily_quantities, day_start, hourly_quantities,
+    matches)
+from .boundary import last_period, period_start, selections
+from .event import USAGE_STATES, event_days
 
 _ONE_DAY = datetime.timedelta(days=1)
 
@@ -41,6 +43,9 @@ class Row(InputMixin, ModelSQL, ModelView):
         help="The value of the metric's group-by property.")
     day = fields.Date("Day", required=True, readonly=True,
         help="The UTC day [00:00, 24:00) of the usage.")
+    hour = fields.Integer("Hour", readonly=True,
+        help="The UTC hour [hh:00, hh+1:00) of the usage, for the hourly "
+        "rows of a line invoiced per hour; empty for a daily row.")
     quantity = fields.Numeric(
         "Quantity", digits=(16, QUANTITY_PLACES), required=True,
         readonly=True)
@@ -62,18 +67,37 @@ class Row(InputMixin, ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_constraints = [
-            ('row_unique', Unique(t, t.line, t.metric, t.group_value, t.day),
+            ('row_hour_unique', Unique(
+                    t, t.line, t.metric, t.group_value, t.day, t.hour),
                 'billing_usage.msg_row_unique'),
             ]
         cls._sql_indexes.add(Index(t,
                 (t.line, Index.Range()),
                 (t.metric, Index.Range()),
                 (t.day, Index.Range())))
-        cls._order = [('day', 'DESC'), ('subscription', 'ASC'),
-            ('metric', 'ASC'), ('group_value', 'ASC'), ('id', 'ASC')]
+        cls._order = [('day', 'DESC'), ('hour', 'DESC NULLS FIRST'),
+            ('subscription', 'ASC'), ('metric', 'ASC'),
+            ('group_value', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        # Migration from 8.0.0 (unreleased): the hour joined the key
+        cls.__table_handler__(module).drop_constraint('row_unique')
+        # A daily row has no hour, and NULLs are distinct in a unique
+        # constraint: the daily rows get a partial unique index (PostgreSQL
+        # and SQLite alike)
+        cursor.execute(
+            'CREATE UNIQUE INDEX IF NOT EXISTS billing_usage_row_day_uniq '
+            'ON "%s" (line, metric, group_value, day) '
+            'WHERE hour IS NULL' % table._name)
 
     def get_rec_name(self, name):
         label = '%s %s' % (self.metric.code, self.day)
+        if self.hour is not None:
+            label += ' %02d:00' % self.hour
         if self.group_value:
             label += ' (%s)' % self.group_value
         return label
@@ -104,30 +128,170 @@ class Row(InputMixin, ModelSQL, ModelView):
         Line = pool.get('sale.subscription.line')
         if date is None:
             date = Date.today()
-        company_id = Transaction().context.get('company', -1)
         with without_check_access():
             work = defaultdict(set)
             for line_id, metric_id, day in Event.pending(date):
                 work[line_id, metric_id].add(day)
-            lines = Line.browse({l for l, _ in work})
-            lines += Line.search([
+            lines = Line.search([
                     ('service.usage_metric.aggregation', '=', 'weighted_sum'),
                     ('usage_rows_until', '!=', None),
                     ('usage_rows_until', '<', date),
                     ('subscription.state', 'in', list(USAGE_STATES)),
                     ])
+            return cls._generate_work(work, lines, date)
+
+    @classmethod
+    def regenerate(cls, start, end):
+        """Aggregate again every day of [start, end) (ended days) that has
+        events or rows in the company of the context, whether its events
+        were aggregated or not, and bill the rows that changed; return
+        them"""
+        pool = Pool()
+        Event = pool.get('billing_usage.event')
+        company_id = Transaction().context.get('company', -1)
+        event = Event.__table__()
+        cursor = Transaction().connection.cursor()
+        with without_check_access():
+            work = defaultdict(set)
+            first, following = day_start(start), day_start(end)
+            cursor.execute(*event.select(
+                    event.line, event.metric, event.timestamp,
+                    event.timestamp_end,
+                    where=(event.company == company_id)
+                    & (event.timestamp < following)
+                    & ((event.timestamp >= first)
+                        | (event.timestamp_end > first))))
+            for line_id, metric_id, timestamp, timestamp_end in cursor:
+                for day in event_days(timestamp, timestamp_end, end):
+                    if day >= start:
+                        work[line_id, metric_id].add(day)
+            for row in cls.search([
+                        ('company', '=', company_id),
+                        ('day', '>=', start),
+                        ('day', '<', end),
+                        ]):
+                work[row.line.id, row.metric.id].add(row.day)
+            return cls._generate_work(work, [], end)
+
+    @classmethod
+    def _generate_work(cls, work, lines, date):
+        """Aggregate the days of work ({(line id, metric id): days}) and of
+        the time-weighted lines up to date; bill and return the rows
+        changed"""
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Metric = pool.get('billing_usage.metric')
+        company_id = Transaction().context.get('company', -1)
+        lines = list(lines) + Line.browse({l for l, _ in work})
+        rows = []
+        for line in set(lines):
+            if line.subscription.company.id != company_id:
+                continue
+            metric = line.service.usage_metric if line.service else None
+            metrics = {m for l, m in work if l == line.id}
+            if metric and metric.aggregation == 'weighted_sum':
+                metrics.add(metric.id)
+            for metric_id in sorted(metrics):
+                days = work[line.id, metric_id]
+                if cls._hourly(line, Metric(metric_id)):
+                    hours = {day_start(d) + datetime.timedelta(hours=h)
+                        for d in days for h in range(24)}
+                    rows += cls._generate_hours(
+                        line, Metric(metric_id), hours, day_start(date))
+                else:
+                    rows += cls._generate_line(line, metric_id, days, date)
+        cls.bill(rows)
+        return rows
+
+    @staticmethod
+    def _hourly(line, metric):
+        """Whether the rows of line for metric are hourly: the line is
+        invoiced per hour, its company invoices on demand hourly and the
+        metric is not time-weighted (those rows are daily)"""
+        Configuration = Pool().get('billing_usage.configuration')
+        return (line.billing_period == 'hour'
+            and metric.aggregation != 'weighted_sum'
+            and Configuration.get_for(
+                line.subscription.company).hourly_on_demand)
+
+    # Scheduled with the on-demand invoices (hourly, at minute 0).
+    @classmethod
+    def generate_hours(cls, until):
+        """Aggregate into hourly rows the events of the hours ended at until
+        (a naive UTC datetime) of the lines whose rows are hourly (see
+        _hourly), and bill the rows: usage sent at 13:30 is in the row of
+        13:00, invoiced at 14:00"""
+        pool = Pool()
+        Event = pool.get('billing_usage.event')
+        Configuration = pool.get('billing_usage.configuration')
+        company_id = Transaction().context.get('company', -1)
+        configuration = Configuration.get_for(company_id)
+        if not configuration.hourly_on_demand:
+            return []
+        selection = configuration.boundary_selection
+        hour = datetime.timedelta(hours=1)
+        with without_check_access():
+            work = defaultdict(set)
+            for event in Event.search([
+                        ('company', '=', company_id),
+                        ('aggregated', '=', False),
+                        ('timestamp', '<', until),
+                        ('line.billing_period', '=', 'hour'),
+                        ('metric.aggregation', '!=', 'weighted_sum'),
+                        ]):
+                for first, _ in selections(event.timestamp,
+                        event.timestamp_end, 'hour', selection):
+                    if first + hour <= until:
+                        work[event.line, event.metric].add(first)
             rows = []
-            for line in set(lines):
-                if line.subscription.company.id != company_id:
-                    continue
-                metric = line.service.usage_metric if line.service else None
-                metrics = {m for l, m in work if l == line.id}
-                if metric and metric.aggregation == 'weighted_sum':
-                    metrics.add(metric.id)
-                for metric_id in sorted(metrics):
-                    rows += cls._generate_line(
-                        line, metric_id, work[line.id, metric_id], date)
+            for (line, metric), hours in work.items():
+                rows += cls._generate_hours(line, metric, hours, until)
             cls.bill(rows)
+        return rows
+
+    @classmethod
+    def _generate_hours(cls, line, metric, hours, until):
+        """Aggregate the hours (their starts) of (line, metric) into hourly
+        rows; return the rows changed"""
+        pool = Pool()
+        Event = pool.get('billing_usage.event')
+        Configuration = pool.get('billing_usage.configuration')
+        hour = datetime.timedelta(hours=1)
+        hours = {h for h in hours if h + hour <= until
+            and line.billing_start <= h.date()
+            and (not line.billing_end or h.date() < line.billing_end)}
+        if not hours:
+            return []
+        selection = Configuration.get_for(
+            line.subscription.company).boundary_selection
+        first, last = min(hours), max(hours) + hour
+        events = Event.search([
+                ('line', '=', line.id),
+                ('metric', '=', metric.id),
+                ['OR', [
+                        ('timestamp', '>=', first),
+                        ('timestamp', '<', last),
+                        ], [
+                        ('timestamp', '<', first),
+                        ('timestamp_end', '>', first),
+                        ]],
+                ], order=[('timestamp', 'ASC'), ('id', 'ASC')])
+        by_group, counts = _group_events(
+            events, metric, 'hour', selection, hours)
+        quantities = {}
+        for group, group_events in by_group.items():
+            for start, quantity in hourly_quantities(metric.aggregation,
+                    group_events, first, last, selection).items():
+                if start in hours:
+                    quantities[group, start.date(), start.hour] = quantity
+        rows = cls._save_rows(line, metric,
+            {(h.date(), h.hour) for h in hours}, quantities, counts,
+            keep_zero=True)
+        Event.mark_aggregated([e.id for e in events
+                if (period_start(e.timestamp, 'hour') in hours
+                    or e.timestamp < first)
+                and last_period(e.timestamp, e.timestamp_end, 'hour',
+                    'overlap') + hour <= until])
         return rows
 
     @classmethod
@@ -137,6 +301,7 @@ class Row(InputMixin, ModelSQL, ModelView):
         Event = pool.get('billing_usage.event')
         Line = pool.get('sale.subscription.line')
         Metric = pool.get('billing_usage.metric')
+        Configuration = pool.get('billing_usage.configuration')
         metric = Metric(metric_id)
         weighted = metric.aggregation == 'weighted_sum'
         if weighted:
@@ -149,52 +314,63 @@ class Row(InputMixin, ModelSQL, ModelView):
             days = set(_days(start, end))
             domain = [('timestamp', '<', day_start(end))]
         else:
+            # The usage of the line's dates only
+            days = {d for d in days if line.billing_start <= d
+                and (not line.billing_end or d < line.billing_end)}
+            if not days:
+                return []
             start, end = min(days), max(days) + _ONE_DAY
-            domain = [
-                ('timestamp', '>=', day_start(start)),
-                ('timestamp', '<', day_start(end)),
-                ]
+            domain = [['OR', [
+                        ('timestamp', '>=', day_start(start)),
+                        ('timestamp', '<', day_start(end)),
+                        ], [
+                        # A range that started before and overlaps
+                        ('timestamp', '<', day_start(start)),
+                        ('timestamp_end', '>', day_start(start)),
+                        ]]]
+        selection = Configuration.get_for(
+            line.subscription.company).boundary_selection
         events = Event.search([
                 ('line', '=', line.id),
                 ('metric', '=', metric.id),
                 ] + domain, order=[('timestamp', 'ASC'), ('id', 'ASC')])
-        filters = metric.usage_filters
-        by_group = defaultdict(list)
-        counts = defaultdict(int)
-        for event in events:
-            properties = json.loads(event.properties)
-            if not matches(properties, filters):
-                continue
-            group = (canonical(properties.get(metric.group_by))
-                if metric.group_by else '')
-            by_group[group].append((event.timestamp, _value(
-                        metric, properties)))
-            if event.timestamp.date() in days:
-                counts[group, event.timestamp.date()] += 1
+        by_group, counts = _group_events(events, metric, 'day',
+            'start' if weighted else selection,
+            {day_start(d) for d in days})
         quantities = {}
         for group, group_events in by_group.items():
             for day, quantity in daily_quantities(
-                    metric.aggregation, group_events, start, end).items():
+                    metric.aggregation, group_events, start, end,
+                    selection=selection).items():
                 if day in days:
-                    quantities[group, day] = quantity
-        rows = cls._save_rows(line, metric, days, quantities, counts,
-            keep_zero=not weighted)
+                    quantities[group, day, None] = quantity
+        rows = cls._save_rows(line, metric, {(d, None) for d in days},
+            quantities, counts, keep_zero=not weighted)
+        # An event whose range goes on after date is aggregated again the
+        # next time
         Event.mark_aggregated([e.id for e in events
-                if e.timestamp.date() in days or e.timestamp.date() < start])
+                if (e.timestamp.date() in days or e.timestamp.date() < start)
+                and e.last_day < date])
         if weighted:
             Line.write([line], {'usage_rows_until': end})
         return rows
 
     @classmethod
-    def _save_rows(cls, line, metric, days, quantities, counts, keep_zero):
-        "Create or update the rows of days; return those changed"
-        existing = {(r.group_value or '', r.day): r for r in cls.search([
+    def _save_rows(cls, line, metric, periods, quantities, counts,
+            keep_zero):
+        """Create or update the rows of periods ((day, hour), hour None for
+        a daily row); quantities and counts are keyed by (group, day,
+        hour). Return the rows changed."""
+        existing = {(r.group_value or '', r.day, r.hour): r
+            for r in cls.search([
                     ('line', '=', line.id),
                     ('metric', '=', metric.id),
-                    ('day', 'in', sorted(days)),
-                    ])}
+                    ('day', 'in', sorted({d for d, _ in periods})),
+                    ])
+            if (r.day, r.hour) in periods}
         to_create, to_save = [], []
-        for key in sorted(quantities.keys() | existing.keys()):
+        for key in sorted(quantities.keys() | existing.keys(),
+                key=lambda k: (k[0], k[1], -1 if k[2] is None else k[2])):
             quantity = quantities.get(key, Decimal(0))
             count = counts.get(key, 0)
             row = existing.get(key)
@@ -203,11 +379,11 @@ class Row(InputMixin, ModelSQL, ModelView):
                     row.quantity, row.event_count = quantity, count
                     to_save.append(row)
             elif quantity or (keep_zero and count):
-                group, day = key
+                group, day, hour = key
                 to_create.append(cls(
                         company=line.subscription.company,
                         subscription=line.subscription, line=line,
-                        metric=metric, group_value=group, day=day,
+                        metric=metric, group_value=group, day=day, hour=hour,
                         quantity=quantity, event_count=count))
         cls.save(to_create + to_save)
         return to_create + to_save
@@ -237,6 +413,10 @@ class Row(InputMixin, ModelSQL, ModelView):
                 to_create.append({
                         'line': row.line.id,
                         'date': row.day,
+                        # An hourly row is invoiced with the hour's window
+                        'consumed_at': (day_start(row.day)
+                            + datetime.timedelta(hours=row.hour)
+                            if row.hour is not None else None),
                         'quantity': float(rest),
                         'usage_row': row.id,
                         })
@@ -253,6 +433,29 @@ def _days(start, end):
     while day < end:
         yield day
         day += _ONE_DAY
+
+
+def _group_events(events, metric, period, selection, periods):
+    """The events the metric counts, per group: ({group: [(moment, value,
+    end)]}, {(group, day, hour): events counted}) for the periods (their
+    starts; hour None for days) selected by selection"""
+    filters = metric.usage_filters
+    by_group = defaultdict(list)
+    counts = defaultdict(int)
+    for event in events:
+        properties = json.loads(event.properties)
+        if not matches(properties, filters):
+            continue
+        group = (canonical(properties.get(metric.group_by))
+            if metric.group_by else '')
+        by_group[group].append((event.timestamp, _value(
+                    metric, properties), event.timestamp_end))
+        for first, _ in selections(event.timestamp, event.timestamp_end,
+                period, selection):
+            if first in periods:
+                counts[group, first.date(),
+                    first.hour if period == 'hour' else None] += 1
+    return by_group, counts
 
 
 def _value(metric, properties):

@@ -2,7 +2,7 @@
 # the repository for copyright and license notices.
 from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
 from .exceptions import MetricError
@@ -26,8 +26,10 @@ class Service(metaclass=PoolMeta):
 
     @classmethod
     def check_usage_metric(cls, services, field_names=None):
-        if field_names and not (
-                field_names & {'usage_metric', 'billing_type', 'company'}):
+        Configuration = Pool().get('billing_usage.configuration')
+        if field_names and not (field_names & {
+                    'usage_metric', 'billing_type', 'billing_period',
+                    'company'}):
             return
         for service in services:
             metric = service.usage_metric
@@ -41,4 +43,12 @@ class Service(metaclass=PoolMeta):
             if company and company != metric.company:
                 raise MetricError(gettext(
                         'billing_usage.msg_service_metric_company',
+                        service=service.rec_name, metric=metric.rec_name))
+            if (service.billing_period == 'hour'
+                    and metric.aggregation != 'weighted_sum'
+                    and not Configuration.get_for(
+                        metric.company).hourly_on_demand):
+                # On demand is daily unless the company invoices hourly
+                raise MetricError(gettext(
+                        'billing_usage.msg_service_hourly_disabled',
                         service=service.rec_name, metric=metric.rec_name))

@@ -1,7 +1,9 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
+import datetime
+
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 
 
 class Line(metaclass=PoolMeta):
@@ -24,3 +26,21 @@ class Line(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('usage_rows_until')
         return super().copy(lines, default=default)
+
+
+class Subscription(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    @classmethod
+    def create_on_demand_invoices(cls, date=None):
+        """Make the hourly usage rows of the hours ended at date first, so
+        that usage sent at 13:30 is invoiced at 14:00 (one clock: the
+        engine's date)"""
+        Row = Pool().get('billing_usage.row')
+        if date is None:
+            date = datetime.datetime.now(datetime.timezone.utc).replace(
+                tzinfo=None)
+        until = date if isinstance(date, datetime.datetime) else (
+            datetime.datetime.combine(date, datetime.time()))
+        Row.generate_hours(until)
+        return super().create_on_demand_invoices(date=date)

@@ -357,11 +357,12 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
         if self.invoice:
             domain.append(('step_key', '=', self._step_key()))
         elif subscription.cloud_shelved_date:
-            domain.append(('date', '>=', subscription.cloud_shelved_date))
+            domain.append(
+                ('sent_date', '>=', subscription.cloud_shelved_date))
         with without_check_access():
-            emails = BillingEmail.search(
-                domain, order=[('date', 'DESC'), ('id', 'DESC')], limit=1)
-        return emails[0].date if emails else None
+            emails = BillingEmail.search(domain,
+                order=[('sent_date', 'DESC'), ('id', 'DESC')], limit=1)
+        return emails[0].sent_date if emails else None
 
     def _noticed_deletion(self, warned_on=None):
         """The first day the servers may be deleted (grace.
@@ -398,10 +399,11 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
 
         A due delete whose only unmet precondition is the notice waits:
         when no warning was delivered it is sent again (the deletion date
-        it gives counts from today), the deletion moves to the first day
-        the notice allows (subscription and action), the reason is logged
-        on the action and the finance managers are alerted, once per
-        reason.
+        it gives counts from today); once one is delivered the deletion
+        moves to the first day the notice allows (subscription and action).
+        A warning sent by this run is delivered after its commit, so the
+        next run moves the deletion. The reason is logged on the action
+        and the finance managers are alerted, once per reason.
         """
         pool = Pool()
         Date = pool.get('ir.date')
@@ -795,6 +797,53 @@ class BillingAction(InputMixin, metaclass=PoolMeta):
     @classmethod
     def _email_queue_name(cls):
         return 'billing_email'
+
+    @classmethod
+    def reap(cls, date=None):
+        "The engine's reaper, then the step emails whose task did not end"
+        stranded = super().reap(date=date)
+        cls.requeue_step_emails()
+        return stranded
+
+    @classmethod
+    def requeue_step_emails(cls, now=None):
+        """Queue again the step emails of the company whose task did not end
+
+        A task that sends a step's email fails when the mail server is down
+        or refuses the message (the send fails its commit: nothing is
+        recorded as sent) or when its worker dies; trytond does not run a
+        failed task again. Each such task (``send_step_email``, not
+        finished, queued longer ago than the stranded timeout of its
+        action) is replaced by a new one: the email leaves once the mail
+        server is back, and at most once per step (send_billing_email).
+        Return the new tasks' ids.
+        """
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        if now is None:
+            now = datetime.datetime.now()
+        company_id = Transaction().context.get('company', -1)
+        with without_check_access():
+            tasks = [t for t in Queue.search([
+                        ('name', '=', cls._email_queue_name()),
+                        ('finished_at', '=', None),
+                        ], order=[('id', 'ASC')])
+                if t.data.get('model') == cls.__name__
+                and t.data.get('method') == 'send_step_email'
+                and (not t.scheduled_at or t.scheduled_at <= now)]
+            actions = {a.id: a for a in cls.search([
+                        ('id', 'in', [i for t in tasks
+                                for i in t.data.get('instances') or []]),
+                        ('company', '=', company_id),
+                        ])}
+            stale = [t for t in tasks
+                if t.data.get('instances')
+                and all(i in actions for i in t.data['instances'])
+                and t.create_date + max(actions[i].stranded_timeout()
+                    for i in t.data['instances']) < now]
+            again = [(t.name, t.data) for t in stale]
+            Queue.delete(stale)
+            return [Queue.push(name, data) for name, data in again]
 
     @classmethod
     def send_step_email(cls, actions, kind, values, date):

@@ -6,8 +6,10 @@
 subscription (running or closed): its customer, cloud billing status, the
 overdue amount and the oldest due date of the unpaid invoices billing it,
 the next planned billing action with why it is planned (the invoice,
-the dunning level that planned it, its reason) and its open billing errors
-(``subscription_core/billing_error.py``). A row's id is its
+the dunning level that planned it, its reason), its open billing errors
+(``subscription_core/billing_error.py``), its shelve and delete actions held
+above the destructive cap (``destructive_batch.py``) and the restore
+deadline of its deleted servers. A row's id is its
 subscription's id, so the relate actions open the subscription's resources,
 billing actions and emails. Everything is computed by one set-based query
 (``table_query``); nothing loops over the rows in Python. What a
@@ -16,6 +18,7 @@ subscription owes comes from the engine's debt (``subscription_core/debt.py``:
 """
 from sql import Literal, Window
 from sql.conditionals import Coalesce
+from sql.aggregate import Count
 from sql.functions import Round, RowNumber
 
 from trytond.i18n import gettext
@@ -110,6 +113,11 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         help="The open billing errors of the subscription and of its "
         "customer: a billing job failed for them and retries each run "
         "(Billing Errors list).")
+    held_actions = fields.Integer(
+        "Held Actions", readonly=True,
+        help="The planned shelve and delete actions of the subscription "
+        "held above the destructive cap, until a finance manager "
+        "releases their batch (Held Destructive Batches).")
     subscription_count = fields.Integer(
         "Subscriptions", readonly=True,
         help="1 per row: the graph sums it into counts per status.")
@@ -176,6 +184,23 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
             where=ranked.rank == 1)
 
     @classmethod
+    def _held_query(cls):
+        "Per subscription: its planned actions in a held batch"
+        pool = Pool()
+        tables = [pool.get(name).__table__() for name in [
+                'cloud_billing.destructive_batch-billing.action',
+                'cloud_billing.destructive_batch',
+                'sale.subscription.billing.action']]
+        link, batch, action = tables
+        held = link.join(batch, condition=(batch.id == link.batch)
+            & (batch.state == 'held'))
+        held = held.join(action, condition=(action.id == link.action)
+            & (action.state == 'planned'))
+        return held.select(action.subscription.as_('subscription'),
+            Count(action.id, distinct=True).as_('count'),
+            group_by=[action.subscription])
+
+    @classmethod
     def table_query(cls):
         pool = Pool()
         Subscription = pool.get('sale.subscription')
@@ -196,6 +221,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
         overdue = Invoice.billing_debt_query(date)
         next_ = cls._next_action_query()
         errors = BillingError.open_count_query()
+        held = cls._held_query()
 
         return (subscription
             .join(company, condition=subscription.company == company.id)
@@ -209,6 +235,8 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
             .join(invoice, 'LEFT', condition=invoice.id == action.invoice)
             .join(errors, 'LEFT',
                 condition=errors.subscription == subscription.id)
+            .join(held, 'LEFT',
+                condition=held.subscription == subscription.id)
             .select(
                 subscription.id.as_('id'),
                 subscription.create_uid.as_('create_uid'),
@@ -238,6 +266,7 @@ class Dashboard(ModuleRecordMixin, InputMixin, ModelSQL, ModelView):
                 dunning.level.as_('next_action_level'),
                 action.reason.as_('next_action_reason'),
                 Coalesce(errors.count, Literal(0)).as_('billing_errors'),
+                Coalesce(held.count, Literal(0)).as_('held_actions'),
                 Literal(1).as_('subscription_count'),
                 where=subscription.state.in_(DASHBOARD_STATES)))
 

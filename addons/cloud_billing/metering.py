@@ -10,10 +10,12 @@ Conventions:
 
 * Moments are naive datetimes in UTC. A window is half-open,
   ``[start, end)``, and aligned on whole hours: it is cut into *hour slots*
-  ``[h, h + 1 hour)``, which never cross midnight, so usage that spans a day
-  boundary is split at the boundary (and at each hour).
-* Nova is asked per day piece of the window (``day_pieces``: one call for an
-  hourly window); a server's hours in a slot are the overlap of its life
+  ``[h, h + 1 hour)`` (subscription_core's ``usage_window.hourly_periods``),
+  which never cross midnight, so usage that spans a day boundary is split at
+  the boundary (and at each hour).
+* Nova is asked per day piece of the window (billing_usage's
+  ``aggregation.split_days``: one call for an hourly window); a server's
+  hours in a slot are the overlap of its life
   ``[started_at, ended_at)`` (Nova's ``launched_at`` and ``terminated_at``;
   still running: to the end of the piece) with the slot: Nova's own formula,
   so the slots of a piece add up to the ``hours`` Nova answers for it.
@@ -24,24 +26,27 @@ Conventions:
   resource, the metric and the slot (``transaction_id``): collecting a window
   again, or any window overlapping it, gives the same ids for the same
   slots, which billing_usage stores once (a duplicate is never counted).
-* Quantities are Decimal, rounded once per event to ``PLACES`` places (half
-  even), the precision of billing_usage's rows.
+* Quantities are Decimal, rounded once per event as billing_usage rounds
+  its rows (``aggregation.QUANTITY_PLACES`` places, half even).
+
+The hours, days and rounding are billing_usage's and subscription_core's own
+plain helpers (one home each); this file adds only what is the cloud's.
 """
 import datetime as _dt
 import hashlib
-from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
-__all__ = ['HOUR', 'PLACES', 'SERVER_HOURS', 'VOLUME_GIB_HOURS',
-    'FLOATING_IP_HOURS', 'METRICS', 'WindowError', 'hour_floor',
-    'check_window', 'hour_slots', 'day_pieces', 'overlap_hours',
+from billing_usage.aggregation import _round
+from billing_usage.boundary import period_start
+from subscription_core.input_error import CodedInputError
+from subscription_core.usage_window import hourly_periods
+
+__all__ = ['HOUR', 'SERVER_HOURS', 'VOLUME_GIB_HOURS', 'FLOATING_IP_HOURS',
+    'METRICS', 'WindowError', 'check_window', 'overlap_hours',
     'transaction_id', 'server_events', 'volume_events',
     'floating_ip_events']
 
 HOUR = _dt.timedelta(hours=1)
-_DAY = _dt.timedelta(days=1)
-PLACES = 6
-_EXPONENT = Decimal(1).scaleb(-PLACES)
 
 # The codes of the billable metrics the collector sends events for
 SERVER_HOURS = 'openstack.server_hours'
@@ -61,24 +66,8 @@ METRICS = [
     ]
 
 
-class WindowError(ValueError):
+class WindowError(CodedInputError):
     "A window that cannot be collected; code names the rule"
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def _round(value):
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    return Decimal(value).quantize(_EXPONENT, rounding=ROUND_HALF_EVEN)
-
-
-def hour_floor(moment):
-    "The start of the hour of moment"
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def check_window(start, end, now=None):
@@ -88,35 +77,12 @@ def check_window(start, end, now=None):
     for moment in (end, start):
         if not isinstance(moment, _dt.datetime) or moment.tzinfo is not None:
             raise WindowError('window_naive', moment=moment)
-        if moment != hour_floor(moment):
+        if moment != period_start(moment, 'hour'):
             raise WindowError('window_hour', moment=moment)
     if not start < end:
         raise WindowError('window_empty', start=start, end=end)
     if now is not None and end > now:
         raise WindowError('window_future', end=end, now=now)
-
-
-def hour_slots(start, end):
-    "The hour slots (slot start, slot end) of the window [start, end)"
-    slots = []
-    current = start
-    while current < end:
-        slots.append((current, current + HOUR))
-        current += HOUR
-    return slots
-
-
-def day_pieces(start, end):
-    """The window [start, end) cut at each midnight: [(day, piece start,
-    piece end)], pieces half-open too"""
-    pieces = []
-    current = start
-    while current < end:
-        following = min(
-            _dt.datetime.combine(current.date() + _DAY, _dt.time()), end)
-        pieces.append((current.date(), current, following))
-        current = following
-    return pieces
 
 
 def overlap_hours(begin, finish, start, end):
@@ -149,7 +115,7 @@ def _events(cloud, project_id, metric, resource_id, begin, finish, start,
         end, properties):
     "The events of a resource's life [begin, finish) in the slots of window"
     events = []
-    for slot_start, slot_end in hour_slots(start, end):
+    for slot_start, slot_end in hourly_periods(start, end, 'hourly'):
         hours = overlap_hours(begin, finish, slot_start, slot_end)
         if not hours:
             continue

@@ -5,10 +5,12 @@
 ``Subscription.send_billing_email`` renders the text of a kind
 (``email_text.py``, ``placeholder.py``) for a subscription with the values
 the workflow passes, wraps it in the company's branded layout
-(``email_layout.py``), sends it through the transactional SMTP data manager
-(after commit), logs it in ``ir.email`` and records the step in
-``sale.subscription.billing_email`` (``email_.py``) whose unique key
-(subscription, kind, step) stops a second mail for the same step.
+(``email_layout.py``), logs it in ``ir.email`` with its delivery queued
+(``ir.email.send_later``: a task of its own hands it to the mail server
+after the commit and a failed send is tried again until it is sent) and
+records the step in ``sale.subscription.billing_email`` (``email_.py``)
+whose unique key (subscription, kind, step) stops a second mail for the
+same step.
 """
 import datetime
 import logging
@@ -20,8 +22,6 @@ from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.sendmail import (
-    SMTPDataManager, send_message, send_message_transactional)
 from trytond.tools import grouped_slice
 from trytond.tools.email_ import has_rcpt, set_from_header
 from trytond.transaction import Transaction
@@ -52,38 +52,6 @@ DATE_OF_EMAIL = {
 # The kinds that tell whether the deleted servers can be restored
 # (restore_deadline, deletion_note).
 DELETION_KINDS = {'pre_deletion', 'deleted'}
-
-
-class _SMTPDataManager(SMTPDataManager):
-    """Hand the messages to the mail server before the database commits
-
-    Trytond's data manager connects in ``tpc_vote`` but sends in
-    ``tpc_finish``, after the commit, where a refused message is only
-    logged: its step would stay recorded as sent. This one sends in
-    ``tpc_vote`` (strict): a mail server that is down or refuses a message
-    fails the commit, nothing of the transaction is kept (no step recorded
-    as sent, the workflow step not done) and the next run sends it again.
-    The price is the other way round: a message accepted just before the
-    database commit fails is sent again by the next run (a warning twice
-    rather than none). No connection when no message is queued.
-    """
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        return super().__eq__(other)
-
-    def tpc_vote(self, trans):
-        if not self.queue:
-            return
-        super().tpc_vote(trans)
-        for from_addr, to_addrs, msg in self.queue:
-            server = send_message(
-                msg, from_addr, to_addrs, server=self._server, strict=True)
-            if server:
-                self._server = server
-        # Handed over: tpc_finish only closes the connection.
-        self.queue = []
 
 
 class Subscription(metaclass=PoolMeta):
@@ -122,13 +90,13 @@ class Subscription(metaclass=PoolMeta):
         names the step (e.g. the due date it is about), ``values`` a dict for
         the template (see ``get_billing_email``).
 
-        The messages are handed to the mail server when the transaction
-        commits, before the database commit (strict, see
-        ``_SMTPDataManager``: a mail server that cannot be reached or
-        refuses a message fails the commit, so nothing is recorded sent
-        without having been handed over; the next run sends it). A step
-        already sent is skipped; a step whose customer had no email address
-        is retried.
+        The messages are logged in ``ir.email`` and queued: each is handed
+        to the mail server by a task of its own after the commit, and a
+        send that fails is tried again until it is sent
+        (``subscription_core/email_.py``); the record follows (queued,
+        sent, failed). A step sent, queued or failed with an attempt to
+        come is skipped; a step whose customer had no email address, or
+        whose delivery was given up, is sent again.
         Return the new ``sale.subscription.billing_email`` records.
         """
         pool = Pool()
@@ -167,7 +135,8 @@ class Subscription(metaclass=PoolMeta):
                 continue
             seen.add(key)
             if key in previous:
-                if previous[key].state == 'sent':
+                if (previous[key].state == 'sent'
+                        or previous[key].retry_pending()):
                     continue
                 to_delete.append(previous[key])
             msg, body = subscription.get_billing_email(
@@ -180,7 +149,7 @@ class Subscription(metaclass=PoolMeta):
                 date=date,
                 subject=msg['Subject'])
             if has_rcpt(msg):
-                record.state = 'sent'
+                record.state = 'queued'
                 record.recipients = msg['To']
                 emails.append(Email.from_message(
                         msg, body=body, resource=subscription))
@@ -196,15 +165,13 @@ class Subscription(metaclass=PoolMeta):
             records.append(record)
 
         BillingEmail.delete(to_delete)
-        Email.save([e for e in emails if e])
+        Email.send_later(
+            [(e, m) for e, m in zip(filter(None, emails), messages)], date)
         for record, email in zip(records, emails):
             record.email = email
         # The unique key stops a second worker racing on the same step: its
-        # transaction fails here, before anything of it is sent.
+        # transaction fails here, and its deliveries are never queued.
         BillingEmail.save(records)
-        datamanager = _SMTPDataManager(strict=True)
-        for msg in messages:
-            send_message_transactional(msg, datamanager=datamanager)
         return records
 
     def get_billing_email(self, kind, values=None, date=None):

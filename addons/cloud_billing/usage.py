@@ -20,6 +20,8 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from billing_usage.aggregation import split_days
+from billing_usage.boundary import period_start
 from billing_usage.payload import MAX_EVENTS
 from subscription_core import redaction
 from subscription_core.audit import ModuleRecordMixin
@@ -126,9 +128,7 @@ class Subscription(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._buttons.update({
-                'collect_usage': dict(COLLECT_BUTTON),
-                })
+        cls._buttons['collect_usage'] = dict(COLLECT_BUTTON)
 
     @classmethod
     def copy(cls, subscriptions, default=None):
@@ -153,7 +153,7 @@ class Subscription(metaclass=PoolMeta):
             if s.cloud and s.project_id and s.state == 'running']
         if subscriptions:
             cls.__queue__.fetch_cloud_usage(
-                subscriptions, metering.hour_floor(server_now()))
+                subscriptions, period_start(server_now(), 'hour'))
 
     # Scheduled job
     @classmethod
@@ -165,7 +165,7 @@ class Subscription(metaclass=PoolMeta):
         by default each subscription's Cloud Usage Collected Until.
         """
         if end is None:
-            end = metering.hour_floor(server_now())
+            end = period_start(server_now(), 'hour')
         try:
             metering.check_window(end - metering.HOUR, end)
             if start is not None:
@@ -273,7 +273,7 @@ class Subscription(metaclass=PoolMeta):
         events, skipped = [], []
         if metering.SERVER_HOURS in metrics:
             servers = set()
-            for _, piece_start, piece_end in metering.day_pieces(start, end):
+            for _, piece_start, piece_end in split_days(start, end):
                 usages = openstack.server_usage(
                     conn, project_id, piece_start, piece_end)
                 servers.update(u['instance_id'] for u in usages)
@@ -306,12 +306,14 @@ class Subscription(metaclass=PoolMeta):
         pool = Pool()
         Event = pool.get('billing_usage.event')
         metrics = self._usage_metrics()
-        lines = Event._ingest_lines([self])[self.id]
+        # The lines as the ingestion reads them (billed days per metric)
+        target = Event._ingest_subscriptions(
+            {self.number}, self.company.id)[self.number]
         billable = []
         for event in events:
             metric = metrics.get(event['metric'])
-            if metric and Event._event_line(
-                    lines, metric, event['timestamp'].date()):
+            if metric and target.line(
+                    metric.id, event['timestamp'].date()):
                 billable.append(dict(event, subscription=self.number))
         messages = defaultdict(int)
         with Transaction().set_context(company=self.company.id):
@@ -335,9 +337,7 @@ class Dashboard(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._buttons.update({
-                'collect_usage': dict(COLLECT_BUTTON),
-                })
+        cls._buttons['collect_usage'] = dict(COLLECT_BUTTON)
 
     @classmethod
     @ModelView.button

@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 from subscription_core.validation import InputMixin
 
 from .pricing import ROLES
+from .readiness import is_stale
 
 __all__ = ['get_option', 'server_now', 'stale_after', 'is_stale',
     'CatalogEntryMixin', 'SlaTier', 'ServicePricing', 'SlaSurcharge',
@@ -46,11 +47,6 @@ def stale_after():
     "The age past which an entry is stale ([cloud_pricing] stale_hours)"
     return datetime.timedelta(
         hours=get_option('stale_hours', int, DEFAULT_STALE_HOURS))
-
-
-def is_stale(last_synced, now, max_age):
-    "Never synced, or synced longer than max_age before now"
-    return last_synced is None or now - last_synced > max_age
 
 
 class CatalogEntryMixin(InputMixin, DeactivableMixin, ModelSQL, ModelView):

@@ -13,3 +13,15 @@ class PricingError(UserError):
 
 class OrderError(UserError):
     "A priced instance that cannot be turned into a subscription"
+
+
+class SpecChangeError(UserError):
+    "A spec change that cannot be applied to a subscription"
+
+
+class OrganizationError(UserError):
+    "An organization whose billing cannot be set up"
+
+
+class ChecklistError(UserError):
+    "A service that fails the configuration checklist cannot be ordered"

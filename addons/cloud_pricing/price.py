@@ -251,6 +251,9 @@ class Price(WizardInputMixin, Wizard):
         lines, currency, _ = self._price()
         subscription = self.subscription(
             self.result.party, self.result.start_date, lines, currency)
+        subscription.set_pricing(self.start.compute_plan,
+            self.start.sla_tier, self.start.spec, self.start.instance,
+            self.result.start_date)
         Subscription.save([subscription])
         self._subscription = subscription.id
         return 'open_'
@@ -260,15 +263,7 @@ class Price(WizardInputMixin, Wizard):
         "A draft subscription of the line items (not saved)"
         pool = Pool()
         Subscription = pool.get('sale.subscription')
-        Line = pool.get('sale.subscription.line')
-        Service = pool.get('sale.subscription.service')
-        codes = sorted({l.product for l in lines})
-        services = {s.product.code: s for s in Service.search([
-                    ('product.code', 'in', codes)])}
-        missing = [c for c in codes if c not in services]
-        if missing:
-            raise OrderError(gettext('cloud_pricing.msg_order_no_service',
-                    products=', '.join(missing)))
+        services = cls.pricing_services(lines)
         company = Transaction().context.get('company')
         subscription = Subscription(party=party, start_date=start_date)
         if company:
@@ -276,19 +271,40 @@ class Price(WizardInputMixin, Wizard):
         subscription.on_change_party()
         subscription.currency = currency
         subscription.description = lines[0].group if lines else None
-        sub_lines = []
-        for item in lines:
-            line = Line()
-            line.subscription = subscription
-            line.service = services[item.product]
-            line.start_date = start_date
-            line.on_change_service()
-            line.quantity = float(item.value)
-            line.unit_price = item.unit_price
-            line.description = item.description
-            sub_lines.append(line)
-        subscription.lines = sub_lines
+        subscription.lines = [
+            cls.subscription_line(subscription, services[item.product],
+                item, start_date)
+            for item in lines]
         return subscription
+
+    @classmethod
+    def pricing_services(cls, lines):
+        """{product ID: subscription service} of the line items; OrderError
+        names the product IDs without a service"""
+        Service = Pool().get('sale.subscription.service')
+        codes = sorted({l.product for l in lines})
+        services = {s.product.code: s for s in Service.search([
+                    ('product.code', 'in', codes)])}
+        missing = [c for c in codes if c not in services]
+        if missing:
+            raise OrderError(gettext('cloud_pricing.msg_order_no_service',
+                    products=', '.join(missing)))
+        return services
+
+    @classmethod
+    def subscription_line(cls, subscription, service, item, start_date):
+        "The subscription line of the line item from start_date (not saved)"
+        Line = Pool().get('sale.subscription.line')
+        line = Line()
+        line.subscription = subscription
+        line.service = service
+        line.start_date = start_date
+        line.on_change_service()
+        line.quantity = float(item.value)
+        line.unit_price = item.unit_price
+        line.description = item.description
+        line.pricing_key = item.key
+        return line
 
     def do_open_(self, action):
         action['res_id'] = [self._subscription]

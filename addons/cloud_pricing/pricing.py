@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from subscription_core.input_error import short
 from subscription_core.money import round_money
 
 __all__ = [
@@ -39,7 +40,8 @@ __all__ = [
     'StorageField', 'Component', 'CspResource', 'LineItem',
     'validate_brackets', 'split_units', 'parse_spec', 'spec_value',
     'replicas_of', 'storage_gib', 'managed_product', 'sizing_product',
-    'price_instance', 'monthly_total', 'annotation_items',
+    'price_instance', 'monthly_total', 'annotation_item',
+    'annotation_items',
     ]
 
 KINDS = ('compute', 'storage', 'csp', 'managed', 'sizing')
@@ -142,6 +144,10 @@ class LineItem:
     component: str = ''
     bracket: object = None
     params: dict = field(default_factory=dict, compare=False)
+    # What the item bills within its instance, the same across spec
+    # changes: 'compute:<component>', 'storage:<component>:<path>',
+    # 'csp:<sku>', 'managed', 'sizing:<bracket number>' (spec_change.py)
+    key: str = ''
 
 
 def _money(value, name):
@@ -291,7 +297,7 @@ def replicas_of(spec, component):
             f"{component.replicas_path} of {component.name} must be an "
             f"integer from 1 to {MAX_REPLICAS}: {value!r}",
             path=component.replicas_path, component=component.name,
-            value=_short(value), maximum=MAX_REPLICAS)
+            value=short(value, quote=True), maximum=MAX_REPLICAS)
     return value
 
 
@@ -310,13 +316,9 @@ def storage_gib(spec, storage_field):
         raise PricingError('storage',
             f"{storage_field.path} must be whole GiB from 0 to {MAX_GIB} "
             f"(e.g. 20 or \"20Gi\"): {value!r}",
-            path=storage_field.path, value=_short(value), maximum=MAX_GIB)
+            path=storage_field.path, value=short(value, quote=True),
+            maximum=MAX_GIB)
     return gib
-
-
-def _short(value, size=40):
-    text = repr(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 # ---------------------------------------------------------------------------
@@ -403,7 +405,8 @@ def price_instance(service, sla, surcharge, plan, components, storage,
         lines.append(_line('compute', plan.product, replicas[component.name],
                 plan_price, rounding,
                 f"Compute {plan.name} ({component.name})", group,
-                component=component.name))
+                component=component.name,
+                key=f'compute:{component.name}'))
     for component in ordered:
         for storage_field in component.storage_fields:
             gib = storage_gib(spec, storage_field)
@@ -420,16 +423,18 @@ def price_instance(service, sla, surcharge, plan, components, storage,
                     _money(storage_class.price_per_gib, 'storage price'),
                     rounding,
                     f"{storage_field.label} ({component.name})", group,
-                    component=component.name))
+                    component=component.name,
+                    key=f'storage:{component.name}:{storage_field.path}'))
     for resource in csp_resources:
         quantity = _money(resource.quantity, 'CSP quantity')
         lines.append(_line('csp', resource.product, quantity,
                 _money(resource.monthly_price, 'CSP price'), rounding,
-                resource.label, group))
+                resource.label, group, key=f'csp:{resource.sku}'))
     lines.append(_line('managed',
             managed_product(prefix, service.service, sla.code), 1,
             base_fee + base_surcharge, rounding,
-            f"Managed service {service.service} ({sla.code})", group))
+            f"Managed service {service.service} ({sla.code})", group,
+            key='managed'))
     rate = unit_rate + unit_surcharge
     for bracket, units in split_units(ram, brackets):
         unit_price = _price(rate * (100 - bracket.discount) / 100,
@@ -439,7 +444,8 @@ def price_instance(service, sla, surcharge, plan, components, storage,
                     bracket.number),
                 units * replicas[main.name], unit_price, rounding,
                 f"Managed sizing {service.service} ({sla.code}) "
-                f"b{bracket.number}", group, bracket=bracket.number))
+                f"b{bracket.number}", group, bracket=bracket.number,
+                key=f'sizing:{bracket.number}'))
     return lines
 
 
@@ -448,16 +454,24 @@ def monthly_total(lines):
     return sum((line.amount for line in lines), Decimal(0))
 
 
+def _json_number(value):
+    "An integer when whole, otherwise a decimal string (never a float)"
+    return int(value) if value == value.to_integral_value() else str(value)
+
+
+def annotation_item(line):
+    """The line item as downstream systems read it (``productID``,
+    ``value``, ``itemDescription``, ``itemGroupDescription``)"""
+    return {
+        'productID': line.product,
+        'value': _json_number(line.value),
+        'itemDescription': line.description,
+        'itemGroupDescription': line.group,
+        }
+
+
 def annotation_items(lines):
-    """The line items as the JSON array downstream systems read
-    (``productID``, ``value``, ``itemDescription``,
-    ``itemGroupDescription``); values are integers when whole, otherwise
-    decimal strings."""
-    def value(v):
-        return int(v) if v == v.to_integral_value() else str(v)
-    return json.dumps([{
-                'productID': line.product,
-                'value': value(line.value),
-                'itemDescription': line.description,
-                'itemGroupDescription': line.group,
-                } for line in lines], separators=(',', ':'))
+    """The line items as the JSON array of the resource annotations; values
+    are integers when whole, otherwise decimal strings."""
+    return json.dumps([annotation_item(line) for line in lines],
+        separators=(',', ':'))

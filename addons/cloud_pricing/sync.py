@@ -2,19 +2,22 @@
 # the repository for copyright and license notices.
 """The sync of the pricing catalog from the provider's URL.
 
-The document is fetched over HTTP(S) from ``[cloud_pricing] catalog_url``,
-checked whole (``catalog_document.read_catalog``) and only then applied:
-a malformed or partial document raises a translated ``CatalogSyncError``
-before any entry is written (the scheduled job's error is reported by
-Tryton in *Errors*; the wizard shows it). The entries are written without
-access checks: nobody else may write them.
+The scheduled job and the wizard only queue the sync: each records a
+*Catalog Sync* (``cloud_pricing.catalog.sync_run``) and pushes an
+``ir.queue`` task that fetches the document over HTTP(S) from
+``[cloud_pricing] catalog_url``, checks it whole
+(``catalog_document.read_catalog``) and only then applies it. A malformed
+or partial document raises a translated ``CatalogSyncError`` before any
+entry is written; the task records it on its Catalog Sync (*Failed*, with
+the message), a sync that applied records its summary (*Done*). The entries
+are written without access checks: nobody else may write them.
 """
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from trytond.i18n import gettext
-from trytond.model import Model, ModelView, fields
+from trytond.model import Model, ModelSQL, ModelView, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -63,8 +66,20 @@ class Catalog(Model):
     __name__ = 'cloud_pricing.catalog'
 
     @classmethod
-    def sync(cls):
-        """Fetch the catalog and apply it (the scheduled job)
+    def sync(cls, date=None):
+        """Queue the sync of the catalog (the scheduled job, the wizard)
+
+        date is the time of the job (the server's clock by default).
+        Return the queued Catalog Sync.
+        """
+        SyncRun = Pool().get('cloud_pricing.catalog.sync_run')
+        if not get_option('catalog_url'):
+            raise CatalogSyncError(gettext('cloud_pricing.msg_catalog_no_url'))
+        return SyncRun.queue(date or server_now())
+
+    @classmethod
+    def fetch_and_apply(cls):
+        """Fetch the catalog and apply it (the queued task's work)
 
         Return {model: (created, updated, deactivated)}.
         """
@@ -129,6 +144,70 @@ class Cron(metaclass=PoolMeta):
             ('cloud_pricing.catalog|sync', "Sync Pricing Catalog"))
 
 
+class SyncRun(InputMixin, ModelSQL, ModelView):
+    "Catalog Sync"
+    __string__ = "Catalog Sync"
+    __name__ = 'cloud_pricing.catalog.sync_run'
+
+    queued_at = fields.Timestamp("Queued At", required=True, readonly=True,
+        help="The time of the job (or of the button) that queued the sync.")
+    state = fields.Selection([
+            ('queued', "Queued"),
+            ('done', "Done"),
+            ('failed', "Failed"),
+            ], "State", required=True, readonly=True, sort=False)
+    finished_at = fields.Timestamp("Finished At", readonly=True)
+    url = fields.Char("Catalog URL", readonly=True)
+    summary = fields.Text("Summary", readonly=True,
+        help="Per model, the entries created, updated and deactivated.")
+    message = fields.Text("Message", readonly=True,
+        help="Why the catalog was refused: nothing was changed.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('queued_at', 'DESC'))
+
+    @classmethod
+    def default_state(cls):
+        return 'queued'
+
+    def get_rec_name(self, name):
+        return str(self.queued_at)
+
+    @classmethod
+    @without_check_access
+    def queue(cls, date):
+        "Record a sync at date and push its ir.queue task"
+        run = cls(queued_at=date, state='queued')
+        run.save()
+        cls.__queue__.run([run])
+        return run
+
+    @classmethod
+    @without_check_access
+    def run(cls, runs):
+        """Fetch and apply the catalog for the queued runs (the task)
+
+        Idempotent: a run that is no longer queued is left alone. A refused
+        catalog changes nothing and is recorded on the run; any other error
+        fails the task, which ir.queue runs again.
+        """
+        Catalog = Pool().get('cloud_pricing.catalog')
+        runs = [r for r in runs if r.state == 'queued']
+        if not runs:
+            return
+        url = get_option('catalog_url')
+        try:
+            summary = Catalog.summary(Catalog.fetch_and_apply())
+        except CatalogSyncError as error:
+            values = {'state': 'failed', 'message': error.message}
+        else:
+            values = {'state': 'done', 'summary': summary}
+        values.update(finished_at=server_now(), url=url)
+        cls.write(runs, values)
+
+
 class SyncCatalogStart(InputMixin, ModelView):
     "Sync Pricing Catalog"
     __string__ = "Sync Pricing Catalog"
@@ -166,7 +245,9 @@ class SyncCatalog(WizardInputMixin, Wizard):
 
     def transition_sync(self):
         Catalog = Pool().get('cloud_pricing.catalog')
-        self.done.summary = Catalog.summary(Catalog.sync())
+        run = Catalog.sync()
+        self.done.summary = gettext('cloud_pricing.msg_catalog_sync_queued',
+            queued_at=run.queued_at.replace(microsecond=0))
         return 'done'
 
     def default_done(self, fields):

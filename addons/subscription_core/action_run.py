@@ -26,12 +26,15 @@ alerted (``_alert_stranded``).
 """
 import datetime
 import logging
+import time
 from collections import defaultdict
 from contextlib import contextmanager
 
+from trytond import backend, config
 from trytond.i18n import gettext
 from trytond.pool import Pool
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction, TransactionError, without_check_access)
 
 from . import action_type, ladder, redaction
 from .billing_error import isolate, job_errors
@@ -271,6 +274,23 @@ class BillingActionRun:
             if outcome[0] != 'done':
                 # Keep nothing half-written by the failed remote step.
                 transaction.rollback()
+            cls._record_outcome(action, attempt, date, outcome, error)
+
+    @classmethod
+    def _record_outcome(cls, action, attempt, date, outcome, error):
+        """Record the outcome of the attempt of run_remote and commit
+
+        A transaction error of the database (a serialization failure, a
+        lock another transaction holds: DatabaseOperationalError) is
+        retried in a new transaction, as trytond retries a request: the
+        remote side is not called again. When the outcome still cannot be
+        recorded, the action is left running for the reaper.
+        """
+        transaction = Transaction()
+        retry = config.getint('database', 'retry')
+        for count in range(retry + 1):
+            if count:
+                time.sleep(0.02 * count)
             try:
                 with action_path():
                     lock_for_update(cls, [action])
@@ -291,11 +311,23 @@ class BillingActionRun:
                             action._record_failed_attempt(error)
                         action._finish(date, *outcome)
                 transaction.commit()
+                return True
+            except backend.DatabaseOperationalError:
+                transaction.rollback()
+                if count < retry:
+                    logger.info("billing action %s: outcome %s not "
+                        "recorded, retrying", action.id, outcome[0])
+                    continue
+                logger.exception(
+                    "billing action %s: outcome %s not recorded after %s "
+                    "tries, left running for the reaper", action.id,
+                    outcome[0], count + 1)
             except Exception:
                 logger.exception(
                     "billing action %s: outcome %s not recorded, left "
                     "running for the reaper", action.id, outcome[0])
                 transaction.rollback()
+            return False
 
     # The debt at the instant of the call.
     def _lock_debt(self):
@@ -451,6 +483,12 @@ class BillingActionRun:
                     if action.state == 'planned':
                         cls.run([action], date)
                 transaction.commit()
+            except (TransactionError, backend.DatabaseOperationalError):
+                # run locks the action (ModelSQL.lock): the worker starts
+                # the task again with the lock taken (or after a
+                # serialization failure); the actions already recovered
+                # are no longer running and are left out.
+                raise
             except Exception:
                 # Left running: the next reaper run fails it and alerts.
                 logger.exception(

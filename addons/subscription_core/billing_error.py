@@ -26,6 +26,7 @@ from sql import Null
 from sql.aggregate import Count
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
@@ -100,6 +101,18 @@ def job_errors(job, date):
     setattr(transaction, _SESSION, session)
     try:
         yield session
+    except backend.DatabaseIntegrityError as exception:
+        if session.nested:
+            raise
+        # A unique key hit by a concurrent run of the job (a second
+        # scheduler, a finance user re-running the day): the other run
+        # committed the same rows. The transaction is retried whole, as
+        # for a serialization failure (ir.cron, the RPC dispatcher and
+        # the worker retry a DatabaseOperationalError, not an integrity
+        # error), and the retry finds those rows billed.
+        logger.info("%s for %s met a concurrent run, retried: %s",
+            job, date, exception)
+        raise backend.DatabaseOperationalError(str(exception)) from exception
     finally:
         setattr(transaction, _SESSION, previous)
     if not session.nested and session.company is not None:

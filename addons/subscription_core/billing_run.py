@@ -39,6 +39,9 @@ BILLING_DAY = 'ir.cron|run_billing_day'
 # the billing day (a stranded action waits an hour at most).
 REAPER = ('sale.subscription.billing.action|reap',
     "Recover Stranded Billing Actions")
+# The emails whose send failed are tried again by their own job, every few
+# minutes (email_.py).
+RETRY_JOB = ('ir.email|send_failed_emails', "Send Failed Emails Again")
 
 
 def run_billing_job(job, date):
@@ -77,6 +80,7 @@ class Cron(InputMixin, metaclass=PoolMeta):
         cls.method.selection.extend(BILLING_JOBS + [
                 (BILLING_DAY, "Run Billing Day"),
                 REAPER,
+                RETRY_JOB,
                 ])
 
     @classmethod

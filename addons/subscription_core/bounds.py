@@ -21,6 +21,9 @@ from decimal import Decimal
 # Any number a client sends (amounts, prices, quantities) stays below this
 # magnitude: a float keeps its unit digit up to 2**53.
 NUMBER_MAX = 10 ** 15
+# Decimal places a number may carry: PostgreSQL's numeric stores at most
+# 16383 (Decimal('1E-999999') overflows it), and no price needs more.
+DECIMAL_PLACES_MAX = 1_000
 # An Integer column is a 32-bit integer in PostgreSQL.
 INTEGER_MIN, INTEGER_MAX = -2 ** 31, 2 ** 31 - 1
 # Record ids are positive 32-bit integers.
@@ -89,6 +92,9 @@ def check_value(kind, value, size=None):
         if not is_finite(value):
             return 'not_finite'
         if abs(value) > NUMBER_MAX:
+            return 'range'
+        if (isinstance(value, Decimal)
+                and value.as_tuple().exponent < -DECIMAL_PLACES_MAX):
             return 'range'
     elif kind == 'integer':
         if not isinstance(value, int) or isinstance(value, bool):

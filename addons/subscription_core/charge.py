@@ -56,6 +56,10 @@ class Charge:
     adjusts: object = None
     sources: tuple = ()
     description: str = None
+    # How a usage amount was rated, per source in the order priced:
+    # (source, quantity, unit price, tier index or None), the amount being
+    # the sum of quantity × unit price rounded once (tier.price_in_order).
+    trace: tuple = ()
 
 
 def due_charges(

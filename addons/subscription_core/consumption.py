@@ -8,16 +8,23 @@ from fractions import Fraction
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 
 from .charge import Charge
 from .period import describe_window, period_bounds
-from .tier import describe_usage, price_usage
+from .tier import describe_usage, merged_slices, price_in_order
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
 from . import bounds
 from .validation import InputMixin, check_bounds
+
+
+def _utc_moment(moment):
+    "A consumption's moment as a naive datetime (a date is its 00:00)"
+    if isinstance(moment, datetime.datetime):
+        return moment
+    return datetime.datetime.combine(moment, datetime.time())
 
 
 def _decimal(fraction):
@@ -114,6 +121,9 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                         ], order=[('date', 'ASC'), ('id', 'ASC')]):
                 pending[consumption.line.id].append(consumption)
         windows = {}
+        # What each window prices, in order: (moment, id, quantity)
+        usage = {c.id: (_utc_moment(c.billing_moment), c.id, c.quantity)
+            for consumptions in pending.values() for c in consumptions}
         for line_id, consumptions in pending.items():
             line = lines_by_id[line_id]
             line_windows = usage_windows(
@@ -128,7 +138,8 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         charges = []
         for line, line_windows in windows.items():
             charges.extend(cls._get_line_usage_charges(
-                    line, line_windows, phase_used, invoiced_windows))
+                    line, line_windows, phase_used, invoiced_windows,
+                    usage))
         return charges
 
     @classmethod
@@ -198,11 +209,18 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                     (cls.browse(ids), {'invoice_line': invoice_line.id}))
         if to_write:
             cls.write(*to_write)
+        Pool().get('account.invoice.line.rating_trace').create_traces(
+            invoice_lines, charges)
 
     @classmethod
     def _get_line_usage_charges(
-            cls, line, windows, phase_used, invoiced_windows):
-        "(origin, Charge) of the windows of a usage line"
+            cls, line, windows, phase_used, invoiced_windows, usage):
+        """(origin, Charge) of the windows of a usage line
+
+        usage gives (moment, id, quantity) of each consumption: a window
+        prices its consumptions one after the other, each at the tier the
+        usage of the phase before it reached (tier.price_in_order), and
+        keeps that as the charge's trace."""
         service = line.service
         tiers = service.usage_tiers
         rounding = line.subscription.currency.rounding
@@ -212,9 +230,14 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         for window in windows:
             phase = tier_phase(
                 window.period_start, line.billing_period)
-            amount, slices = price_usage(
-                window.quantity, line.unit_price, rounding, tiers,
-                service.tier_mode, phase_used[line.id, phase])
+            ordered = sorted(usage[k] for k in window.keys)
+            amount, parts = price_in_order(
+                [q for _, _, q in ordered], line.unit_price, rounding,
+                tiers, service.tier_mode, phase_used[line.id, phase])
+            slices = merged_slices(parts)
+            trace = tuple((key, _decimal(q), price, index)
+                for (_, key, _), part in zip(ordered, parts)
+                for q, price, index in part)
             phase_used[line.id, phase] += window.quantity
             adjusts = invoiced_windows.get((line.id, window.period_start))
             if hourly:
@@ -236,5 +259,5 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                         window.start, window.end,
                         _decimal(window.quantity), amount,
                         adjusts=adjusts, sources=window.keys,
-                        description=description)))
+                        description=description, trace=trace)))
         return charges

@@ -16,7 +16,6 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.sendmail import SMTPDataManager
 from trytond.transaction import Transaction, without_check_access
 
 from . import ladder
@@ -161,21 +160,29 @@ class Dunning(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def send_ladder_emails(cls, dunnings):
-        "Send the emails of the levels reached, as Process Dunning does"
+        """Send the emails of the levels reached, as Process Dunning does
+
+        Each is logged in ``ir.email`` and delivered by a task of its own
+        after the commit, tried again until it is sent (``email_.py``).
+        """
         pool = Pool()
         Email = pool.get('ir.email')
-        datamanager = SMTPDataManager()
-        if not pool.test:
-            Transaction().join(datamanager)
-        emails = []
+        Date = pool.get('ir.date')
+        logged, pairs = [], []
         for dunning in dunnings:
             if dunning.level.send_email:
-                email = dunning.send_email(datamanager=datamanager)
-                if email:
-                    emails.append(email)
-        if emails:
-            Email.save(emails)
-        return emails
+                collector = _MessageCollector()
+                email = dunning.send_email(datamanager=collector)
+                if not email:
+                    continue
+                if collector.messages:
+                    msg, = collector.messages
+                    pairs.append((email, msg))
+                else:
+                    logged.append(email)
+        if logged:
+            Email.save(logged)
+        return logged + Email.send_later(pairs, Date.today())
 
     @classmethod
     def plan_billing_actions(cls, dunnings):
@@ -206,3 +213,28 @@ class Dunning(InputMixin, metaclass=PoolMeta):
                             level=level.rec_name, date=dunning.date,
                             invoice=invoice.rec_name)))
         return actions
+
+
+class _MessageCollector:
+    """A data manager that keeps the messages put to it and sends nothing
+
+    Tryton's ``Dunning.send_email`` hands its message to a data manager;
+    this one keeps it for ``ir.email.send_later``. Equal only to itself, so
+    the transaction joins each.
+    """
+
+    def __init__(self):
+        self.messages = []
+
+    def put(self, from_addr, to_addrs, msg):
+        self.messages.append(msg)
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def abort(self, trans):
+        pass
+
+    tpc_begin = commit = tpc_vote = tpc_finish = tpc_abort = abort

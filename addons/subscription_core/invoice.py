@@ -55,6 +55,17 @@ class Invoice(InputMixin, metaclass=PoolMeta):
             cycle, subscription.id if per_service else None)
 
     @classmethod
+    def _billing_invoice_key_of(cls, invoice):
+        """Key of an existing draft invoice of a billing cycle: the key
+        _billing_invoice_key gives the subscriptions billed on it (an
+        overlay that extends one extends the other; the last element
+        stays the subscription of an invoice per subscription)"""
+        return (invoice.company.id, invoice.party.id, invoice.currency.id,
+            invoice.billing_cycle,
+            invoice.billing_subscription.id
+            if invoice.billing_subscription else None)
+
+    @classmethod
     def get_billing_invoices(cls, subscriptions, cycle):
         "Return the draft invoices of the cycle per key, creating them"
         subscriptions = list({s.id: s for s in subscriptions}.values())
@@ -66,11 +77,7 @@ class Invoice(InputMixin, metaclass=PoolMeta):
                     ('billing_cycle', '=', cycle),
                     ('party', 'in', list(parties)),
                     ]):
-            key = (invoice.company.id, invoice.party.id, invoice.currency.id,
-                cycle,
-                invoice.billing_subscription.id
-                if invoice.billing_subscription else None)
-            invoices.setdefault(key, invoice)
+            invoices.setdefault(cls._billing_invoice_key_of(invoice), invoice)
         to_create = {}
         # Created empty: their taxes are computed once their lines are
         # (create_billing_lines), not on save. Records keep the context

@@ -32,8 +32,8 @@ class Service(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
             },
         help="Graduated: each tier's price applies to the quantity within "
         "the tier.\n"
-        "Volume: the whole quantity at the price of the tier its total "
-        "reaches.")
+        "Volume: each day's quantity at the price of the tier its "
+        "cumulative total in the period reaches.")
     tiers = fields.One2Many(
         'sale.subscription.service.tier', 'service', "Price Tiers",
         states={

@@ -12,7 +12,8 @@ from .money import _format_quantity, _fraction, _quantity, round_money
 
 __all__ = [
     'TIER_MODES', 'Tier', 'TierError', 'validate_tiers', 'tiers_from_starts',
-    'tier_slices', 'tiered_amount', 'price_usage', 'describe_usage',
+    'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
+    'price_in_order', 'merged_slices', 'describe_usage',
     ]
 
 TIER_MODES = ('graduated', 'volume')
@@ -105,6 +106,13 @@ def tier_slices(quantity, tiers, mode='graduated', already_used=0):
     Quantities are Fraction; zero-quantity slices are left out except for
     a zero quantity, which gives one slice.
     """
+    return [(q, p) for q, p, _ in indexed_slices(
+            quantity, tiers, mode, already_used)]
+
+
+def indexed_slices(quantity, tiers, mode='graduated', already_used=0):
+    """The slices of tier_slices with the index of their tier in tiers:
+    [(quantity, unit_price, index)]"""
     if mode not in TIER_MODES:
         raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
     tiers = validate_tiers(tiers)
@@ -114,24 +122,72 @@ def tier_slices(quantity, tiers, mode='graduated', already_used=0):
         raise ValueError("quantity and already_used must not be negative")
     low, high = used, used + quantity
     if not quantity:
-        tier = next(t for t in tiers
+        index = next(i for i, t in enumerate(tiers)
             if t.up_to is None or low < _quantity(t.up_to))
-        return [(quantity, tier.unit_price)]
+        return [(quantity, tiers[index].unit_price, index)]
     if mode == 'volume':
-        tier = next(t for t in tiers
+        index = next(i for i, t in enumerate(tiers)
             if t.up_to is None or high <= _quantity(t.up_to))
-        return [(quantity, tier.unit_price)]
+        return [(quantity, tiers[index].unit_price, index)]
     slices = []
     floor = Fraction(0)
-    for tier in tiers:
+    for index, tier in enumerate(tiers):
         ceiling = None if tier.up_to is None else _quantity(tier.up_to)
         top = high if ceiling is None else min(high, ceiling)
         portion = top - max(low, floor)
         if portion > 0:
-            slices.append((portion, tier.unit_price))
+            slices.append((portion, tier.unit_price, index))
         if ceiling is None or ceiling >= high:
             break
         floor = ceiling
+    return slices
+
+
+def price_in_order(quantities, unit_price, rounding, tiers=None,
+        mode='graduated', already_used=0):
+    """Price quantities one after the other in a tier phase, rounded once.
+
+    Each quantity (a day's or an hour's usage) is priced at the tiers that
+    the usage before it in the phase (already_used, then the quantities
+    before it) has reached: 'graduated' cuts it at the tiers it crosses,
+    'volume' prices it at the tier its cumulative total falls in. Billing
+    a phase in one window or in several gives the same amounts. Without
+    tiers each quantity is at unit_price (tier index None).
+
+    Return (amount, parts): the amount rounded once, and for each quantity
+    its [(quantity, unit_price, tier index)].
+    """
+    used = _quantity(already_used, 'already_used')
+    parts = []
+    for quantity in quantities:
+        quantity = _quantity(quantity)
+        if tiers:
+            part = indexed_slices(quantity, tiers, mode, used)
+        else:
+            if quantity < 0:
+                raise ValueError("quantity must not be negative")
+            _fraction(unit_price, 'unit_price')
+            part = [(quantity, unit_price, None)]
+        parts.append(part)
+        used += quantity
+    exact = _slices_exact(
+        [(q, p) for part in parts for q, p, _ in part])
+    return round_money(exact, rounding), parts
+
+
+def merged_slices(parts):
+    """The slices of parts (see price_in_order) merged per tier, in the
+    order of the tiers: what a description shows"""
+    merged = {}
+    for part in parts:
+        for quantity, price, index in part:
+            key = (-1 if index is None else index, price)
+            merged[key] = merged.get(key, Fraction(0)) + quantity
+    slices = [(q, p) for (_, p), q in sorted(merged.items(),
+            key=lambda i: i[0][0]) if q]
+    if not slices and merged:
+        (_, price), quantity = next(iter(merged.items()))
+        slices = [(quantity, price)]
     return slices
 
 

@@ -22,6 +22,10 @@ CHROMIUM_ARGS = [
 
 
 DATABASE = 'cloudbill_browser'
+# The demo build activates the modules and bills months of demo data: on a
+# loaded machine it took more than the 15 minutes of the other builds (slow,
+# not stuck: it went on using CPU and finished within 30).
+BUILD_TIMEOUT = 1800
 
 
 @pytest.fixture(scope='session')
@@ -32,7 +36,7 @@ def demo_server(tmp_path_factory):
         pytest.fail(f"the web client is not installed in {sao_root}: "
             "run `make sao`")
     data = tmp_path_factory.mktemp('browser-db')
-    with trytond_demo_server(DATABASE, data,
+    with trytond_demo_server(DATABASE, data, build_timeout=BUILD_TIMEOUT,
             TRYTOND_WEB__ROOT=str(sao_root)) as (url, _):
         yield url
 

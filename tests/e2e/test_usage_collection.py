@@ -60,6 +60,7 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
     from trytond.pool import Pool
     from trytond.transaction import Transaction
 
+    from billing_usage.aggregation import split_days
     from billing_usage.tests.tools import create_usage_service
     from cloud_billing import metering
     from subscription_core.tests.tools import create_customer, run_billing
@@ -83,7 +84,7 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
     for server in (ran, shelved, deleted, foreign):
         travel_nova(openstack_cloud, server.id, launched,
                     end - 2 * HOUR + HOUR / 4 if server is deleted else None)
-    days = [d for d, _, _ in metering.day_pieces(start, end)]
+    days = [d for d, _, _ in split_days(start, end)]
     assert len(days) >= 2
 
     # Finance's setup: the default metrics, on-demand daily services
@@ -155,7 +156,7 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
         collected[properties["server"], event.timestamp.date()] += Decimal(
             str(properties["hours"]))
     expected = {}
-    for day, piece_start, piece_end in metering.day_pieces(start, end):
+    for day, piece_start, piece_end in split_days(start, end):
         for server_id, hours in nova_hours(
                 admin, project_a, piece_start, piece_end).items():
             expected[server_id, day] = hours

@@ -5,10 +5,14 @@ and finance logins, and the entry points discovered from the modules.
 FUZZ_EXAMPLES sets the examples per entry point (default 10 in `make test`,
 10,000 in `make fuzz`); FUZZ_SECONDS, when set, bounds the time spent on one
 entry point; FUZZ_SHARD=i/N (set by scripts/fuzz.sh) fuzzes every N-th entry
-point only; FUZZ_ONLY=key,key fuzzes those entry points alone. The report (tried and crashed per entry point, and the final
-``fuzz: N tried, M crashed`` line) is printed at the end of the session.
+point only; FUZZ_ONLY=pattern,pattern fuzzes the entry points whose key
+matches one of the patterns (shell-style, ``*.create``) and FUZZ_SKIP the
+same way leaves them out; both select before the shards share the rest.
+The report (tried and crashed per entry point, and the final ``fuzz: N
+tried, M crashed`` line) is printed at the end of the session.
 """
 import datetime
+import fnmatch
 import os
 
 import pytest
@@ -70,15 +74,24 @@ def entry_points(fuzzer):
 
 @pytest.fixture(scope='session')
 def shard():
-    """The share of the entry points this process fuzzes: FUZZ_SHARD=i/N
-    (scripts/fuzz.sh) takes every N-th in the order of their keys"""
+    """The share of the entry points this process fuzzes: those FUZZ_ONLY
+    and FUZZ_SKIP select, then every N-th of them in the order of their
+    keys for FUZZ_SHARD=i/N (scripts/fuzz.sh)"""
     index, count = map(int, os.environ.get('FUZZ_SHARD', '0/1').split('/'))
-    only = set(filter(None, os.environ.get('FUZZ_ONLY', '').split(',')))
+
+    def patterns(name):
+        return list(filter(None, os.environ.get(name, '').split(',')))
+    only, skip = patterns('FUZZ_ONLY'), patterns('FUZZ_SKIP')
+
+    def matches(key, patterns):
+        return any(fnmatch.fnmatchcase(key, p) for p in patterns)
 
     def select(points):
-        points = sorted(points, key=lambda p: p.key)
-        return [p for n, p in enumerate(points) if n % count == index
-            and (not only or p.key in only)]
+        points = sorted((p for p in points
+                if (not only or matches(p.key, only))
+                and not matches(p.key, skip)),
+            key=lambda p: p.key)
+        return [p for n, p in enumerate(points) if n % count == index]
     return select
 
 

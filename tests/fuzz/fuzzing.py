@@ -5,7 +5,8 @@ list: the models and wizards that the modules of ``MODULES``
 (subscription_core, cloud_billing, billing_usage) register in the pool
 (tryton.cfg ``[register]``, read through ``Pool.classes``), the buttons of those models (``ir.model.button``) and
 their fields (``fields_get`` as the finance user sees them). ``EXCLUDED``
-says, with a reason each, what is not an entry point of the finance user.
+says, with a reason each, what is not an entry point of the finance user;
+``NOT_RPC`` the methods a model does not expose over RPC.
 """
 import datetime
 import hashlib
@@ -42,6 +43,12 @@ EXCLUDED = {
     # Rows only the module's code creates (issue 11 item 4 forbids them to
     # every user); their create/write by RPC is the access matrix's test.
     # They stay fuzzed: a refusal is an AccessError.
+    }
+# Methods a model the modules extend does not expose over RPC: every call
+# is refused with HTTP 403 before any value is read.
+NOT_RPC = {
+    'ir.email.create': "Tryton's ir.email has no create over RPC (the "
+    "client's email dialog calls send; test_email_delivery_refused)",
     }
 # Stock buttons of the models the modules extend that call the remote
 # cloud: they reach openstacksdk and its timeouts, not the values sent.
@@ -136,8 +143,10 @@ def discover(admin, finance):
                 base = {n: v for n, v in answer.value[0].items()
                     if n in required}
         for kind in ['create', 'write']:
-            entry_points.append(EntryPoint(kind, model, fields=fields,
-                    ids=ids, base=base, tables=[tables[model]]))
+            point = EntryPoint(kind, model, fields=fields,
+                ids=ids, base=base, tables=[tables[model]])
+            if point.key not in NOT_RPC:
+                entry_points.append(point)
     answer = admin.call('model.ir.model.button.search_read', [
             [('model', 'in', sorted(stored))], 0, None, None,
             ['model', 'name']])
@@ -200,6 +209,20 @@ MALFORMED = [
     Raw({'__class__': 'unknown'}),
     ]
 
+# Files: random bytes, texts in other encodings, CSV-like texts (a header of
+# known and unknown columns, rows of hostile cells), a file just over 16 MiB
+CSV_COLUMNS = ['transaction_id', 'subscription', 'metric', 'timestamp',
+    'properties', 'prop.gib', 'prop.', 'quantity', '"', '']
+SPECIAL_FILES = [b'', b'\x00' * 100, b'\xff\xfe' + 'a,b'.encode('utf-16-le'),
+    'é,ü\n'.encode('latin-1'), b'PK\x03\x04\x14\x00\x06\x00\xb4\xfc',
+    b'transaction_id,subscription,metric,timestamp\n' + b'a,b,c,d\n' * 10_001,
+    b'x' * (16 * 1024 * 1024 + 1)]
+
+
+def _csv(header, rows):
+    return '\n'.join([','.join(header)] + [','.join(r) for r in rows])
+
+
 floats = st.one_of(st.sampled_from(SPECIAL_FLOATS),
     st.floats(allow_nan=True, allow_infinity=True))
 decimals = st.one_of(st.sampled_from(SPECIAL_DECIMALS),
@@ -226,6 +249,18 @@ wrong_types = st.one_of(
 ids = st.one_of(st.sampled_from([-1, 0, 2 ** 31, 2 ** 63, 10 ** 30]),
     st.integers(min_value=1, max_value=500))
 
+csv_cells = st.one_of(st.sampled_from(SPECIAL_TEXTS[:10]),
+    st.text(max_size=20), st.sampled_from(['1', '-1', '1e999', 'NaN',
+            '{"gib": 1}', '{"gib": NaN}', '[1]', '"', '2026-03-02T10:00:00Z',
+            '9999-12-31T23:59:59-23:59', '1']))
+csv_rows = st.lists(st.lists(csv_cells, max_size=7), max_size=5)
+files = st.one_of(st.sampled_from(SPECIAL_FILES), st.binary(max_size=300),
+    st.builds(_csv, st.lists(st.sampled_from(CSV_COLUMNS), max_size=6),
+        csv_rows).map(lambda t: t.encode('utf-8', 'surrogatepass')),
+    # A valid header: the lines reach the ingestion
+    st.builds(_csv, st.just(CSV_COLUMNS[:6]), csv_rows).map(
+        lambda t: t.encode('utf-8', 'surrogatepass')))
+
 BY_TYPE = {
     'float': st.one_of(floats, numbers),
     'numeric': st.one_of(decimals, numbers),
@@ -249,6 +284,7 @@ BY_TYPE = {
                     ['add', 'remove', 'unknown']),
             st.lists(ids, max_size=2)), max_size=2),
     'boolean': st.booleans(),
+    'binary': files,
     }
 
 
@@ -291,11 +327,16 @@ class Checksum:
                 isolation_level=None)
 
     def __call__(self, tables):
+        "One query over every table (a wizard's point checks them all)"
+        if not tables:
+            return hashlib.sha1().hexdigest()
+        query = ' UNION ALL '.join(
+            f'SELECT {n}, COUNT(*), MAX(id), MAX(write_date), '
+            f'MAX(create_date) FROM "{table}"'
+            for n, table in enumerate(tables))
+        rows = sorted(self.connection.execute(query).fetchall())
         digest = hashlib.sha1()
-        for table in tables:
-            query = (f'SELECT COUNT(*), MAX(id), MAX(write_date), '
-                f'MAX(create_date) FROM "{table}"')
-            row = self.connection.execute(query).fetchone()
+        for (_, *row), table in zip(rows, tables):
             digest.update(repr((table, tuple(map(str, row)))).encode())
         return digest.hexdigest()
 

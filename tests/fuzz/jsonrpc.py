@@ -28,6 +28,9 @@ def _default(value):
             'month': value.month, 'day': value.day}
     if isinstance(value, datetime.timedelta):
         return {'__class__': 'timedelta', 'seconds': value.total_seconds()}
+    if isinstance(value, (bytes, bytearray)):
+        return {'__class__': 'bytes',
+            'base64': base64.encodebytes(bytes(value)).decode()}
     if isinstance(value, Raw):
         return value.value
     raise TypeError(repr(value))
@@ -103,6 +106,7 @@ class Client:
         self.context = {}
         self._id = 0
         self._connection = None
+        self._credentials = None
 
     def _connect(self):
         if self._connection is None:
@@ -116,6 +120,8 @@ class Client:
             self._connection = None
 
     def login(self, login, password):
+        self._credentials = (login, password)
+        self.authorization = None
         answer = self.call('common.db.login',
             [login, {'password': password}, 'en'], context=False)
         assert answer.kind == 'result', answer
@@ -139,7 +145,12 @@ class Client:
         body = dumps({'id': self._id, 'method': method, 'params': params})
         return self.send(body.encode('utf-8'))
 
-    def send(self, body):
+    def send(self, body, login_again=True):
+        """Send the JSON text body. A 401 (the session is gone) logs in
+        again and sends once more, as a client does: trytond deletes a
+        session that a call asking for a fresh one (posting an invoice)
+        finds idle for its [session] timeout, which a long fuzz run meets;
+        it is no answer of the call."""
         headers = {'Content-Type': 'application/json'}
         if self.authorization:
             headers['Authorization'] = self.authorization
@@ -154,6 +165,10 @@ class Client:
                 self.close()
                 if attempt:
                     raise
+        if (response.status == 401 and login_again and self._credentials
+                and self.authorization):
+            self.login(*self._credentials)
+            return self.send(body, login_again=False)
         if response.status in {400, 413, 422}:
             return Answer('rejected', data[:500], response.status)
         if response.status != 200:

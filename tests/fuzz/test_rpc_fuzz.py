@@ -8,7 +8,9 @@ success whose record reads back finite and within bounds, or a Tryton user
 error with a translated message after which the database is unchanged;
 anything else (a server fault, a traceback) counts as a crash.
 """
+import base64
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -54,9 +56,11 @@ def test_discovery(entry_points):
             'sale.subscription.credit.grant (button)',
             'sale.subscription.line.change_limit (wizard)',
             'sale.subscription.billing.run (wizard)',
+            'ir.email.write',
             ]:
         assert key in keys
-    assert not keys & {'ir.email.template.write', 'ir.cron.write'}
+    assert not keys & {'ir.email.template.write', 'ir.cron.write',
+        'ir.email.create'}
 
 
 @pytest.mark.parametrize('kind', ['create', 'write', 'button', 'wizard'])
@@ -125,6 +129,42 @@ def test_regression_manager(fuzzer, entry_points, model, method, values):
         assert fuzzer.checksum(point.tables) == before
     finally:
         manager.close()
+
+
+@pytest.mark.parametrize('model, field', [
+        ('account.invoice.line', 'billing_unit_price'),
+        ('sale.subscription.compensation', 'amount'),
+        ('sale.subscription.credit', 'amount'),
+        ])
+@pytest.mark.parametrize('ids', [[], 'one'])
+def test_regression_decimal_places(fuzzer, entry_points, model, field, ids):
+    "More decimal places than PostgreSQL's numeric holds was a fault"
+    point = next(p for p in entry_points
+        if p.model == model and p.kind == 'write')
+    ids = point.ids[:1] if ids == 'one' else ids
+    before = fuzzer.checksum(point.tables)
+    for value in [Decimal('1E-999999'), Decimal('0E-999999')]:
+        answer = fuzzer.finance.call(f'model.{model}.write',
+            [ids, {field: value}])
+        assert answer.kind == 'user_error', answer
+    assert fuzzer.checksum(point.tables) == before
+
+
+def test_client_logs_in_again(fuzzer):
+    "A session gone (401) is no answer of the call: the client logs in again"
+    client = Client(fuzzer.finance.host_url, fuzzer.finance.database)
+    try:
+        client.login('finance', FINANCE_PASSWORD)
+        login, user_id, _ = base64.b64decode(
+            client.authorization.split()[1]).decode().split(':')
+        client.authorization = 'Session ' + base64.b64encode(
+            f'{login}:{user_id}:gone'.encode()).decode()
+        answer = client.call('model.res.user.get_preferences', [True])
+        assert answer.kind == 'result', answer
+        assert not client.authorization.endswith(base64.b64encode(
+                f'{login}:{user_id}:gone'.encode()).decode())
+    finally:
+        client.close()
 
 
 def test_regression_button_ids(fuzzer, entry_points):

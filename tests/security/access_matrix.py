@@ -45,6 +45,8 @@ MODELS = {
         'R---', 'R---', 'R---', '----', '----'),
     'sale.subscription.service.tier': (
         'R---', 'R---', 'R---', 'R---', 'R---'),
+    'account.invoice.line.rating_trace': (
+        'R---', 'R---', '----', '----', '----'),
     # cloud_billing
     'cloud_billing.cloud': (
         'R---', 'RWCD', 'R---', '----', '----'),
@@ -85,6 +87,11 @@ MODELS = {
         'R---', 'R---', 'R---', 'R---', '----'),
     'cloud_pricing.storage': (
         'R---', 'R---', 'R---', 'R---', '----'),
+    'cloud_pricing.catalog.sync_run': (
+        'R---', 'R---', '----', '----', '----'),
+    # cloud_pricing: billing configuration, the finance managers'
+    'cloud_pricing.organization.origin': (
+        'R---', 'RWCD', 'R---', 'R---', '----'),
     # billing_usage
     'billing_usage.metric': (
         'R---', 'RWCD', 'R---', 'R---', 'R---'),
@@ -94,6 +101,8 @@ MODELS = {
         'R-C-', 'R-C-', 'R---', '----', '----'),
     'billing_usage.row': (
         'R---', 'R---', 'R---', '----', '----'),
+    'billing_usage.configuration': (
+        'R---', 'RWC-', 'R---', '----', '----'),
     # Tryton's models the modules extend
     'sale.subscription': (
         'RWCD', 'RWCD', 'R---', 'RWCD', '----'),
@@ -125,6 +134,16 @@ FIELDS = {
     # Automation wizard; the write itself is refused (scenario_guarded_fields).
     ('party.party', 'automation_hold_until'): (
         'RW', 'RW', 'R-', 'R-', 'R-'),
+    # Only the server records a delivery: Tryton refuses every client write
+    # of ir.email and has no create over RPC (test_email_delivery_refused).
+    ('ir.email', 'delivery_state'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    ('ir.email', 'delivery_message'): ('R-', 'R-', 'R-', 'R-', 'R-'),
+    # An organization's origin and billing entity: set by finance (kept
+    # once its billing is set up, scenario_organization_billing)
+    ('party.party', 'organization_origin'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
+    ('party.party', 'billing_entity'): (
+        'RW', 'RW', 'R-', 'R-', 'R-'),
     }
 
 #: wizard: (the model it runs on or None, may run per role)
@@ -145,7 +164,10 @@ WIZARDS = {
         'sale.subscription.billing.action', '-X---'),
     'cloud_pricing.catalog.sync': (None, 'XX---'),
     'cloud_pricing.price': (None, 'XX-X-'),
+    'cloud_pricing.change_spec': ('sale.subscription', 'XX---'),
+    'cloud_pricing.checklist.show': (None, 'XX---'),
     'billing_usage.row.generate': (None, 'XX---'),
+    'billing_usage.event.import': (None, 'XX---'),
     # Tryton's
     'sale.subscription.create_invoice': (None, 'XX-X-'),
     'sale.subscription.line.consumption.create': (None, 'XX-X-'),

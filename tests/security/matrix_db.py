@@ -6,7 +6,7 @@ Activates cloud_billing and billing_usage with the shared billing set-up (restor
 DB_CACHE when the scenarios already built it), adds the two users the
 billing set-up has not (a plain Sales user and an employee with no group),
 a running subscription with a draft credit and a planned billing action
-(the records the forgery test writes to), and writes to output.json their
+and a failed email of it (the records the forgery tests write to), and writes to output.json their
 ids and what the two modules declare: their stored models, wizards and
 buttons with groups, so the test can check the matrix covers them all.
 """
@@ -74,6 +74,7 @@ def create_records(config):
     action.save()
     set_user(1)
     return {
+        'email': create_failed_email(config, subscription.id),
         'subscription': subscription.id,
         'line': subscription.lines[0].id,
         'credit': credit.id,
@@ -81,6 +82,25 @@ def create_records(config):
         'company': subscription.company.id,
         'users': {u.login: u.id for u in User.find([])},
         }
+
+
+def create_failed_email(config, subscription):
+    "An email of the subscription whose delivery failed, as the server logs it"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool(config.database_name)
+    with Transaction().start(config.database_name, 0) as transaction:
+        Email = pool.get('ir.email')
+        email, = Email.create([{
+                    'recipients': 'ap@acme.example',
+                    'subject': "Reminder",
+                    'resource': 'sale.subscription,%s' % subscription,
+                    'delivery_state': 'failed',
+                    'delivery_attempts': 1,
+                    'delivery_error': 'SMTPRecipientsRefused',
+                    }])
+        transaction.commit()
+        return email.id
 
 
 def declared(config):

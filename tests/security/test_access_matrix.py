@@ -7,6 +7,7 @@ fields, wizards and buttons of the matrix.
 """
 import pathlib
 import sys
+import urllib.error
 
 import pytest
 from trytond_server import built_database_server
@@ -223,3 +224,39 @@ def test_resource_record_fields_refused(matrix_server):
         'You are not allowed to change "Project ID, UUID" of cloud '
         'resources: they record what the cloud reports (only "Shelved by '
         'Billing" can be corrected).')
+
+
+def test_email_delivery_refused(matrix_server):
+    """Nobody records an email delivered, nor logs a message of their own
+    for the retry job to send: the delivery fields of ir.email are the
+    server's, though finance may write the email's resource (the
+    subscription)"""
+    url, database, records = matrix_server
+    fields = ['delivery_state', 'delivery_attempts', 'delivery_next_at']
+    resource = f'sale.subscription,{records["subscription"]}'
+
+    def delivery(session):
+        email, = session.model('ir.email', 'read', [records['email']], fields)
+        return [email[f] for f in fields]
+
+    def emails(session):
+        return session.model('ir.email', 'search',
+            [('resource', '=', resource)], 0, None, None)
+    for role in ['finance', 'finance_manager']:
+        session = Session(url, database, role, PASSWORD)
+        before = delivery(session), emails(session)
+        assert before == (['failed', 1, None], [records['email']])
+        expect_refused(lambda: session.model('ir.email', 'write',
+                [records['email']], {
+                    'delivery_state': 'sent', 'delivery_attempts': 0}),
+            'You are not allowed to access "Email".')
+        # create is not an RPC method of ir.email
+        with pytest.raises(urllib.error.HTTPError) as info:
+            session.model('ir.email', 'create', [{
+                        'recipients': 'someone@example.com',
+                        'resource': resource, 'delivery_state': 'queued',
+                        'delivery_message': {
+                            '__class__': 'bytes', 'base64': 'VG86IHg='},
+                        }])
+        assert info.value.code == 403
+        assert (delivery(session), emails(session)) == before

@@ -6,10 +6,11 @@
 
 Activates billing_usage with the shared billing set-up (restored from
 DB_CACHE when the scenarios already built it), a metric of API calls rated
-on an on-demand usage service, a running subscription, and two user
+on an on-demand usage service, a running subscription, and user
 application keys of ``billing_usage``: one of a Billing Usage Producer, one
-of the support user (who may not create events). Writes their values to
-output.json.
+of the support user (who may not create events), one of the finance user
+and one of the finance manager (the routes of the rows). Writes their
+values to output.json.
 """
 import datetime
 import json
@@ -38,6 +39,9 @@ def build():
     support, = User.find([('login', '=', 'support')])
     support_key = issue_key(support)
     finance, = User.find([('login', '=', 'finance')])
+    finance_key = issue_key(finance)
+    manager, = User.find([('login', '=', 'finance_manager')])
+    manager_key = issue_key(manager)
     set_user(finance)
     Subscription = Model.get('sale.subscription')
     subscription = Subscription(party=create_customer("Acme"))
@@ -51,6 +55,9 @@ def build():
         'subscription': subscription.number,
         'producer_key': producer_key,
         'support_key': support_key,
+        'finance_key': finance_key,
+        'manager_key': manager_key,
+        'customer': subscription.party.code,
         }
 
 

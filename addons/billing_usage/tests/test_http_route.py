@@ -6,47 +6,24 @@ The database is built in a subprocess (http_db.py; DB_CACHE restores the
 shared billing set-up) and served by ``trytond`` on a free loopback port
 (tests/trytond_server.py), stopped at the end.
 """
-import json
 import pathlib
-import sys
 import threading
-import urllib.error
-import urllib.request
 
-import pytest
-from trytond_server import built_database_server
+from trytond_server import post_json, served_database_fixture
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope='module')
-def usage_server(tmp_path_factory):
-    "(url, records) of a trytond serving the database of http_db.py"
-    with built_database_server(tmp_path_factory.mktemp('usage-http'),
-            'usage_http',
-            [sys.executable, '-m', 'billing_usage.tests.http_db']) as (
-                url, _, records):
-        yield url, records
+# (url, records) of a trytond serving the database of http_db.py
+usage_server = served_database_fixture(
+    'usage_http', 'billing_usage.tests.http_db')
 
 
 def post(url, records, body, key='producer_key',
         content_type='application/json'):
     "(status, JSON answer) of a POST to the events route"
-    request = urllib.request.Request(
-        f"{url}{records['database']}/billing_usage/events",
-        data=body if isinstance(body, bytes) else json.dumps(body).encode(),
-        method='POST', headers={'Content-Type': content_type})
-    if key:
-        request.add_header('Authorization', f'Bearer {records[key]}')
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        text = error.read()
-        try:
-            return error.code, json.loads(text)
-        except ValueError:
-            return error.code, None
+    return post_json(f"{url}{records['database']}/billing_usage/events",
+        body, records[key] if key else None, content_type)
 
 
 def event(records, tx, calls=1, timestamp='2026-01-05T10:00:00Z', **extra):

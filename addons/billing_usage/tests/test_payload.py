@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
+from subscription_core.tests.arithmetic import json_values
 from billing_usage.payload import (
     MAX_EVENTS, BodyError, EventInputError, parse_body, property_number,
     read_event, read_timestamp)
@@ -166,12 +167,7 @@ class ParseBodyTestCase(unittest.TestCase):
                 self.assertEqual(context.exception.code, expected)
 
     @settings(max_examples=300, deadline=None)
-    @given(st.recursive(
-            st.none() | st.booleans() | st.floats() | st.integers()
-            | st.text(max_size=300),
-            lambda children: st.lists(children, max_size=4)
-            | st.dictionaries(st.text(max_size=70), children, max_size=40),
-            max_leaves=60))
+    @given(json_values())
     def test_anything_is_read_or_refused(self, value):
         "Whatever is sent, an event is read or refused with a code"
         for item in [value, dict(NATIVE, properties=value),

@@ -7,10 +7,11 @@ from decimal import Decimal
 from proteus import Model, Wizard
 from proteus.config import get_config
 
-from subscription_core.tests.tools import USER_PASSWORD, get_services, travel
+from subscription_core.tests.tools import (
+    USER_PASSWORD, call_route, get_services, issue_application_key, travel)
 
 __all__ = ['create_usage_service', 'create_producer', 'issue_key',
-    'post_events', 'generate_rows']
+    'post_events', 'generate_rows', 'run_hourly', 'get_rows']
 
 
 def create_usage_service(code, name, price, metric, period='month',
@@ -54,30 +55,15 @@ def create_producer(login='metering', config=None):
 
 def issue_key(user, config=None):
     "A validated user application key of billing_usage for user"
-    Application = Model.get('res.user.application', config=config)
-    application = Application(user=user, application='billing_usage')
-    application.save()
-    return application.key
+    return issue_application_key(user, 'billing_usage', config=config)
 
 
 def post_events(body, key, content_type='application/json', config=None):
     """POST body (JSON) to the route through trytond's WSGI application, in
     this process (the scenarios' database); return (status, JSON answer)"""
-    from werkzeug.test import Client
-    from trytond.wsgi import app
-    if config is None:
-        config = get_config()
-    client = Client(app)
-    headers = {'Authorization': f'Bearer {key}'} if key else {}
-    response = client.post(
-        f'/{config.database_name}/billing_usage/events',
+    return call_route('POST', '/billing_usage/events', key, config=config,
         data=body if isinstance(body, (str, bytes)) else json.dumps(body),
-        headers=headers, content_type=content_type)
-    try:
-        answer = json.loads(response.get_data())
-    except ValueError:
-        answer = None
-    return response.status_code, answer
+        content_type=content_type)
 
 
 def generate_rows(date, config=None):
@@ -86,3 +72,36 @@ def generate_rows(date, config=None):
         generate = Wizard('billing_usage.row.generate', config=config)
         generate.form.date = date
         generate.execute('generate')
+
+
+def run_hourly(moment, config=None):
+    """Run the hourly job Create On-Demand Invoices for moment (a naive UTC
+    datetime at the top of an hour) as trytond-cron does: as root, for the
+    company of the scenario's user, in this process"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+    if config is None:
+        config = get_config()
+    extras = {}
+    with travel(moment.date()):
+        while True:
+            # As trytond runs a job: a transaction that needs to lock
+            # records (or other extras) is started again with them
+            with Transaction().start(config.database_name, 0,
+                    context={'company': config.context['company']},
+                    **extras) as transaction:
+                try:
+                    Pool().get('sale.subscription').create_on_demand_invoices(
+                        moment)
+                except TransactionError as error:
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+                transaction.commit()
+                return
+
+
+def get_rows(path, key, config=None):
+    """GET a route of the rows (path after billing_usage/) through trytond's
+    WSGI application in this process; return (status, JSON answer)"""
+    return call_route('GET', f'/billing_usage/{path}', key, config=config)

@@ -31,12 +31,10 @@ from trytond.tests.tools import activate_modules
 
 from cloud_billing import openstack
 from cloud_billing.tests import fake_openstack
-from cloud_billing.tests.tools import MailCatcher
+from cloud_billing.tests.tools import MailCatcher, create_cloud_customers
 from subscription_core.action import BillingAction as CoreAction
 from subscription_core.tests.tools import (
-    create_customer, create_dunning_procedure, create_payment_method,
-    create_payment_term, get_monthly_recurrence, get_services, run_billing,
-    setup_billing, travel)
+    create_payment_method, run_billing, setup_billing, travel)
 
 from ..resource import Resource
 
@@ -93,35 +91,8 @@ class DebtRaceTestCase(unittest.TestCase):
         cls.nova = fake_openstack.reset()
         config._context['cloud_billing_connection'] = 'fake'
 
-        Configuration = Model.get('cloud_billing.configuration')
-        configuration = Configuration()
-        configuration.remote_wait = 10
-        configuration.save()
-        payment_term = create_payment_term(14)
-        create_dunning_procedure([{'overdue': 1, 'action': 'grace'}])
         cls.payment_method = create_payment_method()
-        Cloud = Model.get('cloud_billing.cloud')
-        cloud = Cloud(name="RegionOne", entry='test', region='RegionOne')
-        cloud.save()
-        Subscription = Model.get('sale.subscription')
-        vcpu = get_services()['vcpu']
-        cls.customers = {}
-        for name in ['payer', 'waiter']:
-            party = create_customer(name, email='%s@example.com' % name)
-            party.customer_payment_term = payment_term
-            party.save()
-            subscription = Subscription(party=party)
-            subscription.start_date = D(2026, 1, 1)
-            subscription.invoice_recurrence = get_monthly_recurrence()
-            subscription.cloud = cloud
-            subscription.project_id = 'p-%s' % name
-            line = subscription.lines.new(service=vcpu)
-            line.quantity = 2
-            subscription.click('quote')
-            subscription.click('run')
-            server = cls.nova.add_server(subscription.project_id, name=name)
-            subscription.click('sync_resources')
-            cls.customers[name] = (subscription, server)
+        cls.customers = create_cloud_customers(['payer', 'waiter'], cls.nova)
         run_billing(D(2026, 2, 1))
         run_billing(D(2026, 2, 16))
 

@@ -1,7 +1,9 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
 """The arithmetic of usage collection (metering.py): windows, hour slots,
-the split at midnight, overlaps and transaction ids. No database."""
+the split at midnight, overlaps and transaction ids. No database. (The
+slots and day pieces themselves are subscription_core's hourly_periods and
+billing_usage's split_days, tested there.)"""
 import datetime
 import unittest
 from decimal import Decimal
@@ -10,8 +12,10 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from billing_usage.aggregation import split_days
 from cloud_billing import metering
 from cloud_billing.metering import WindowError
+from subscription_core.usage_window import hourly_periods
 
 DT = datetime.datetime
 D = datetime.date
@@ -45,28 +49,6 @@ class WindowTestCase(unittest.TestCase):
                 with self.assertRaises(WindowError) as cm:
                     metering.check_window(start, end, now=now)
                 self.assertEqual(cm.exception.code, code)
-
-    def test_hour_slots_split_at_midnight(self):
-        "The slots of a window across midnight fall on both days"
-        slots = metering.hour_slots(DT(2026, 3, 1, 22), DT(2026, 3, 2, 2))
-        self.assertEqual(slots, [
-                (DT(2026, 3, 1, 22), DT(2026, 3, 1, 23)),
-                (DT(2026, 3, 1, 23), DT(2026, 3, 2, 0)),
-                (DT(2026, 3, 2, 0), DT(2026, 3, 2, 1)),
-                (DT(2026, 3, 2, 1), DT(2026, 3, 2, 2)),
-                ])
-
-    def test_day_pieces(self):
-        "A window is cut at each midnight, half-open pieces"
-        self.assertEqual(
-            metering.day_pieces(DT(2026, 2, 28, 22), DT(2026, 3, 2, 3)), [
-                (D(2026, 2, 28), DT(2026, 2, 28, 22), DT(2026, 3, 1)),
-                (D(2026, 3, 1), DT(2026, 3, 1), DT(2026, 3, 2)),
-                (D(2026, 3, 2), DT(2026, 3, 2), DT(2026, 3, 2, 3)),
-                ])
-        self.assertEqual(
-            metering.day_pieces(DT(2026, 3, 1, 13), DT(2026, 3, 1, 14)),
-            [(D(2026, 3, 1), DT(2026, 3, 1, 13), DT(2026, 3, 1, 14))])
 
     def test_overlap_hours(self):
         "Half-open overlaps; never started is 0; still there runs to end"
@@ -235,13 +217,13 @@ class PropertyTestCase(unittest.TestCase):
         end = start + datetime.timedelta(hours=length)
         events = metering.server_events(
             'c', 'p', [usage('s', begin, finish)], start, end)
-        for day, piece_start, piece_end in metering.day_pieces(start, end):
+        for day, piece_start, piece_end in split_days(start, end):
             nova = metering.overlap_hours(begin, finish, piece_start,
                 piece_end)
             got = hours_by_day(events).get(day, 0)
             self.assertLessEqual(
                 abs(Fraction(got) - nova),
-                Fraction(len(metering.hour_slots(piece_start, piece_end)),
+                Fraction(len(hourly_periods(piece_start, piece_end, 'hourly')),
                     2 * 10 ** 6))
         self.assertEqual(len({e['transaction_id'] for e in events}),
             len(events))

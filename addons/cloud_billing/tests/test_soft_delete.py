@@ -149,7 +149,7 @@ class SoftDeleteTestCase(test_action.ActionTestMixin, unittest.TestCase):
             email, = BillingEmail.search([('kind', '=', 'restored')])
             self.assertEqual(
                 (email.subscription, email.date, email.state),
-                (subscription, paid_on, 'sent'))
+                (subscription, paid_on, 'queued'))
             # The close of the deadline's next day does not run.
             close_date = paid_on + datetime.timedelta(days=1)
             self.assertEqual(

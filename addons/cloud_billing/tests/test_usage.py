@@ -16,7 +16,6 @@ from cloud_billing import metering
 
 from ..exceptions import UsageWindowError
 from . import test_action
-from . import test_module as base
 from .test_module import OTHER, PROJECT
 
 DT = datetime.datetime

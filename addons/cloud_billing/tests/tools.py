@@ -1,13 +1,15 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
-"""Test helpers of the cloud overlay: a real SMTP server on loopback and the
-workflow's call of the billing emails.
+"""Test helpers of the cloud overlay: a real SMTP server on loopback, the
+workflow's call of the billing emails, and customers of a cloud whose
+servers are in a fake Nova (``create_cloud_customers``).
 
 ``MailCatcher`` starts an aiosmtpd SMTP server on 127.0.0.1 on a free port
 and points trytond's ``[email] uri`` at it, so the emails go the way they go
 in production: the transactional SMTP data manager connects at commit and
 hands them over with smtplib. ``down()`` and ``up()`` take the server away
-and back on the same port (a mail server outage). Stop it at the end (``stop()``, or use it as a
+and back on the same port (a mail server outage); ``refuse()`` makes it
+answer each message with a permanent error until ``accept()``. Stop it at the end (``stop()``, or use it as a
 context manager); the previous configuration is restored.
 """
 import email
@@ -21,7 +23,8 @@ from proteus.config import get_config
 
 from trytond import config as tconfig
 
-__all__ = ['MailCatcher', 'send_billing_email', 'make_png']
+__all__ = ['MailCatcher', 'send_billing_email', 'make_png',
+    'create_cloud_customers']
 
 
 class MailCatcher:
@@ -33,9 +36,15 @@ class MailCatcher:
         self._lock = threading.Lock()
         self._controller = None
         self._previous = {}
+        self.refusing = None
+        self.refused = 0
 
     # aiosmtpd handler hook
     async def handle_DATA(self, server, session, envelope):
+        if self.refusing:
+            with self._lock:
+                self.refused += 1
+            return self.refusing
         message = email.message_from_bytes(
             envelope.original_content or envelope.content,
             policy=email.policy.default)
@@ -84,6 +93,16 @@ class MailCatcher:
         self._controller.start()
         return self
 
+    def refuse(self, reply='554 5.7.1 Message refused by policy'):
+        "Answer each message with reply (an SMTP error) until accept()"
+        self.refusing = reply
+        return self
+
+    def accept(self):
+        "Accept the messages again"
+        self.refusing = None
+        return self
+
     def pop(self):
         "The messages received since the last call, as (from, to, message)"
         with self._lock:
@@ -102,13 +121,15 @@ def send_billing_email(
     """Call ``send_billing_email`` as the workflow's scheduled job does.
 
     In its own transaction as the root user with the subscription's company,
-    committed at the end, so the email leaves through the SMTP server.
+    committed at the end; then its delivery tasks run, so the email leaves
+    through the SMTP server.
     ``values`` may hold proteus invoices under ``invoices``. Return the
-    state of the new billing email record, or None when the step was
-    already mailed.
+    state of the new billing email record after its delivery, or None when
+    the step was already mailed.
     """
     from trytond.pool import Pool
     from trytond.transaction import Transaction
+    from trytond.worker import run_task
     if config is None:
         config = get_config()
     values = dict(values or {})
@@ -118,8 +139,8 @@ def send_billing_email(
     subscription_id = subscription.id
     if 'invoices' in values:
         values['invoices'] = [i.id for i in values['invoices']]
-    with Transaction().start(
-            config.database_name, 0, context={'company': company_id}):
+    with Transaction().start(config.database_name, 0,
+            context={'company': company_id}) as transaction:
         pool = Pool()
         Subscription = pool.get('sale.subscription')
         Invoice = pool.get('account.invoice')
@@ -127,7 +148,16 @@ def send_billing_email(
             values['invoices'] = Invoice.browse(values['invoices'])
         record = Subscription(subscription_id).send_billing_email(
             kind, step_key, values, date=date)
-        return record.state if record else None
+        record_id = record.id if record else None
+        tasks = list(transaction.tasks)
+    # The delivery tasks run after the commit, as the queue does.
+    for task_id in tasks:
+        run_task(Pool(config.database_name), task_id)
+    if record_id is None:
+        return None
+    with Transaction().start(config.database_name, 0):
+        BillingEmail = Pool().get('sale.subscription.billing_email')
+        return BillingEmail(record_id).state
 
 
 def make_png(width=96, height=32, color=(0x1f, 0x4e, 0x79)):
@@ -140,3 +170,55 @@ def make_png(width=96, height=32, color=(0x1f, 0x4e, 0x79)):
         + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 2, 0, 0, 0))
         + chunk(b'IDAT', zlib.compress(row * height))
         + chunk(b'IEND', b''))
+
+
+def create_cloud_customers(names, nova, server_id=None, config=None):
+    """Customers of a cloud, each with a server in the fake Nova, through
+    proteus (the fake connection must be the config's
+    ``cloud_billing_connection``)
+
+    The cloud billing configuration waits 10 s for the servers; a cloud
+    RegionOne; a payment term of 14 days and a dunning level planning
+    *Grace* the day after the due date; per name a customer (email
+    name@example.com) with a running subscription of the project p-<name>
+    from 1 January 2026 (2 vCPU, billed monthly) and a server in nova
+    (uuid server_id(name) when given), synced. Return {name: (subscription,
+    server)}.
+    """
+    import datetime
+    from proteus import Model
+    from subscription_core.tests.tools import (
+        create_customer, create_dunning_procedure, create_payment_term,
+        get_monthly_recurrence, get_services)
+    Configuration = Model.get('cloud_billing.configuration', config=config)
+    configuration = Configuration()
+    configuration.remote_wait = 10
+    configuration.save()
+    payment_term = create_payment_term(14, config=config)
+    create_dunning_procedure(
+        [{'overdue': 1, 'action': 'grace'}], config=config)
+    Cloud = Model.get('cloud_billing.cloud', config=config)
+    cloud = Cloud(name="RegionOne", entry='test', region='RegionOne')
+    cloud.save()
+    Subscription = Model.get('sale.subscription', config=config)
+    vcpu = get_services(config=config)['vcpu']
+    customers = {}
+    for name in names:
+        party = create_customer(
+            name, email='%s@example.com' % name, config=config)
+        party.customer_payment_term = payment_term
+        party.save()
+        subscription = Subscription(party=party)
+        subscription.start_date = datetime.date(2026, 1, 1)
+        subscription.invoice_recurrence = get_monthly_recurrence(config)
+        subscription.cloud = cloud
+        subscription.project_id = 'p-%s' % name
+        line = subscription.lines.new(service=vcpu)
+        line.quantity = 2
+        subscription.click('quote')
+        subscription.click('run')
+        server = nova.add_server(subscription.project_id, name=name,
+            server_id=server_id(name) if server_id else None)
+        subscription.click('sync_resources')
+        customers[name] = (subscription, server)
+    return customers

@@ -51,8 +51,9 @@ class CloudPricingTestCase(CompanyTestMixin, ModuleTestCase):
         self.addCleanup(self.server.stop)
 
     def sync(self):
+        "Fetch and apply the catalog (what the queued task does)"
         Catalog = Pool().get('cloud_pricing.catalog')
-        return Catalog.sync()
+        return Catalog.fetch_and_apply()
 
     def test_stale_rule(self):
         now = datetime.datetime(2026, 3, 1, 12)
@@ -147,6 +148,49 @@ class CloudPricingTestCase(CompanyTestMixin, ModuleTestCase):
             self.sync()
         self.assertEqual(cm.exception.message, 'The pricing catalog names '
             'the currency "USD", which is not set up. Nothing was changed.')
+
+    @with_transaction()
+    def test_sync_is_queued(self):
+        "The job queues a task; the task syncs, or records the refusal"
+        pool = Pool()
+        Catalog = pool.get('cloud_pricing.catalog')
+        Queue = pool.get('ir.queue')
+        Plan = pool.get('cloud_pricing.compute_plan')
+        create_currency('USD')
+        at = datetime.datetime(2026, 3, 1, 12, 40)
+        run = Catalog.sync(at)
+        self.assertEqual((run.queued_at, run.state), (at, 'queued'))
+        # Nothing is fetched in the job's transaction
+        self.assertEqual(Plan.search([]), [])
+        task, = Queue.search([])
+        self.assertEqual((task.data['model'], task.data['method'],
+                list(task.data['instances'])),
+            ('cloud_pricing.catalog.sync_run', 'run', [run.id]))
+        task.run()
+        run = type(run)(run.id)
+        self.assertEqual(run.state, 'done')
+        self.assertIn("Compute Plan Catalog Entry: 3 created",
+            run.summary)
+        self.assertEqual(len(Plan.search([])), 3)
+        # Run again (a retried task): nothing more
+        type(run).run([run])
+        self.assertEqual(run.state, 'done')
+
+        self.server.documents['/catalog.json'] = '{"sla_tiers": ['
+        run = Catalog.sync()
+        before = snapshot()
+        task, = [t for t in Queue.search([])
+            if list(t.data['instances']) == [run.id]]
+        task.run()
+        run = type(run)(run.id)
+        self.assertEqual(run.state, 'failed')
+        self.assertIn("is not a JSON document", run.message)
+        self.assertIn("Nothing was changed.", run.message)
+        self.assertEqual(snapshot(), before)
+
+        self.server.set_option('catalog_url', '')
+        with self.assertRaises(CatalogSyncError):
+            Catalog.sync()
 
     @with_transaction()
     def test_not_http(self):

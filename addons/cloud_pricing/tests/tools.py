@@ -18,7 +18,20 @@ import threading
 from trytond import config as tconfig
 
 __all__ = ['CatalogServer', 'CATALOG', 'catalog_text',
-    'create_pricing_services']
+    'create_pricing_services', 'NEXTCLOUD_PRODUCTS', 'create_billing_entity',
+    'create_origin', 'issue_pricing_key', 'get_checklist']
+
+#: Every product ID the calculation can emit for nextcloud in catalog.json
+NEXTCLOUD_PRODUCTS = [
+    'exo-compute-standard-8', 'exo-compute-standard-2', 'exo-storage-ssd',
+    'exo-ipv4',
+    'servala-nextcloud-besteffort-managed',
+    'servala-nextcloud-besteffort-managed-b1',
+    'servala-nextcloud-besteffort-managed-b2',
+    'servala-nextcloud-guaranteed-managed',
+    'servala-nextcloud-guaranteed-managed-b1',
+    'servala-nextcloud-guaranteed-managed-b2',
+    ]
 
 CATALOG = pathlib.Path(__file__).with_name('catalog.json')
 
@@ -130,3 +143,44 @@ def create_pricing_services(product_ids, config=None):
         service.save()
         services[product_id] = service
     return services
+
+
+def create_billing_entity(name, invoice=True, config=None):
+    """A billing entity: a party with an address ticked Invoice (unless
+    invoice is False)"""
+    from proteus import Model
+    Party = Model.get('party.party', config=config)
+    party = Party(name=name)
+    address, = party.addresses
+    address.street = "1 Ledger Lane"
+    address.invoice = invoice
+    party.save()
+    return party
+
+
+def create_origin(name, billing_entity=None, grouping='organization',
+        message=None, sale=None, config=None):
+    "An organization origin with its billing defaults"
+    from proteus import Model
+    Origin = Model.get('cloud_pricing.organization.origin', config=config)
+    origin = Origin(name=name)
+    origin.default_billing_entity = billing_entity
+    origin.default_sale = sale
+    origin.invoice_grouping = grouping
+    origin.billing_message = message
+    origin.save()
+    return origin
+
+
+def issue_pricing_key(user, config=None):
+    "A validated user application key of cloud_pricing for user"
+    from subscription_core.tests.tools import issue_application_key
+    return issue_application_key(user, 'cloud_pricing', config=config)
+
+
+def get_checklist(service, key, config=None):
+    """GET the checklist route of service (in this process); return
+    (status, JSON answer)"""
+    from subscription_core.tests.tools import call_route
+    return call_route('GET', f'/cloud_pricing/checklist/{service}', key,
+        config=config)

@@ -36,3 +36,16 @@ USAGE_QUANTITIES = st.decimals(
 def d(text):
     "Date from ISO text."
     return dt.date.fromisoformat(text)
+
+
+def json_values(text_size=300, key_size=70, dict_size=40, max_leaves=60):
+    """Any JSON value a hostile client sends (floats with NaN and the
+    infinities, huge integers, nested lists and objects): for the readers
+    of request bodies"""
+    return st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers()
+        | st.text(max_size=text_size),
+        lambda children: st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=key_size), children,
+            max_size=dict_size),
+        max_leaves=max_leaves)

@@ -28,6 +28,12 @@ class CheckValueTestCase(unittest.TestCase):
                 ('numeric', Decimal('Infinity'), 'not_finite'),
                 ('numeric', Decimal('1E+999999'), 'range'),
                 ('numeric', Decimal('-12.50'), None),
+                # More decimal places than a database column holds
+                # (PostgreSQL's numeric: 16383), however small or zero
+                ('numeric', Decimal('1E-999999'), 'range'),
+                ('numeric', Decimal('0E-999999'), 'range'),
+                ('numeric', Decimal('1E-1000'), None),
+                ('numeric', Decimal('1E-1001'), 'range'),
                 ('integer', 2 ** 31, 'range'),
                 ('integer', 1.0, 'type'),
                 ('integer', 7, None),

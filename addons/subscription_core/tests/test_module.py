@@ -77,7 +77,7 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                 ('module', '=', 'subscription_core'),
                 ])
         crons = Cron.browse([d.db_id for d in data])
-        self.assertEqual(len(crons), 4)
+        self.assertEqual(len(crons), 5)
         for cron in crons:
             self.assertIn(company, cron.companies)
 

@@ -17,8 +17,9 @@ except ImportError:
     # Not installed: import the plain-Python files from their folder
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from subscription_core.tier import (
-    describe_usage, price_usage, Tier, TIER_MODES, tier_slices,
-    tiered_amount, TierError, tiers_from_starts, validate_tiers)
+    describe_usage, merged_slices, price_in_order, price_usage, Tier,
+    TIER_MODES, tier_slices, tiered_amount, TierError, tiers_from_starts,
+    validate_tiers)
 from subscription_core.tests.arithmetic import (
     CENT, D, PRICES, PROPERTY_SETTINGS, QUANTITIES, ROUNDINGS,
     USAGE_QUANTITIES)
@@ -318,6 +319,74 @@ class TierPropertyTestCase(unittest.TestCase):
         whole, _ = price_usage(
             sum(quantities), D(0), CENT, tiers, 'graduated')
         self.assertLessEqual(abs(total - whole), CENT * len(quantities))
+
+
+class PriceInOrderTestCase(unittest.TestCase):
+    "Each day's usage at the tier the usage before it reached (seed 004)"
+
+    def test_table(self):
+        table = [
+            # graduated: the day that crosses 10 is cut at the tier
+            ([4, 4, 4, 60], 'graduated', 0, D('53.00'), [
+                    [(4, D('1.00'), 0)], [(4, D('1.00'), 0)],
+                    [(2, D('1.00'), 0), (2, D('0.80'), 1)],
+                    [(38, D('0.80'), 1), (22, D('0.50'), 2)]]),
+            # volume: each day at the tier its cumulative total falls in;
+            # the whole 72 at once would be 36.00
+            ([4, 4, 4, 60], 'volume', 0, D('41.20'), [
+                    [(4, D('1.00'), 0)], [(4, D('1.00'), 0)],
+                    [(4, D('0.80'), 1)], [(60, D('0.50'), 2)]]),
+            # after the usage already invoiced in the phase
+            ([5], 'graduated', 48, D('3.10'), [
+                    [(2, D('0.80'), 1), (3, D('0.50'), 2)]]),
+            # a day without usage is priced at the tier reached, at 0
+            ([0], 'graduated', 10, D('0.00'), [[(0, D('0.80'), 1)]]),
+            ]
+        for quantities, mode, used, amount, parts in table:
+            with self.subTest(quantities=quantities, mode=mode):
+                self.assertEqual(price_in_order(
+                        quantities, None, CENT, SMALL_TIERS, mode, used),
+                    (amount, parts))
+        self.assertEqual(
+            price_in_order([D('1.5'), 2], D('0.1'), CENT),
+            (D('0.35'), [[(F(3, 2), D('0.1'), None)],
+                    [(2, D('0.1'), None)]]))
+        with self.assertRaises(ValueError):
+            price_in_order([-1], D('1'), CENT)
+
+    def test_merged_slices(self):
+        _, parts = price_in_order([4, 4, 4, 60], None, CENT, SMALL_TIERS)
+        self.assertEqual(merged_slices(parts),
+            [(10, D('1.00')), (40, D('0.80')), (22, D('0.50'))])
+        self.assertEqual(merged_slices([[(0, D('0.80'), 1)]]),
+            [(0, D('0.80'))])
+        self.assertEqual(merged_slices(
+                [[(1, D('2'), None)], [(2, D('2'), None)]]), [(3, D('2'))])
+
+    @PROPERTY_SETTINGS
+    @given(tier_starts(), st.lists(USAGE_QUANTITIES, min_size=1, max_size=12),
+        st.integers(min_value=0, max_value=12), USAGE_QUANTITIES,
+        st.sampled_from(TIER_MODES))
+    def test_windows_of_a_phase(self, starts, quantities, cut, used, mode):
+        """Billed in one window or in two, the days of a phase are priced
+        the same (exactly, before rounding), and the trace of a window adds
+        up to its quantities and its amount"""
+        tiers = tiers_from_starts(starts)
+        fine = D('1E-12')
+        cut = min(cut, len(quantities))
+        whole, parts = price_in_order(
+            quantities, None, fine, tiers, mode, used)
+        first, _ = price_in_order(
+            quantities[:cut], None, fine, tiers, mode, used)
+        second, _ = price_in_order(quantities[cut:], None, fine, tiers,
+            mode, Fraction(used) + sum(map(Fraction, quantities[:cut])))
+        self.assertEqual(first + second, whole)
+        for quantity, part in zip(quantities, parts):
+            self.assertEqual(sum(q for q, _, _ in part), Fraction(quantity))
+        amount, _ = price_in_order(quantities, None, CENT, tiers, mode, used)
+        exact = sum((q * Fraction(p) for part in parts for q, p, _ in part),
+            Fraction(0))
+        self.assertLessEqual(abs(Fraction(amount) - exact), Fraction(CENT))
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ __all__ = ['setup_billing', 'create_billing_users', 'create_services',
     'BILLING_YEARS', 'USER_PASSWORD',
     'create_payment_term', 'create_dunning_procedure', 'create_payment_method',
     'create_adjustment_accounts', 'get_adjustment_accounts', 'travel',
-    'run_billing']
+    'run_billing', 'issue_application_key', 'call_route']
 
 # Scenarios travel in time inside these fiscal years.
 BILLING_YEARS = (2025, 2026, 2027)
@@ -293,3 +293,32 @@ def run_billing(date, job='all', config=None):
         run.form.date = date
         run.form.job = job
         run.execute('run')
+
+
+def issue_application_key(user, application, config=None):
+    """A validated user application key of application for user (the key
+    of an HTTP route, subscription_core.route)"""
+    Application = Model.get('res.user.application', config=config)
+    key = Application(user=user, application=application)
+    key.save()
+    return key.key
+
+
+def call_route(method, path, key, config=None, **kwargs):
+    """Call a route (path below /<database>) through trytond's WSGI
+    application, in this process (the scenarios' database), with key as
+    bearer; kwargs go to werkzeug's client (data, content_type). Return
+    (status, JSON answer or None)."""
+    import json
+    from werkzeug.test import Client
+    from trytond.wsgi import app
+    if config is None:
+        config = get_config()
+    headers = {'Authorization': f'Bearer {key}'} if key else {}
+    response = Client(app).open(f'/{config.database_name}{path}',
+        method=method, headers=headers, **kwargs)
+    try:
+        answer = json.loads(response.get_data())
+    except ValueError:
+        answer = None
+    return response.status_code, answer

@@ -1,0 +1,77 @@
+# This file is part of the cloud billing product. See README.md at the top of
+# the repository for copyright and license notices.
+"""Workload ``usage_rating``: a month of daily usage rows rated
+
+The data (outside the clock): the subscriptions of bench/usage_data.py
+receive N usage events of January 2025 through ``billing_usage.event.
+ingest`` (batches of 10,000, one committed transaction each), then the job
+*Generate Usage Rows* for 1 February aggregates them into daily rows (one
+per subscription line and day with events) and their consumptions
+(``aggregate_seconds`` in the results: it reads every event, so it grows
+with N).
+
+ours (timed)
+    The engine's rating of the month as its on-demand invoicing runs it:
+    ``sale.subscription.line.consumption.get_due_usage_charges`` of the
+    usage lines until 1 February 2025, which reads the rows' consumptions
+    from the database and prices each day at the graduated tier the month's
+    cumulative calls reached. Rows per second = rows rated / seconds. The
+    rows of a month do not depend on the number of events, so neither
+    should the cost: compare ``ours_ms_per_month`` across sizes.
+"""
+import datetime
+import time
+
+import usage_data
+
+UNTIL = datetime.datetime.combine(usage_data.MONTH_END, datetime.time())
+
+
+def fill(database, size, data):
+    "Ingest the events and aggregate them into rows (not timed here)"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0, readonly=True):
+        Company = Pool().get('company.company')
+        company, = Company.search([])
+        context = {'company': company.id}
+    accepted = 0
+    for batch, _ in usage_data.events(data['numbers'], size):
+        with Transaction().start(
+                database, 0, context=context) as transaction:
+            Event = Pool().get('billing_usage.event')
+            accepted += sum(r['status'] == 'accepted'
+                for r in Event.ingest(batch))
+            transaction.commit()
+    start = time.perf_counter()
+    with Transaction().start(database, 0, context=context) as transaction:
+        Row = Pool().get('billing_usage.row')
+        rows = len(Row.generate(usage_data.MONTH_END))
+        transaction.commit()
+    return {'events': accepted, 'rows': rows,
+        'aggregate_seconds': round(time.perf_counter() - start, 2)}
+
+
+def run_ours(database):
+    "The rating of the month: (seconds, check)"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0, readonly=True):
+        Company = Pool().get('company.company')
+        company, = Company.search([])
+        context = {'company': company.id}
+    start = time.perf_counter()
+    with Transaction().start(database, 0, readonly=True, context=context):
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Consumption = pool.get('sale.subscription.line.consumption')
+        lines = Line.search([('billing_type', '=', 'usage')])
+        charges = Consumption.get_due_usage_charges(lines, UNTIL)
+        seconds = time.perf_counter() - start
+        check = {
+            'charges': len(charges),
+            'rows_rated': sum(len(c.sources) for _, c in charges),
+            'amount': str(sum(c.amount for _, c in charges)),
+            'quantity': str(sum(c.quantity for _, c in charges)),
+            }
+    return seconds, check
