@@ -96,9 +96,14 @@ def _login(page, url, user, password):
     # another one.
     page.goto(url + '#' + DATABASE)
     page.wait_for_selector('input#login')
+    # The dialog asks the server for its databases (on PostgreSQL trytond
+    # connects to each database of the cluster to list it): submit once
+    # the page is quiet. In CI on PostgreSQL the password field once did
+    # not come within the default 30 s.
+    page.wait_for_load_state('networkidle', timeout=120000)
     page.fill('input#login', user)
     page.click('button[type=submit]')
-    page.wait_for_selector('input[type=password]')
+    page.wait_for_selector('input[type=password]', timeout=120000)
     page.fill('input[type=password]', password)
     page.keyboard.press('Enter')
     page.wait_for_selector('#menu .treeview, #menu table', timeout=30000)
