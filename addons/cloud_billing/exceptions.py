@@ -42,3 +42,7 @@ class ResourceAccessError(AccessError):
 
 class DestructiveBatchError(UserError):
     pass
+
+
+class UsageWindowError(UserError):
+    pass

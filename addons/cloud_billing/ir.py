@@ -7,6 +7,7 @@ from subscription_core.validation import InputMixin
 
 CLOUD_JOBS = [
     ('sale.subscription|sync_cloud_resources', "Sync Cloud Resources"),
+    ('sale.subscription|collect_cloud_usage', "Collect Cloud Usage"),
     ]
 
 

@@ -41,6 +41,7 @@ valid YAML is reported by name and line only, and every error text
 (``RemoteError.message``, hence every outcome's ``error``) is redacted.
 """
 import dataclasses
+import datetime
 import os
 import re
 import time
@@ -905,3 +906,114 @@ def quota_change(conn, project_id, quota):
     else:
         outcome.result = ALREADY
     return outcome
+
+
+# ---------------------------------------------------------------------------
+# Usage (read only): what the usage collector reads (see metering.py)
+
+USAGE_PAGE = 1000   # servers per page of os-simple-tenant-usage (2.40+)
+
+
+def _moment(value):
+    """An API's timestamp (ISO 8601 text or datetime) as a naive UTC
+    datetime, None for None"""
+    if value is None or value == '':
+        return None
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _get(item, name):
+    if isinstance(item, dict):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+def server_usage(conn, project_id, start, end, page=USAGE_PAGE):
+    """Nova's usage of project_id over [start, end) (naive UTC), per server
+
+    ``os-simple-tenant-usage/<project>?start=&end=``, page by page: a list
+    of dicts with instance_id, name, flavor, vcpus, memory_mb, local_gb,
+    hours (Nova's, in the window), started_at, ended_at (naive UTC, None
+    while the server exists) and state (Nova's vm_state now, 'terminated'
+    once deleted). Nova counts a server from its launch to its deletion
+    whatever its state (a shelved server too) and a running one up to the
+    end asked: ask only for windows that ended. Raises RemoteError.
+    """
+    usages, marker = [], None
+    while True:
+        query = {'start': start, 'end': end, 'limit': page}
+        if marker:
+            query['marker'] = marker
+        usage, _ = _call(conn, lambda: conn.compute.get_usage(
+                project_id, **query))
+        servers = list(_get(usage, 'server_usages') or [])
+        for server in servers:
+            usages.append({
+                    'instance_id': _get(server, 'instance_id'),
+                    'name': _get(server, 'name'),
+                    'flavor': _get(server, 'flavor'),
+                    'vcpus': _get(server, 'vcpus'),
+                    'memory_mb': _get(server, 'memory_mb'),
+                    'local_gb': _get(server, 'local_gb'),
+                    'hours': _get(server, 'hours'),
+                    'started_at': _moment(_get(server, 'started_at')),
+                    'ended_at': _moment(_get(server, 'ended_at')),
+                    'state': _get(server, 'state'),
+                    })
+        if len(servers) < page:
+            return usages
+        marker = _get(servers[-1], 'instance_id')
+
+
+def _network(conn):
+    "Whether the cloud has a network API (Neutron) in its catalog"
+    try:
+        return bool(conn.has_service('network'))
+    except (os_exceptions.SDKException, ks_exceptions.ClientException):
+        return False
+
+
+def _scoped_query(conn, project_id):
+    "The listing query of project_id's resources (across projects: admin)"
+    current, _ = _call(conn, lambda: conn.current_project_id)
+    if current != project_id:
+        return {'all_projects': True, 'project_id': project_id}
+    return {}
+
+
+def list_volumes(conn, project_id):
+    """The volumes of project_id now (Cinder): dicts with id, name, size
+    (GiB), created_at (naive UTC), status, volume_type; None when the
+    cloud has no block storage API. Raises RemoteError."""
+    if not _block_storage(conn):
+        return None
+    query = _scoped_query(conn, project_id)
+    volumes, _ = _call(conn, lambda: list(
+            conn.block_storage.volumes(details=True, **query)))
+    return [{
+            'id': v.id, 'name': _get(v, 'name'), 'size': _get(v, 'size'),
+            'created_at': _moment(_get(v, 'created_at')),
+            'status': _get(v, 'status'),
+            'volume_type': _get(v, 'volume_type'),
+            } for v in volumes
+        if _get(v, 'project_id') in {None, project_id}]
+
+
+def list_floating_ips(conn, project_id):
+    """The floating IPs of project_id now (Neutron): dicts with id,
+    floating_ip_address, created_at (naive UTC), status; None when the
+    cloud has no network API. Raises RemoteError."""
+    if not _network(conn):
+        return None
+    addresses, _ = _call(conn, lambda: list(
+            conn.network.ips(project_id=project_id)))
+    return [{
+            'id': a.id,
+            'floating_ip_address': _get(a, 'floating_ip_address'),
+            'created_at': _moment(_get(a, 'created_at')),
+            'status': _get(a, 'status'),
+            } for a in addresses if _get(a, 'project_id') == project_id]

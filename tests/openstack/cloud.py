@@ -95,6 +95,9 @@ PORT_VARS = {
 }
 AUTH_URL = f"http://{HOST}:{PORTS['keystone']}/v3"
 STOP_TIMEOUT = float(os.environ.get("OSCLOUD_STOP_TIMEOUT", "10"))
+# Every readiness and setup timeout is multiplied by this: a loaded machine
+# (tests run niced beside a long fuzz) starts the cloud several times slower.
+WAIT_SCALE = float(os.environ.get("OSCLOUD_WAIT_SCALE", "1"))
 
 # Test-only credentials: everything listens on 127.0.0.1 and lives for one run.
 DB_USER, DB_PASSWORD = "openstack", "openstack-db-secret"
@@ -290,6 +293,7 @@ def run(name, argv, env=None, timeout=300):
         out.write(f"$ {' '.join(map(str, argv))}\n".encode())
         out.flush()
         proc = _popen(argv, stdout=out, env=child_env(env), cwd=str(STATE))
+        timeout *= WAIT_SCALE
         deadline = time.monotonic() + timeout
         while proc.poll() is None:
             if ABORT.is_set() or time.monotonic() > deadline:
@@ -306,6 +310,7 @@ def run(name, argv, env=None, timeout=300):
 
 
 def wait_for(what, check, timeout, proc=None, log=None, interval=0.25):
+    timeout *= WAIT_SCALE
     deadline = time.monotonic() + timeout
     last = None
     while True:

@@ -60,6 +60,8 @@ MODELS = {
         'R---', 'R---', '----', '----', '----'),
     'cloud_billing.resource': (
         'R---', 'RW--', 'R---', '----', '----'),
+    'cloud_billing.usage_collection': (
+        'R---', 'R---', 'R---', '----', '----'),
     'sale.subscription.billing_email': (
         'R---', 'R--D', 'R---', '----', '----'),
     'sale.subscription.billing_email.branding': (
@@ -174,6 +176,7 @@ WIZARDS = {
 #: (model, button): may click per role
 BUTTONS = {
     ('sale.subscription', 'sync_resources'): 'XX---',
+    ('sale.subscription', 'collect_usage'): 'XX---',
     ('sale.subscription.billing.action', 'request_cancel'): '-X---',
     ('sale.subscription.billing.action', 'retry'): '-X---',
     ('sale.subscription.compensation', 'apply'): 'XX---',
@@ -182,6 +185,7 @@ BUTTONS = {
     ('sale.subscription.credit', 'reverse'): '-X---',
     ('cloud_billing.dashboard', 'open_subscription'): 'XXX--',
     ('cloud_billing.dashboard', 'sync_resources'): 'XX---',
+    ('cloud_billing.dashboard', 'collect_usage'): 'XX---',
     ('cloud_billing.destructive_batch', 'request_release'): '-X---',
     }
 

@@ -20,12 +20,20 @@ hooks of ``session.session``) and answers the way Nova does:
   periodic task) forgets the soft-deleted servers;
 * a project-scoped connection sees only its project's servers (404 for the
   others) and may not list all projects or change quotas (403);
+* usage as Nova, Cinder and Neutron report it: ``get_usage`` (Nova's
+  ``os-simple-tenant-usage``: hours from a server's launch to its final
+  deletion, on the clock ``FakeCloud.now`` that a test moves, paged by
+  ``limit``/``marker``), ``block_storage.volumes`` and ``network.ips``
+  (``add_volume``, ``add_floating_ip``); a cloud without block storage or
+  network API (``FakeCloud(block_storage=False, network=False)``) answers
+  ``has_service`` with False as Nova's catalog does;
 * faults to inject: ``inject(operation, server_id, fault)`` for 409, 404,
   5xx, ``timeout`` (nothing done) or ``lost`` (done, but the answer timed
   out); ``lock`` (409 on every action), ``stick`` (never leaves its
   transition), ``status='ERROR'``.
 """
 import dataclasses
+import datetime
 import itertools
 import json
 import uuid
@@ -66,6 +74,9 @@ class FakeServer:
     stuck: bool = False
     steps: list = dataclasses.field(default_factory=list)
     final: tuple | None = None
+    # Nova's launched_at and terminated_at (naive UTC)
+    launched_at: datetime.datetime | None = None
+    terminated_at: datetime.datetime | None = None
 
 
 @dataclasses.dataclass
@@ -86,8 +97,16 @@ class FakeQuotaSet:
 class FakeCloud:
     "The state shared by every connection to the fake cloud"
 
-    def __init__(self, block_storage=False, offload=True, reclaim_seconds=0):
+    def __init__(self, block_storage=False, offload=True, reclaim_seconds=0,
+            network=False, now=datetime.datetime(2026, 1, 1)):
         self.servers = {}
+        # Every server ever booted (Nova keeps the deleted ones' usage)
+        self.history = {}
+        # The cloud's clock (naive UTC): launches and deletions happen now
+        self.now = now
+        self.network = network
+        self.volumes = {}
+        self.floating_ips = {}
         # Nova's reclaim_instance_interval: a delete soft-deletes.
         self.reclaim_seconds = reclaim_seconds
         self.quotas = {}
@@ -107,9 +126,32 @@ class FakeCloud:
         server = FakeServer(
             id=server_id or str(uuid.uuid4()), name=name or 'server',
             project_id=project_id, status=status,
-            flavor=FakeFlavor(original_name=flavor))
+            flavor=FakeFlavor(original_name=flavor), launched_at=self.now)
         self.servers[server.id] = server
+        self.history[server.id] = server
         return server
+
+    def add_volume(self, project_id, size, created_at=None, name=None,
+            volume_type='standard'):
+        volume = {
+            'id': str(uuid.uuid4()), 'name': name or 'volume',
+            'size': size, 'project_id': project_id,
+            'created_at': (created_at or self.now).isoformat() + '.000000',
+            'status': 'available', 'volume_type': volume_type,
+            }
+        self.volumes[volume['id']] = volume
+        return volume
+
+    def add_floating_ip(self, project_id, address, created_at=None):
+        floating_ip = {
+            'id': str(uuid.uuid4()), 'floating_ip_address': address,
+            'project_id': project_id,
+            'created_at': (created_at or self.now).strftime(
+                '%Y-%m-%dT%H:%M:%SZ'),
+            'status': 'DOWN',
+            }
+        self.floating_ips[floating_ip['id']] = floating_ip
+        return floating_ip
 
     def connection(self, project_id=ADMIN_PROJECT):
         return FakeConnection(self, project_id)
@@ -127,6 +169,7 @@ class FakeCloud:
         "Nova's periodic task: the soft-deleted servers are gone for good"
         for server_id, server in list(self.servers.items()):
             if server.status == 'SOFT_DELETED' and not server.task_state:
+                server.terminated_at = self.now
                 del self.servers[server_id]
 
     def quota(self, project_id):
@@ -161,6 +204,7 @@ class FakeCloud:
             server.status, server.task_state = server.final
             server.final = None
             if server.status == 'DELETED':
+                server.terminated_at = self.now
                 del self.servers[server.id]
 
     def _start(self, server, action):
@@ -257,9 +301,19 @@ class FakeConnection:
                 "configuration could not be loaded.")
         return _BlockStorage(self)
 
+    @property
+    def network(self):
+        if not self.cloud.network:
+            raise os_exceptions.ServiceDisabledException(
+                "Service 'network' is disabled because its configuration "
+                "could not be loaded.")
+        return _Network(self)
+
     def has_service(self, name):
         if name in {'block-storage', 'volume'}:
             return self.cloud.block_storage
+        if name == 'network':
+            return self.cloud.network
         return name == 'compute'
 
     def set_global_request_id(self, global_request_id):
@@ -405,10 +459,76 @@ class _Compute:
         return FakeQuotaSet(quota)
 
 
+    def get_usage(self, project, start=None, end=None, limit=None,
+            marker=None):
+        "Nova's os-simple-tenant-usage/<project> (its hours formula)"
+        self.conn.current_project_id
+        path = '/os-simple-tenant-usage/%s' % project
+        self._check_fault('get_usage', 'GET', path)
+        if not self.conn.admin and project != self.conn.project_id:
+            _raise(self.conn, 'GET', path, 403, "Policy doesn't allow it.")
+        start = datetime.datetime.fromisoformat(start) if isinstance(
+            start, str) else start
+        end = datetime.datetime.fromisoformat(end) if isinstance(
+            end, str) else end
+        if not start < end:
+            _raise(self.conn, 'GET', path, 400, "Invalid start time.")
+        servers = sorted((s for s in self.cloud.history.values()
+                if s.project_id == project and s.launched_at
+                and s.launched_at <= end
+                and (s.terminated_at is None or s.terminated_at >= start)),
+            key=lambda s: s.id)
+        if marker:
+            servers = [s for s in servers if s.id > marker]
+        if limit:
+            servers = servers[:limit]
+        usages = []
+        for server in servers:
+            stop = min(end, server.terminated_at or end)
+            first = max(start, server.launched_at)
+            usages.append({
+                    'instance_id': server.id, 'name': server.name,
+                    'tenant_id': server.project_id,
+                    'flavor': server.flavor.original_name,
+                    'vcpus': server.flavor.vcpus,
+                    'memory_mb': server.flavor.ram, 'local_gb': 1,
+                    'hours': max(0, (stop - first).total_seconds()) / 3600,
+                    'started_at': server.launched_at.isoformat(),
+                    'ended_at': (server.terminated_at.isoformat()
+                        if server.terminated_at else None),
+                    'state': ('terminated' if server.terminated_at
+                        else server.status.lower()),
+                    })
+        _response(self.conn, 'GET', path, 200)
+        return {'tenant_id': project, 'server_usages': usages}
+
+
+class _Network:
+    def __init__(self, conn):
+        self.conn = conn
+        self.cloud = conn.cloud
+
+    def ips(self, project_id=None, **query):
+        _response(self.conn, 'GET', '/v2.0/floatingips', 200)
+        return [FakeQuotaSet(dict(f)) for f in self.cloud.floating_ips.values()
+            if project_id is None or f['project_id'] == project_id]
+
+
 class _BlockStorage:
     def __init__(self, conn):
         self.conn = conn
         self.cloud = conn.cloud
+
+    def volumes(self, details=True, all_projects=False, **query):
+        self.conn.current_project_id
+        path = '/volume/volumes/detail'
+        if all_projects and not self.conn.admin:
+            _raise(self.conn, 'GET', path, 403, "Policy doesn't allow it.")
+        project_id = (query.get('project_id') if all_projects
+            else self.conn.project_id)
+        _response(self.conn, 'GET', path, 200)
+        return [FakeQuotaSet(dict(v)) for v in self.cloud.volumes.values()
+            if project_id is None or v['project_id'] == project_id]
 
     def get_quota_set(self, project_id):
         _response(self.conn, 'GET', '/volume/os-quota-sets/%s' % project_id,

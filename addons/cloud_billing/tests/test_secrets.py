@@ -137,6 +137,7 @@ class SecretsTestCase(unittest.TestCase):
             set_user(self.users['finance'])
             Subscription = Model.get('sale.subscription')
             Subscription(self.subscription_id).click('sync_resources')
+            Subscription(self.subscription_id).click('collect_usage')
             run = Wizard('sale.subscription.billing.run')
             run.form.date = today
             run.form.job = 'sale.subscription.billing.action|process'
@@ -203,7 +204,8 @@ class SecretsTestCase(unittest.TestCase):
                     else json.dumps(answer, default=str))
         # Everything stored anywhere else, read as the administrator
         for model in ['ir.email', 'res.notification', 'ir.error',
-                'sale.subscription.billing_email']:
+                'sale.subscription.billing_email',
+                'cloud_billing.usage_collection']:
             Model_ = Model.get(model)
             records = Model_.search_read([], None, None, None,
                 [f for f, d in Model_._fields.items()
@@ -238,6 +240,13 @@ class SecretsTestCase(unittest.TestCase):
         action = answers['finance_manager']['actions'][-1]
         self.assertIn('secure.yaml is not valid YAML (line 4)',
             action['last_error'])
+        # The usage collection could not connect either, and says so
+        from proteus import Model
+        Collection = Model.get('cloud_billing.usage_collection')
+        collection = Collection.find([], order=[('id', 'DESC')])[0]
+        self.assertEqual(collection.state, 'failed')
+        self.assertIn('secure.yaml is not valid YAML (line 4)',
+            collection.error)
 
     def test_refused_token_echoing_the_password(self):
         "Keystone's 401 echoes the request: nothing of the password is kept"
