@@ -15,6 +15,7 @@ from trytond.transaction import Transaction
 
 from .money import _quantity
 from .period import period_bounds
+from .tier import TierTable
 from .usage_charge import window_charges
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
@@ -144,7 +145,9 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                 windows[line] = line_windows
         if not windows:
             return []
-        phase_used, invoiced_windows = cls._get_invoiced_usage(windows)
+        pricing = {}
+        phase_used, invoiced_windows = cls._get_invoiced_usage(
+            windows, pricing=pricing)
         # The same per line, read once
         used, adjusted = defaultdict(dict), defaultdict(dict)
         for (line_id, phase), quantity in phase_used.items():
@@ -156,7 +159,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         for line, line_windows in windows.items():
             charges.extend(cls._get_line_usage_charges(
                     line, line_windows, used[line.id], adjusted[line.id],
-                    usage, described=described))
+                    usage, described=described, pricing=pricing))
         return charges
 
     @classmethod
@@ -192,7 +195,21 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                     _quantity(quantity), invoice_line)
 
     @classmethod
-    def _get_invoiced_usage(cls, windows):
+    def _usage_pricing(cls, service, pricing=None):
+        """(tiers, tier mode, label) of a usage service: its tiers validated
+        (a tier.TierTable) or None, kept in pricing per service id (the
+        lines of a rating share a few services)"""
+        if pricing is None:
+            pricing = {}
+        if service.id not in pricing:
+            tiers = service.usage_tiers
+            pricing[service.id] = (
+                TierTable(tiers) if tiers else None, service.tier_mode,
+                service.product.name)
+        return pricing[service.id]
+
+    @classmethod
+    def _get_invoiced_usage(cls, windows, pricing=None):
         """Usage already invoiced around the windows to bill
 
         Return the quantity invoiced per (line id, tier phase) and the
@@ -205,8 +222,8 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         for line, line_windows in windows.items():
             first, last = line_windows[0], line_windows[-1]
             start, end = first.start, last.end
-            if (line.service.usage_tiers
-                    and line.billing_period in ON_DEMAND_PERIODS):
+            tiers, _, _ = cls._usage_pricing(line.service, pricing)
+            if tiers and line.billing_period in ON_DEMAND_PERIODS:
                 start = min(start, tier_phase(
                         first.period_start, line.billing_period))
                 end = max(end, period_bounds(
@@ -259,17 +276,18 @@ class Consumption(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def _get_line_usage_charges(
-            cls, line, windows, used, adjusted, usage, described=None):
+            cls, line, windows, used, adjusted, usage, described=None,
+            pricing=None):
         """(origin, Charge) of the windows of a usage line
 
         used: the quantity invoiced per tier phase of the line (updated);
         adjusted: the invoice line per window start that already bills the
-        window; usage gives (moment, id, quantity) of each consumption: a window
-        prices its consumptions one after the other, each at the tier the
+        window; usage gives (moment, id, quantity) of each consumption: a
+        window prices its consumptions one after the other, each at the tier the
         usage of the phase before it reached (tier.price_in_order), and
         keeps that as the charge's trace (usage_charge.window_charges, with
         the line's tiers validated once)."""
-        service = line.service
+        tiers, mode, label = cls._usage_pricing(line.service, pricing)
 
         def describe_late(description):
             return gettext('subscription_core.msg_usage_late',
@@ -278,7 +296,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         for origin, charge in window_charges(
                 windows, usage, line.billing_period, line.unit_price,
                 line.subscription.currency.rounding,
-                service.usage_tiers, service.tier_mode, used, adjusted,
-                service.product.name, describe_late, described):
+                tiers, mode, used, adjusted, label, describe_late,
+                described):
             charges.append((line if origin is None else cls(origin), charge))
         return charges

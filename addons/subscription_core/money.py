@@ -10,7 +10,7 @@ Conventions of every billing file (``period``, ``charge``, ``tier``,
   rounding passed in (e.g. ``Decimal('0.01')``) using ROUND_HALF_EVEN, the
   default rounding mode of Tryton currencies.
 """
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext, localcontext
 from fractions import Fraction
 
 __all__ = ['round_money', 'split_amount']
@@ -56,7 +56,12 @@ def _rounding(rounding):
 
 def _from_units(units, rounding):
     "Decimal of units × rounding, with the rounding's number of decimals."
-    exponent = min(rounding.as_tuple().exponent, 0)
+    _, digits, exponent = rounding.as_tuple()
+    if (digits == (1,) and exponent <= 0 and -10**27 < units < 10**27
+            and getcontext().prec >= 28):
+        # A power of ten (0.01): units at its exponent, as below
+        return Decimal(units).scaleb(exponent)
+    exponent = min(exponent, 0)
     with localcontext() as ctx:
         ctx.prec = max(28, len(str(abs(units))) + len(rounding.as_tuple()[1])
             + 2)

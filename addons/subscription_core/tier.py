@@ -156,13 +156,16 @@ class TierTable:
                 if c is None or high <= c)
             return [(quantity, prices[index], index)]
         slices = []
-        floor = 0
+        floor = None
         for index, ceiling in enumerate(ceilings):
-            top = high if ceiling is None or high < ceiling else ceiling
-            portion = top - (low if low > floor else floor)
-            if portion > 0:
+            last = ceiling is None or ceiling >= high
+            top = high if last else ceiling
+            # The first tier starts at 0, where low (not negative) is
+            portion = top - (
+                low if floor is None or low > floor else floor)
+            if portion.numerator > 0:
                 slices.append((portion, prices[index], index))
-            if ceiling is None or ceiling >= high:
+            if last:
                 break
             floor = ceiling
         return slices
@@ -218,6 +221,11 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
 def merged_slices(parts):
     """The slices of parts (see price_in_order) merged per tier, in the
     order of the tiers: what a description shows"""
+    if len(parts) == 1 and len(parts[0]) == 1:
+        # A day's usage in one tier (the most frequent window)
+        quantity, price, _ = parts[0][0]
+        if type(quantity) is Fraction:
+            return [(quantity, price)]
     merged = {}
     for part in parts:
         for quantity, price, index in part:

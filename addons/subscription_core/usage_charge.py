@@ -42,7 +42,7 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
     first consumption for a window already invoiced or an hour window (so
     that the origin and the window's start stay unique).
     """
-    if tiers:
+    if tiers and not isinstance(tiers, TierTable):
         tiers = TierTable(tiers)
     if used is None:
         used = {}

@@ -8,15 +8,16 @@ The rating was made faster (issue 15: the tiers validated once per line,
 not per day; the days' descriptions worded once): ``OldRating`` below is a
 copy of the algorithm before that change (``tier.price_in_order`` and
 ``Consumption._get_line_usage_charges`` of commit d90aef2, without the
-ORM), and the new one must give exactly the same charges: amounts,
-quantities (their Decimal exponent too), traces, origins, descriptions.
+ORM, with merged_slices and describe_usage as they were), and the new one
+must give exactly the same charges: amounts, quantities (their Decimal
+exponent too), traces, origins, descriptions.
 """
 import datetime as dt
 import pathlib
 import sys
 import unittest
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from hypothesis import given, strategies as st
@@ -30,8 +31,7 @@ from subscription_core.charge import Charge
 from subscription_core.money import _fraction, _quantity, round_money
 from subscription_core.period import describe_window
 from subscription_core.tier import (
-    TierTable, Tier, describe_usage, merged_slices, tiers_from_starts,
-    validate_tiers)
+    TierTable, Tier, tiers_from_starts, validate_tiers)
 from subscription_core.usage_charge import window_charges
 from subscription_core.usage_window import tier_phase, usage_windows
 from subscription_core.tests.arithmetic import (
@@ -93,6 +93,52 @@ class OldRating:
         return round_money(exact, rounding), parts
 
     @staticmethod
+    def merged_slices(parts):
+        merged = {}
+        for part in parts:
+            for quantity, price, index in part:
+                key = (-1 if index is None else index, price)
+                merged[key] = merged.get(key, Fraction(0)) + quantity
+        slices = [(q, p) for (_, p), q in sorted(merged.items(),
+                key=lambda i: i[0][0]) if q]
+        if not slices and merged:
+            (_, price), quantity = next(iter(merged.items()))
+            slices = [(quantity, price)]
+        return slices
+
+    @staticmethod
+    def format_quantity(quantity):
+        if isinstance(quantity, int) and not isinstance(quantity, bool):
+            return str(quantity)
+        value = _quantity(quantity)
+        if value.denominator == 1:
+            return str(value.numerator)
+        if isinstance(quantity, Fraction):
+            decimal = Decimal(value.numerator) / Decimal(value.denominator)
+            if Fraction(decimal) != value:
+                return str(quantity)
+            quantity = decimal
+        elif isinstance(quantity, float):
+            quantity = Decimal(repr(quantity))
+        return format(quantity.normalize(), 'f')
+
+    @classmethod
+    def describe_usage(cls, quantity, unit_label, slices):
+        def format_price(price):
+            if isinstance(price, Decimal):
+                return format(price.normalize(), 'f')
+            return cls.format_quantity(price)
+        head = cls.format_quantity(quantity)
+        if unit_label:
+            head = f"{head} {unit_label}"
+        if (len(slices) == 1
+                and _quantity(slices[0][0]) == _quantity(quantity)):
+            return f"{head} × {format_price(slices[0][1])}"
+        return head + ': ' + ' + '.join(
+            f"{cls.format_quantity(q)} × {format_price(p)}"
+            for q, p in slices)
+
+    @staticmethod
     def decimal(fraction):
         return Decimal(fraction.numerator) / Decimal(fraction.denominator)
 
@@ -108,7 +154,7 @@ class OldRating:
             amount, parts = cls.price_in_order(
                 [q for _, _, q in ordered], unit_price, rounding,
                 tiers, mode, phase_used[line_id, phase])
-            slices = merged_slices(parts)
+            slices = cls.merged_slices(parts)
             trace = tuple((key, cls.decimal(q), price, index)
                 for (_, key, _), part in zip(ordered, parts)
                 for q, price, index in part)
@@ -119,7 +165,7 @@ class OldRating:
                     window.period_start, window.period_end)
             else:
                 days = describe_window(window.start, window.end)
-            description = '%s %s' % (describe_usage(
+            description = '%s %s' % (cls.describe_usage(
                     cls.decimal(window.quantity), label, slices), days)
             if adjusts:
                 description = 'late: ' + description
@@ -283,6 +329,21 @@ class TierTableTestCase(unittest.TestCase):
                 quantities, None, rounding, tiers, mode, used))
         same(self, old, price_in_order(
                 quantities, None, rounding, TierTable(tiers), mode, used))
+
+    @PROPERTY_SETTINGS
+    @given(st.fractions(min_value=-10**9, max_value=10**9),
+        st.sampled_from([D('0.01'), D('1'), D('0.001'), D('0.05'),
+                D('1E-6'), D('10'), D('0.010')]))
+    def test_round_money_as_before(self, value, rounding):
+        "round_money, with its shortcut for a power of ten, as before"
+        exponent = min(rounding.as_tuple().exponent, 0)
+        units = round(value / Fraction(rounding))
+        with localcontext() as context:
+            context.prec = max(28, len(str(abs(units)))
+                + len(rounding.as_tuple()[1]) + 2)
+            old = (Decimal(units) * rounding).quantize(
+                Decimal(1).scaleb(exponent))
+        same(self, old, round_money(value, rounding))
 
     def test_errors_as_before(self):
         from subscription_core.tier import price_in_order, TierError
