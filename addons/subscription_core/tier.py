@@ -142,11 +142,14 @@ class TierTable:
     def __bool__(self):
         return True
 
-    def slices(self, quantity, mode, used):
+    def slices(self, quantity, mode, used, high=None):
         """indexed_slices of a Fraction quantity after used (Fractions, not
-        negative; mode checked by the caller)"""
+        negative; mode checked by the caller); high is used + quantity
+        when the caller has it"""
         ceilings, prices = self.ceilings, self.prices
-        low, high = used, used + quantity
+        low = used
+        if high is None:
+            high = used + quantity
         if not quantity:
             index = next(i for i, c in enumerate(ceilings)
                 if c is None or low < c)
@@ -188,7 +191,8 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
     """
     used = _quantity(already_used, 'already_used')
     parts = []
-    exact = Fraction(0)
+    # The exact amount: None, then the sum of the slices' prices
+    exact = None
     table = None
     for quantity in quantities:
         quantity = _quantity(quantity)
@@ -203,18 +207,23 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
             if quantity.numerator < 0 or used.numerator < 0:
                 raise ValueError(
                     "quantity and already_used must not be negative")
-            part = table.slices(quantity, mode, used)
+            following = used + quantity
+            part = table.slices(quantity, mode, used, following)
             prices = table.exact_prices
             for q, _, index in part:
-                exact += q * prices[index]
+                term = q * prices[index]
+                exact = term if exact is None else exact + term
+            used = following
         else:
             if quantity.numerator < 0:
                 raise ValueError("quantity must not be negative")
             price = _fraction(unit_price, 'unit_price')
             part = [(quantity, unit_price, None)]
-            exact += quantity * price
+            term = quantity * price
+            exact = term if exact is None else exact + term
         parts.append(part)
-        used += quantity
+    if exact is None:
+        exact = Fraction(0)
     return round_money(exact, rounding), parts
 
 
