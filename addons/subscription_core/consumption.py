@@ -283,10 +283,11 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         used: the quantity invoiced per tier phase of the line (updated);
         adjusted: the invoice line per window start that already bills the
         window; usage gives (moment, id, quantity) of each consumption: a
-        window prices its consumptions one after the other, each at the tier the
-        usage of the phase before it reached (tier.price_in_order), and
-        keeps that as the charge's trace (usage_charge.window_charges, with
-        the line's tiers validated once)."""
+        window prices its consumptions one after the other, each at the
+        tier the usage of the phase before it reached
+        (tier.price_in_order), and keeps that as the charge's trace
+        (usage_charge.window_charges, with the service's tiers validated
+        once per rating)."""
         tiers, mode, label = cls._usage_pricing(line.service, pricing)
 
         def describe_late(description):
