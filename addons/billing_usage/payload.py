@@ -26,6 +26,9 @@ import json
 import math
 from decimal import Decimal
 
+from subscription_core.input_error import CodedInputError
+from subscription_core.input_error import short as _short
+
 __all__ = ['MAX_EVENTS', 'EventInputError', 'BodyError', 'parse_body',
     'check_count', 'read_event', 'read_timestamp', 'read_end',
     'property_number']
@@ -52,13 +55,8 @@ CLOUDEVENT_TYPE = 'application/cloudevents+json'
 CLOUDEVENT_BATCH_TYPE = 'application/cloudevents-batch+json'
 
 
-class EventInputError(ValueError):
+class EventInputError(CodedInputError):
     "An event that cannot be read; code names the rule, params its values"
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 class BodyError(EventInputError):
@@ -155,11 +153,6 @@ def read_end(timestamp, value):
         raise EventInputError('end_span', end=end, timestamp=timestamp,
             days=MAX_SPAN.days)
     return end
-
-
-def _short(value, size=40):
-    text = str(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 def _clean_text(value, size):

@@ -12,6 +12,9 @@ translated message (``billing_usage.msg_rows_<code>``) and a 4xx answer.
 import datetime as _dt
 import re
 
+from subscription_core.input_error import CodedInputError
+from subscription_core.input_error import short as _short
+
 __all__ = ['QueryError', 'MAX_DAYS', 'MAX_GENERATE_DAYS', 'FILTERS',
     'read_day', 'read_range', 'read_month', 'read_filters']
 
@@ -26,18 +29,8 @@ _DAY = re.compile(r'\d{4}-\d{2}-\d{2}')
 _MONTH = re.compile(r'(\d{4})-(\d{2})')
 
 
-class QueryError(ValueError):
+class QueryError(CodedInputError):
     "A parameter that cannot be read; code names the rule, params its values"
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def _short(value, size=40):
-    text = str(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 def read_day(value, name):

@@ -44,6 +44,12 @@ class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
         "(ask its operator: the API does not tell it). With a positive "
         "interval a deleted server is kept SOFT_DELETED and a payment "
         "restores it until then; 0: deletion is final.")
+    shelve_keeps_host = fields.Boolean(
+        "Shelved Servers Keep Their Host",
+        help="Tick for a cloud whose Nova never offloads shelved servers "
+        "(shelved_offload_time = -1): a shelve is then complete at SHELVED. "
+        "Unticked (Nova's default), it is complete once the server is "
+        "SHELVED_OFFLOADED and its host freed.")
     deletion_final = fields.Function(
         fields.Boolean("Deletion Is Final",
             help="The cloud has no reclaim interval: a deleted server "
@@ -68,6 +74,17 @@ class Cloud(InputMixin, DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_reclaim_seconds(cls):
         return 0
+
+    @classmethod
+    def default_shelve_keeps_host(cls):
+        return False
+
+    @property
+    def shelved_statuses(self):
+        "The statuses at which a shelve of this cloud's servers is complete"
+        if self.shelve_keeps_host:
+            return openstack.SHELVED
+        return openstack.SHELVED_OFFLOADED
 
     @fields.depends('reclaim_seconds')
     def on_change_with_deletion_final(self, name=None):

@@ -668,14 +668,15 @@ def _decide_restore(server):
 
 
 def shelve(conn, server_ids, project_id, wait=None,
-        interval=POLL_INTERVAL, target=('SHELVED_OFFLOADED',)):
+        interval=POLL_INTERVAL, target=SHELVED_OFFLOADED):
     """Shelve every server of server_ids (recorded servers of project_id)
 
     ACTIVE, SHUTOFF, PAUSED and SUSPENDED servers are shelved; SHELVED and
     SHELVED_OFFLOADED ones are already done; a task in progress or a lock
     (409) is retried later; ERROR fails. With wait (seconds), waits until the
-    servers reach target (SHELVED_OFFLOADED by default) and reports retry
-    for those that did not in time.
+    servers reach a status of target (SHELVED_OFFLOADED by default; SHELVED
+    too for a cloud that never offloads) and reports retry for those that
+    did not in time.
     Servers of another project than project_id are refused.
     """
     def call(server_id):

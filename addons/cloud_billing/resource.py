@@ -258,8 +258,12 @@ class Resource(InputMixin, ModelSQL, ModelView):
         function = REMOTE_ACTIONS[action]
         if before is not None:
             function = functools.partial(function, before=before)
+        cloud_options = None
+        if action == 'shelve':
+            def cloud_options(cloud):
+                return {'target': cloud.shelved_statuses}
         return cls._remote(resources, action, function, billing_action,
-            wait=wait, interval=interval)
+            cloud_options=cloud_options, wait=wait, interval=interval)
 
     @classmethod
     def remote_state(cls, resources, action, billing_action=None):
@@ -284,8 +288,10 @@ class Resource(InputMixin, ModelSQL, ModelView):
 
     @classmethod
     def _remote(cls, resources, action, function, billing_action=None,
-            **options):
-        "Call function per cloud and project of resources, record outcomes"
+            cloud_options=None, **options):
+        """Call function per cloud and project of resources, record outcomes
+
+        cloud_options(cloud), when given, adds the options of each cloud."""
         if action == 'unshelve':
             by_hand = bool(
                 billing_action and billing_action.actor == 'user')
@@ -305,7 +311,11 @@ class Resource(InputMixin, ModelSQL, ModelView):
                         error=conn.message)
                     for u in uuids]
             else:
-                outcomes = function(conn, uuids, project_id, **options)
+                if cloud_options is not None:
+                    outcomes = function(conn, uuids, project_id,
+                        **options, **cloud_options(cloud))
+                else:
+                    outcomes = function(conn, uuids, project_id, **options)
             cls.record_outcomes(group, outcomes, action=billing_action)
             result.update(zip(group, outcomes))
         return result

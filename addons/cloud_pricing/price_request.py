@@ -23,6 +23,9 @@ amounts are decimal texts (never floats).
 import json
 from decimal import Decimal
 
+from subscription_core.input_error import CodedInputError
+from subscription_core.input_error import short as _short
+
 from .pricing import MAX_SPEC_SIZE, annotation_item, monthly_total
 
 __all__ = ['MAX_BODY', 'NAME_SIZE', 'RequestError', 'read_request',
@@ -36,18 +39,8 @@ NAMES = ('service', 'provider', 'sla', 'plan')
 KEYS = NAMES + ('spec', 'instance')
 
 
-class RequestError(ValueError):
+class RequestError(CodedInputError):
     "A request that cannot be read; code names the rule, params its values"
-
-    def __init__(self, code, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def _short(value, size=40):
-    text = str(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 def _refuse_constant(name):

@@ -31,6 +31,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from subscription_core.input_error import short
 from subscription_core.money import round_money
 
 __all__ = [
@@ -296,7 +297,7 @@ def replicas_of(spec, component):
             f"{component.replicas_path} of {component.name} must be an "
             f"integer from 1 to {MAX_REPLICAS}: {value!r}",
             path=component.replicas_path, component=component.name,
-            value=_short(value), maximum=MAX_REPLICAS)
+            value=short(value, quote=True), maximum=MAX_REPLICAS)
     return value
 
 
@@ -315,13 +316,9 @@ def storage_gib(spec, storage_field):
         raise PricingError('storage',
             f"{storage_field.path} must be whole GiB from 0 to {MAX_GIB} "
             f"(e.g. 20 or \"20Gi\"): {value!r}",
-            path=storage_field.path, value=_short(value), maximum=MAX_GIB)
+            path=storage_field.path, value=short(value, quote=True),
+            maximum=MAX_GIB)
     return gib
-
-
-def _short(value, size=40):
-    text = repr(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 # ---------------------------------------------------------------------------

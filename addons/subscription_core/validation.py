@@ -21,13 +21,9 @@ from trytond.transaction import check_access
 
 from . import bounds
 from .exceptions import BoundError, InputError
+from .input_error import short
 
 X2MANY_ACTIONS = {'create', 'write', 'delete', 'add', 'remove', 'copy'}
-
-
-def _short(value, size=40):
-    text = repr(value)
-    return text if len(text) <= size else text[:size] + '…'
 
 
 def _model_label(Model):
@@ -46,7 +42,7 @@ def _raise(code, Model, name=None, value=None, method=''):
     raise InputError(gettext('subscription_core.msg_input_%s' % code,
             model=_model_label(Model),
             field=_field_label(Model, name) if name is not None else '',
-            value=_short(value), method=method.split(':')[-1],
+            value=short(value, quote=True), method=method.split(':')[-1],
             length=len(value) if isinstance(value, str) else ''))
 
 

@@ -128,7 +128,7 @@ class ActionTestMixin:
         """cloud_subscription() in a company configured for remote actions
         (a wait of 5 s and settings)"""
         with self.cloud_subscription() as (company, subscription):
-            self.configure(company, remote_wait=5, **settings)
+            self.configure(company, **{"remote_wait": 5, **settings})
             yield company, subscription
 
     def configure(self, company, **values):
@@ -246,6 +246,41 @@ class CloudBillingActionTestCase(ActionTestMixin, unittest.TestCase):
             self.assertIn(broken.id, action.last_error)
             self.assertIn('ERROR', action.last_error)
             self.assertEqual(action.subscription.billing_status, 'active')
+
+    @with_transaction()
+    def test_shelve_on_a_cloud_that_keeps_shelved_servers(self):
+        """A cloud that never offloads: a shelve is done at SHELVED, in its
+        first attempt (waiting for SHELVED_OFFLOADED, it would be planned
+        again and done only at the next run)"""
+        with self.remote_subscription(remote_wait=1) as (
+                company, subscription):
+            self.cloud.offload = False
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+            cloud = subscription.cloud
+            cloud.shelve_keeps_host = True
+            cloud.save()
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'done')
+            self.assertEqual(action.attempts, 1)
+            self.assertEqual(action.subscription.billing_status, 'shelved')
+            self.assertEqual(self.cloud.servers[server.id].status, 'SHELVED')
+
+    @with_transaction()
+    def test_shelve_waits_for_offload(self):
+        "By default a shelve is done once the server is SHELVED_OFFLOADED"
+        with self.remote_subscription(remote_wait=1) as (
+                company, subscription):
+            self.cloud.offload = False
+            server = self.cloud.add_server(PROJECT, name='a')
+            self.sync(subscription)
+
+            action = self.attempt(self.plan(subscription, 'shelve'))
+
+            self.assertEqual(action.state, 'planned')
+            self.assertEqual(self.cloud.servers[server.id].status, 'SHELVED')
 
     @with_transaction()
     def test_shelve_timeout_retries(self):
