@@ -12,9 +12,14 @@ application key. pytest.ini puts this folder on the path
 (``pythonpath = tests``).
 """
 import contextlib
+import datetime
+import fcntl
+import hashlib
 import json
 import os
 import pathlib
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,6 +135,7 @@ def trytond_server(database, env, log_path, timeout=60):
                         pytest.fail("trytond did not start:\n"
                             + log_path.read_text()[-3000:])
                     time.sleep(0.3)
+            _wait_for_pool(url, database, server, log, log_path)
             yield url
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -138,6 +144,34 @@ def trytond_server(database, env, log_path, timeout=60):
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+def _wait_for_pool(url, database, server, log, log_path, timeout=900):
+    """Wait until trytond has loaded the pool of database: it answers HTTP
+    at once but loads the modules of ``-d database`` in a thread, and a
+    first call that needs them waits for it (a minute and more on a loaded
+    machine, longer than a browser's wait for the login dialog). The call
+    is a login without a password: the server asks for one, which records
+    no failed attempt."""
+    body = json.dumps({'id': 0, 'method': 'common.db.login',
+            'params': ['admin', {}, 'en']}).encode()
+    deadline = time.monotonic() + timeout
+    while True:
+        request = urllib.request.Request(f'{url}{database}/rpc/', data=body,
+            method='POST', headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                json.loads(answer.read())
+                return
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"trytond answered {error.code} to a login on "
+                f"{database}")
+        except (OSError, ValueError):
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"trytond did not load database {database}:\n"
+                    + log_path.read_text()[-3000:])
+            time.sleep(1)
 
 
 def server_env(data, **extra):
@@ -161,13 +195,70 @@ def demo_server(database, data, build_timeout=900, **extra_env):
     env = server_env(data, **extra_env)
     pg_uri = env.get('TRYTOND_DATABASE__URI', '')
     try:
-        subprocess.run(
-            [sys.executable, str(ROOT / 'scripts' / 'demo_data.py'),
-                '--database', database, '--reset'],
-            env=env, check=True, cwd=ROOT, timeout=build_timeout)
+        build_demo(database, data, env, build_timeout)
         with trytond_server(database, env, pathlib.Path(data) / 'trytond.log'
                 ) as url:
             yield url, env
     finally:
         if pg_uri.startswith('postgresql://'):
             drop_postgresql_database(pg_uri, database)
+
+
+def build_demo(database, data, env, timeout):
+    """Build database with the demo data (scripts/demo_data.py --reset).
+
+    When DEMO_CACHE names a folder (``make test`` sets one per hash of the
+    modules' source), the first build of the day is kept, as a template
+    database on PostgreSQL or a copy of the SQLite file, and later builds
+    (the fuzz test's, the browser test's) copy it: the demo build takes
+    minutes, a copy seconds. The key also holds the script and the date
+    (the demo data is billed up to today). A lock makes the other lane wait
+    for a build under way."""
+    script = ROOT / 'scripts' / 'demo_data.py'
+    cache = os.environ.get('DEMO_CACHE')
+    if not cache:
+        subprocess.run([sys.executable, str(script), '--database', database,
+                '--reset'], env=env, check=True, cwd=ROOT, timeout=timeout)
+        return
+    key = hashlib.sha1(script.read_bytes() + cache.encode()
+        + datetime.date.today().isoformat().encode()).hexdigest()[:12]
+    pg_uri = env.get('TRYTOND_DATABASE__URI', '')
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if pg_uri.startswith('postgresql://'):
+            _pg_demo(pg_uri, database, f'cloudbill_demo_{key}',
+                lambda: subprocess.run([sys.executable, str(script),
+                        '--database', database, '--reset'],
+                    env=env, check=True, cwd=ROOT, timeout=timeout))
+        else:
+            copy = pathlib.Path(cache) / f'{key}.sqlite'
+            target = pathlib.Path(data) / f'{database}.sqlite'
+            if copy.exists():
+                shutil.copyfile(copy, target)
+                return
+            subprocess.run([sys.executable, str(script), '--database',
+                    database, '--reset'],
+                env=env, check=True, cwd=ROOT, timeout=timeout)
+            shutil.copyfile(target, str(copy) + '.part')
+            os.replace(str(copy) + '.part', copy)
+
+
+def _pg_demo(uri, database, template, build):
+    "Create database from template, or build it and keep it as template"
+    import psycopg
+    with psycopg.connect(
+            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+        names = {n for n, in conn.execute(
+                "SELECT datname FROM pg_database").fetchall()}
+        if template in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+            return
+    build()
+    with psycopg.connect(
+            uri.rstrip('/') + '/postgres', autocommit=True) as conn:
+        for name in names:
+            if re.fullmatch(r'cloudbill_demo_[0-9a-f]{12}', name):
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{database}"')

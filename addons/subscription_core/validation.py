@@ -52,9 +52,11 @@ def check_values(Model, values, method):
         _raise('arguments', Model, method=method)
     stored = issubclass(Model, ModelStorage)
     for name, value in values.items():
-        if not stored and isinstance(name, str) and (
-                name == 'id' or '.' in name):
-            # A form sends its record's id and the names of its relations
+        if not stored and name == 'id':
+            # A form (a wizard's state) sends its record's id with its
+            # fields; any other name (a related record's ``line.`` or
+            # ``_parent_line.id``) would be set on the state's record, which
+            # has no such attribute.
             continue
         field = Model._fields.get(name) if isinstance(name, str) else None
         if field is None or (stored

@@ -278,3 +278,30 @@ def test_regression_invoice_without_journal(fuzzer, entry_points, button):
     assert answer.kind == 'user_error', answer
     assert 'needs a journal' in answer.message
     assert fuzzer.checksum(point.tables + ['account_move']) == before
+
+
+@pytest.mark.parametrize('key', [
+        'line.',  # a related record's values, as a server sends them
+        'line.rec_name', '_parent_line.id', 'ñ'])
+def test_regression_wizard_state_keys(fuzzer, entry_points, key):
+    "A key of a wizard form that is no field of it crashed (make fuzz)"
+    wizard = 'wizard.sale.subscription.line.change_limit'
+    lines = fuzzer.admin.call('model.sale.subscription.line.search',
+        [[('subscription.state', '=', 'running')], 0, 1, None]).value
+    context = {'active_model': 'sale.subscription.line',
+        'active_id': lines[0], 'active_ids': lines[:1]}
+    point = next(p for p in entry_points
+        if p.kind == 'wizard' and p.model == wizard[len('wizard.'):])
+    session, state, _ = fuzzer.finance.call(f'{wizard}.create', []).value
+    try:
+        view = fuzzer.finance.call(f'{wizard}.execute', [session, {}, state],
+            context=context).value['view']
+        values = dict(view['defaults'], **view['values'])
+        values[key] = {'rec_name': 'x'}
+        before = fuzzer.checksum(point.tables)
+        answer = fuzzer.finance.call(f'{wizard}.execute',
+            [session, {'start': values}, 'change'], context=context)
+        assert answer.kind == 'user_error', answer
+        assert fuzzer.checksum(point.tables) == before
+    finally:
+        fuzzer.finance.call(f'{wizard}.delete', [session])
