@@ -1,19 +1,22 @@
 # This file is part of the cloud billing product. See README.md at the top of
 # the repository for copyright and license notices.
 import datetime
-from collections import defaultdict
-from decimal import Decimal
+from collections import defaultdict, namedtuple
 from fractions import Fraction
+
+from sql import Column
 
 from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
 
-from .charge import Charge
-from .period import describe_window, period_bounds
-from .tier import describe_usage, merged_slices, price_in_order
+from .money import _quantity
+from .period import period_bounds
+from .tier import TierTable
+from .usage_charge import window_charges
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
 from . import bounds
@@ -27,9 +30,18 @@ def _utc_moment(moment):
     return datetime.datetime.combine(moment, datetime.time())
 
 
-def _decimal(fraction):
-    "Decimal of a Fraction summed from decimal quantities (exact)"
-    return Decimal(fraction.numerator) / Decimal(fraction.denominator)
+# A consumption as get_due_usage_charges reads it: moment is consumed_at or
+# date (billing_moment), quantity a Fraction
+UsageRow = namedtuple(
+    'UsageRow', ['id', 'line', 'moment', 'quantity', 'invoice_line'])
+
+
+def _read_column(Model, table, name):
+    "The column of a field as ModelSQL.read selects it (typed on SQLite)"
+    column = Column(table, name).as_(name)
+    if backend.name == 'sqlite':
+        column.output_name += ' [%s]' % Model._fields[name].sql_type().base
+    return column
 
 
 class Consumption(InputMixin, metaclass=PoolMeta):
@@ -112,38 +124,92 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         day = until.date() if isinstance(until, datetime.datetime) else until
         lines_by_id = {l.id: l for l in lines}
         pending = defaultdict(list)
-        for sub_ids in grouped_slice(
-                sorted(lines_by_id), backend.MAX_QUERY_PARAMS):
-            for consumption in cls.search([
-                        ('line', 'in', list(sub_ids)),
-                        ('invoice_line', '=', None),
-                        ('date', '<=', day),
-                        ], order=[('date', 'ASC'), ('id', 'ASC')]):
-                pending[consumption.line.id].append(consumption)
+        for row in cls._usage_rows(lines_by_id, [
+                    ('invoice_line', '=', None),
+                    ('date', '<=', day),
+                    ], by_date=True):
+            pending[row.line].append(row)
         windows = {}
         # What each window prices, in order: (moment, id, quantity)
-        usage = {c.id: (_utc_moment(c.billing_moment), c.id, c.quantity)
-            for consumptions in pending.values() for c in consumptions}
-        for line_id, consumptions in pending.items():
+        usage = {}
+        for line_id, rows in pending.items():
             line = lines_by_id[line_id]
+            for row in rows:
+                usage[row.id] = (
+                    _utc_moment(row.moment), row.id, row.quantity)
             line_windows = usage_windows(
-                ((c.id, c.billing_moment, c.quantity) for c in consumptions),
+                ((r.id, r.moment, r.quantity) for r in rows),
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
             if line_windows:
                 windows[line] = line_windows
         if not windows:
             return []
-        phase_used, invoiced_windows = cls._get_invoiced_usage(windows)
+        pricing = {}
+        phase_used, invoiced_windows = cls._get_invoiced_usage(
+            windows, pricing=pricing)
+        # The same per line, read once
+        used, adjusted = defaultdict(dict), defaultdict(dict)
+        for (line_id, phase), quantity in phase_used.items():
+            used[line_id][phase] = quantity
+        for (line_id, start), invoice_line in invoiced_windows.items():
+            adjusted[line_id][start] = invoice_line
         charges = []
+        described = {}
         for line, line_windows in windows.items():
             charges.extend(cls._get_line_usage_charges(
-                    line, line_windows, phase_used, invoiced_windows,
-                    usage))
+                    line, line_windows, used[line.id], adjusted[line.id],
+                    usage, described=described, pricing=pricing))
         return charges
 
     @classmethod
-    def _get_invoiced_usage(cls, windows):
+    def _usage_rows(cls, line_ids, domain, by_date=False):
+        """The consumptions of line_ids that match domain, as plain rows
+        (UsageRow: id, line, moment, quantity as a Fraction, invoice_line
+        id), one query per slice of lines, ordered by date and id
+        (by_date) or by id.
+
+        Rows, not records: trytond instantiates each record of a list with
+        the whole list (quadratic in the consumptions of a search). The
+        ids come from the search of the domain (access rules included).
+        """
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        columns = [_read_column(cls, table, name) for name in [
+                'id', 'line', 'date', 'consumed_at', 'quantity',
+                'invoice_line']]
+        if by_date:
+            order_by = [table.date.asc, table.id.asc]
+        else:
+            order_by = [table.id.asc]
+        for sub_ids in grouped_slice(
+                sorted(line_ids), backend.MAX_QUERY_PARAMS):
+            ids = cls.search(
+                [('line', 'in', list(sub_ids))] + domain,
+                order=[], query=True)
+            cursor.execute(*table.select(*columns,
+                    where=table.id.in_(ids), order_by=order_by))
+            for id_, line, date, consumed_at, quantity, invoice_line in (
+                    cursor):
+                yield UsageRow(id_, line, consumed_at or date,
+                    _quantity(quantity), invoice_line)
+
+    @classmethod
+    def _usage_pricing(cls, service, pricing=None):
+        """(tiers, tier mode, label) of a usage service: its tiers validated
+        (a tier.TierTable) or None, kept in pricing per service id (the
+        lines of a rating share a few services)"""
+        if pricing is None:
+            pricing = {}
+        if service.id not in pricing:
+            tiers = service.usage_tiers
+            pricing[service.id] = (
+                TierTable(tiers) if tiers else None, service.tier_mode,
+                service.product.name)
+        return pricing[service.id]
+
+    @classmethod
+    def _get_invoiced_usage(cls, windows, pricing=None):
         """Usage already invoiced around the windows to bill
 
         Return the quantity invoiced per (line id, tier phase) and the
@@ -156,8 +222,8 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         for line, line_windows in windows.items():
             first, last = line_windows[0], line_windows[-1]
             start, end = first.start, last.end
-            if (line.service.usage_tiers
-                    and line.billing_period in ON_DEMAND_PERIODS):
+            tiers, _, _ = cls._usage_pricing(line.service, pricing)
+            if tiers and line.billing_period in ON_DEMAND_PERIODS:
                 start = min(start, tier_phase(
                         first.period_start, line.billing_period))
                 end = max(end, period_bounds(
@@ -169,23 +235,19 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         invoiced_windows = {}
         invoiced = defaultdict(list)
         for (start, end), line_ids in ranges.items():
-            for sub_ids in grouped_slice(
-                    sorted(line_ids), backend.MAX_QUERY_PARAMS):
-                for consumption in cls.search([
-                            ('line', 'in', list(sub_ids)),
-                            ('invoice_line', '!=', None),
-                            ('date', '>=', start),
-                            ('date', '<', end),
-                            ], order=[('id', 'ASC')]):
-                    invoiced[consumption.line.id].append(consumption)
+            for row in cls._usage_rows(line_ids, [
+                        ('invoice_line', '!=', None),
+                        ('date', '>=', start),
+                        ('date', '<', end),
+                        ]):
+                invoiced[row.line].append(row)
         for line in windows:
-            consumptions = invoiced.get(line.id)
-            if not consumptions:
+            rows = invoiced.get(line.id)
+            if not rows:
                 continue
-            invoice_lines = {c.id: c.invoice_line.id for c in consumptions}
+            invoice_lines = {r.id: r.invoice_line for r in rows}
             for window in usage_windows(
-                    ((c.id, c.billing_moment, c.quantity)
-                        for c in consumptions),
+                    ((r.id, r.moment, r.quantity) for r in rows),
                     line.billing_period, datetime.datetime.max,
                     line.billing_start, line.billing_end):
                 phase = tier_phase(
@@ -214,50 +276,28 @@ class Consumption(InputMixin, metaclass=PoolMeta):
 
     @classmethod
     def _get_line_usage_charges(
-            cls, line, windows, phase_used, invoiced_windows, usage):
+            cls, line, windows, used, adjusted, usage, described=None,
+            pricing=None):
         """(origin, Charge) of the windows of a usage line
 
-        usage gives (moment, id, quantity) of each consumption: a window
-        prices its consumptions one after the other, each at the tier the
-        usage of the phase before it reached (tier.price_in_order), and
-        keeps that as the charge's trace."""
-        service = line.service
-        tiers = service.usage_tiers
-        rounding = line.subscription.currency.rounding
-        label = service.product.name
-        hourly = line.billing_period == 'hour'
+        used: the quantity invoiced per tier phase of the line (updated);
+        adjusted: the invoice line per window start that already bills the
+        window; usage gives (moment, id, quantity) of each consumption: a
+        window prices its consumptions one after the other, each at the
+        tier the usage of the phase before it reached
+        (tier.price_in_order), and keeps that as the charge's trace
+        (usage_charge.window_charges, with the service's tiers validated
+        once per rating)."""
+        tiers, mode, label = cls._usage_pricing(line.service, pricing)
+
+        def describe_late(description):
+            return gettext('subscription_core.msg_usage_late',
+                description=description)
         charges = []
-        for window in windows:
-            phase = tier_phase(
-                window.period_start, line.billing_period)
-            ordered = sorted(usage[k] for k in window.keys)
-            amount, parts = price_in_order(
-                [q for _, _, q in ordered], line.unit_price, rounding,
-                tiers, service.tier_mode, phase_used[line.id, phase])
-            slices = merged_slices(parts)
-            trace = tuple((key, _decimal(q), price, index)
-                for (_, key, _), part in zip(ordered, parts)
-                for q, price, index in part)
-            phase_used[line.id, phase] += window.quantity
-            adjusts = invoiced_windows.get((line.id, window.period_start))
-            if hourly:
-                days = describe_window(
-                    window.period_start, window.period_end)
-            else:
-                days = describe_window(window.start, window.end)
-            description = '%s %s' % (describe_usage(
-                    _decimal(window.quantity), label, slices), days)
-            if adjusts:
-                description = gettext('subscription_core.msg_usage_late',
-                    description=description)
-            if adjusts or hourly:
-                origin = cls(min(window.keys))
-            else:
-                origin = line
-            charges.append((origin, Charge(
-                        window.period_start, window.period_end,
-                        window.start, window.end,
-                        _decimal(window.quantity), amount,
-                        adjusts=adjusts, sources=window.keys,
-                        description=description, trace=trace)))
+        for origin, charge in window_charges(
+                windows, usage, line.billing_period, line.unit_price,
+                line.subscription.currency.rounding,
+                tiers, mode, used, adjusted, label, describe_late,
+                described):
+            charges.append((line if origin is None else cls(origin), charge))
         return charges

@@ -10,7 +10,7 @@ Conventions of every billing file (``period``, ``charge``, ``tier``,
   rounding passed in (e.g. ``Decimal('0.01')``) using ROUND_HALF_EVEN, the
   default rounding mode of Tryton currencies.
 """
-from decimal import Decimal, localcontext
+from decimal import Decimal, getcontext, localcontext
 from fractions import Fraction
 
 __all__ = ['round_money', 'split_amount']
@@ -18,6 +18,9 @@ __all__ = ['round_money', 'split_amount']
 
 def _fraction(value, name='value', allow_float=False):
     "Exact Fraction of an int, Decimal or Fraction (float only if allowed)."
+    if type(value) is Fraction:
+        # Immutable: the value itself (the hot path of the rating)
+        return value
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, not bool")
     if isinstance(value, (int, Fraction)):
@@ -53,7 +56,12 @@ def _rounding(rounding):
 
 def _from_units(units, rounding):
     "Decimal of units × rounding, with the rounding's number of decimals."
-    exponent = min(rounding.as_tuple().exponent, 0)
+    _, digits, exponent = rounding.as_tuple()
+    if (digits == (1,) and exponent <= 0 and -10**27 < units < 10**27
+            and getcontext().prec >= 28):
+        # A power of ten (0.01): units at its exponent, as below
+        return Decimal(units).scaleb(exponent)
+    exponent = min(exponent, 0)
     with localcontext() as ctx:
         ctx.prec = max(28, len(str(abs(units))) + len(rounding.as_tuple()[1])
             + 2)
@@ -67,8 +75,17 @@ def round_money(value, rounding):
     Uses ROUND_HALF_EVEN on the exact value (a single rounding step).
     """
     rounding = _rounding(rounding)
-    units = round(_fraction(value) / Fraction(rounding))  # half-even
+    step = _STEPS.get(rounding)
+    if step is None:
+        step = _STEPS[rounding] = Fraction(rounding)
+        if len(_STEPS) > 64:
+            _STEPS.clear()
+    units = round(_fraction(value) / step)  # half-even
     return _from_units(units, rounding)
+
+
+# Fraction of the roundings met (a currency's rounding, for every amount)
+_STEPS = {}
 
 
 
@@ -114,6 +131,11 @@ def split_amount(total, weights, rounding):
 def _format_quantity(quantity):
     if isinstance(quantity, int) and not isinstance(quantity, bool):
         return str(quantity)
+    if type(quantity) is Decimal and quantity.is_finite():
+        # As below without a Fraction: whole numbers without exponent
+        if quantity == quantity.to_integral_value():
+            return str(int(quantity))
+        return format(quantity.normalize(), 'f')
     value = _quantity(quantity)
     if value.denominator == 1:
         return str(value.numerator)

@@ -13,7 +13,7 @@ from .money import _format_quantity, _fraction, _quantity, round_money
 __all__ = [
     'TIER_MODES', 'Tier', 'TierError', 'validate_tiers', 'tiers_from_starts',
     'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
-    'price_in_order', 'merged_slices', 'describe_usage',
+    'price_in_order', 'TierTable', 'merged_slices', 'describe_usage',
     ]
 
 TIER_MODES = ('graduated', 'volume')
@@ -115,32 +115,63 @@ def indexed_slices(quantity, tiers, mode='graduated', already_used=0):
     [(quantity, unit_price, index)]"""
     if mode not in TIER_MODES:
         raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
-    tiers = validate_tiers(tiers)
+    table = TierTable(tiers)
     quantity = _quantity(quantity)
     used = _quantity(already_used, 'already_used')
     if quantity < 0 or used < 0:
         raise ValueError("quantity and already_used must not be negative")
-    low, high = used, used + quantity
-    if not quantity:
-        index = next(i for i, t in enumerate(tiers)
-            if t.up_to is None or low < _quantity(t.up_to))
-        return [(quantity, tiers[index].unit_price, index)]
-    if mode == 'volume':
-        index = next(i for i, t in enumerate(tiers)
-            if t.up_to is None or high <= _quantity(t.up_to))
-        return [(quantity, tiers[index].unit_price, index)]
-    slices = []
-    floor = Fraction(0)
-    for index, tier in enumerate(tiers):
-        ceiling = None if tier.up_to is None else _quantity(tier.up_to)
-        top = high if ceiling is None else min(high, ceiling)
-        portion = top - max(low, floor)
-        if portion > 0:
-            slices.append((portion, tier.unit_price, index))
-        if ceiling is None or ceiling >= high:
-            break
-        floor = ceiling
-    return slices
+    return table.slices(quantity, mode, used)
+
+
+class TierTable:
+    """Tiers validated once, their bounds and prices as Fractions: what
+    prices the many days of a line without checking its tiers again for
+    each of them (price_in_order accepts it in place of the tiers)"""
+    __slots__ = ('tiers', 'ceilings', 'prices', 'exact_prices')
+
+    def __init__(self, tiers):
+        if isinstance(tiers, TierTable):
+            tiers = tiers.tiers
+        self.tiers = validate_tiers(tiers)
+        self.ceilings = tuple(None if t.up_to is None else _quantity(t.up_to)
+            for t in self.tiers)
+        self.prices = tuple(t.unit_price for t in self.tiers)
+        self.exact_prices = tuple(_fraction(p, 'unit_price')
+            for p in self.prices)
+
+    def __bool__(self):
+        return True
+
+    def slices(self, quantity, mode, used, high=None):
+        """indexed_slices of a Fraction quantity after used (Fractions, not
+        negative; mode checked by the caller); high is used + quantity
+        when the caller has it"""
+        ceilings, prices = self.ceilings, self.prices
+        low = used
+        if high is None:
+            high = used + quantity
+        if not quantity:
+            index = next(i for i, c in enumerate(ceilings)
+                if c is None or low < c)
+            return [(quantity, prices[index], index)]
+        if mode == 'volume':
+            index = next(i for i, c in enumerate(ceilings)
+                if c is None or high <= c)
+            return [(quantity, prices[index], index)]
+        slices = []
+        floor = None
+        for index, ceiling in enumerate(ceilings):
+            last = ceiling is None or ceiling >= high
+            top = high if last else ceiling
+            # The first tier starts at 0, where low (not negative) is
+            portion = top - (
+                low if floor is None or low > floor else floor)
+            if portion.numerator > 0:
+                slices.append((portion, prices[index], index))
+            if last:
+                break
+            floor = ceiling
+        return slices
 
 
 def price_in_order(quantities, unit_price, rounding, tiers=None,
@@ -152,32 +183,58 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
     before it) has reached: 'graduated' cuts it at the tiers it crosses,
     'volume' prices it at the tier its cumulative total falls in. Billing
     a phase in one window or in several gives the same amounts. Without
-    tiers each quantity is at unit_price (tier index None).
+    tiers each quantity is at unit_price (tier index None). tiers may be
+    a TierTable, validated once for many calls.
 
     Return (amount, parts): the amount rounded once, and for each quantity
     its [(quantity, unit_price, tier index)].
     """
     used = _quantity(already_used, 'already_used')
     parts = []
+    # The exact amount: None, then the sum of the slices' prices
+    exact = None
+    table = None
     for quantity in quantities:
         quantity = _quantity(quantity)
         if tiers:
-            part = indexed_slices(quantity, tiers, mode, used)
+            if table is None:
+                if mode not in TIER_MODES:
+                    raise ValueError(
+                        f"unknown mode {mode!r}, expected {TIER_MODES}")
+                table = (tiers if isinstance(tiers, TierTable)
+                    else TierTable(tiers))
+            # Fractions: the sign is the numerator's
+            if quantity.numerator < 0 or used.numerator < 0:
+                raise ValueError(
+                    "quantity and already_used must not be negative")
+            following = used + quantity
+            part = table.slices(quantity, mode, used, following)
+            prices = table.exact_prices
+            for q, _, index in part:
+                term = q * prices[index]
+                exact = term if exact is None else exact + term
+            used = following
         else:
-            if quantity < 0:
+            if quantity.numerator < 0:
                 raise ValueError("quantity must not be negative")
-            _fraction(unit_price, 'unit_price')
+            price = _fraction(unit_price, 'unit_price')
             part = [(quantity, unit_price, None)]
+            term = quantity * price
+            exact = term if exact is None else exact + term
         parts.append(part)
-        used += quantity
-    exact = _slices_exact(
-        [(q, p) for part in parts for q, p, _ in part])
+    if exact is None:
+        exact = Fraction(0)
     return round_money(exact, rounding), parts
 
 
 def merged_slices(parts):
     """The slices of parts (see price_in_order) merged per tier, in the
     order of the tiers: what a description shows"""
+    if len(parts) == 1 and len(parts[0]) == 1:
+        # A day's usage in one tier (the most frequent window)
+        quantity, price, _ = parts[0][0]
+        if type(quantity) is Fraction:
+            return [(quantity, price)]
     merged = {}
     for part in parts:
         for quantity, price, index in part:

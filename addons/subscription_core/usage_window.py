@@ -115,8 +115,12 @@ def usage_windows(consumptions, period, until, start, end=None):
         bounds = _window_bounds(moment, period, start, end)
         if bounds[1] is None:
             continue
-        keys, total = groups.get(bounds, ((), Fraction(0)))
-        groups[bounds] = (keys + (key,), total + _quantity(quantity))
+        group = groups.get(bounds)
+        if group is None:
+            groups[bounds] = ((key,), _quantity(quantity))
+        else:
+            keys, total = group
+            groups[bounds] = (keys + (key,), total + _quantity(quantity))
     windows = []
     for (w_start, w_end), (keys, total) in sorted(groups.items()):
         ended = _moment(w_end)
