@@ -63,6 +63,7 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
     from billing_usage.aggregation import split_days
     from billing_usage.tests.tools import create_usage_service
     from cloud_billing import metering
+    from subscription_core.money import round_money
     from subscription_core.tests.tools import create_customer, run_billing
 
     project_a = openstack_cloud.project_id("customer-a")
@@ -194,12 +195,24 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
     run_billing(tomorrow)
     InvoiceLine = Model.get("account.invoice.line")
 
+    # One invoice line per day (quantity 1 at the day's amount): the hours
+    # it billed are its structured billing quantity, its amount the day's
+    # hours at 0.10 rounded once
+    per_day = defaultdict(Decimal)
+    for (day, _), quantity in rows.items():
+        per_day[day] += quantity
+    expected_amount = sum(
+        (round_money(q * Decimal("0.10"), Decimal("0.01"))
+         for q in per_day.values()), Decimal(0))
+
     def billed():
-        return sum((l.quantity for l in InvoiceLine.find([
+        lines = InvoiceLine.find([
             ("invoice.party", "=", subscription.party.id),
             ("product", "=", services[metering.SERVER_HOURS].product.id),
-            ])), 0)
-    assert Decimal(str(billed())) == Decimal("74.75")
+            ])
+        return (sum((l.billing_quantity for l in lines), Decimal(0)),
+                sum((l.amount for l in lines), Decimal(0)), len(lines))
+    assert billed() == (Decimal("74.75"), expected_amount, len(days))
 
     # Everything again: the collector, the rows, the billing
     assert collect(start, end)[4:6] == (0, accepted)
@@ -208,7 +221,7 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
         Pool().get("billing_usage.row").generate(tomorrow)
         transaction.commit()
     run_billing(tomorrow)
-    assert Decimal(str(billed())) == Decimal("74.75")
+    assert billed() == (Decimal("74.75"), expected_amount, len(days))
 
     # The button collects from the watermark to the last whole hour (an
     # hour that ended since, if any): nothing before end is added
