@@ -8,8 +8,14 @@ each of its lines the key of the line item it bills. *Change Instance Spec*
 prices the new spec from the catalog and applies the difference through the
 engine's limit changes from a day (``line_changes.py``, doc/spec_change.rst):
 the period is then prorated by days as for any limit.
+
+*Billing Annotations* shows, read-only, what the instance's resource
+carries for downstream billing: its line items in force and the
+organization's sale order reference (``pricing.annotations``).
 """
 import datetime
+import json
+from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
@@ -19,6 +25,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from subscription_core.validation import InputMixin, WizardInputMixin
 
+from . import pricing
+from .catalog import get_option
 from .exceptions import SpecChangeError
 from .line_changes import CurrentLine, line_changes
 from .price import instance_price
@@ -43,6 +51,12 @@ class Subscription(metaclass=PoolMeta):
     pricing_date = fields.Date("Priced From", readonly=True,
         help="The day the current spec is billed from: the start date, "
         "or the day of the last spec change.")
+    billing_annotations = fields.Function(fields.Text(
+            "Billing Annotations",
+            help="The resource annotations of the instance for downstream "
+            "billing: its line items in force and the organization's sale "
+            "order reference."),
+        'get_billing_annotations')
 
     @classmethod
     def copy(cls, subscriptions, default=None):
@@ -74,6 +88,35 @@ class Subscription(metaclass=PoolMeta):
                                 field=subscription.fields_get(
                                     [name])[name]['string'],
                                 record=subscription.rec_name))
+
+    def get_billing_annotations(self, name):
+        if not self.pricing_plan:
+            return None
+        return json.dumps(self.pricing_annotations(), indent=1,
+            sort_keys=True)
+
+    def pricing_annotations(self):
+        """The resource annotations of the priced instance: the lines in
+        force on the day its current spec is billed from (the instance as
+        it now runs, whatever today is), in the order of the kinds, and
+        the sale order of the organization it bills"""
+        date = self.pricing_date
+        kinds = {k: i for i, k in enumerate(pricing.KINDS)}
+        lines = sorted((l for l in self.lines
+                if l.pricing_key and l.quantity
+                and l.start_date and l.start_date <= date
+                and (not l.end_date or l.end_date >= date)),
+            key=lambda l: (kinds.get(l.pricing_key.split(':')[0],
+                    len(kinds)), l.id))
+        items = [pricing.AnnotationItem(l.service.product.code,
+                Decimal(str(l.quantity)), l.description or '',
+                self.pricing_instance or '')
+            for l in lines]
+        organization = self.billing_organization
+        return pricing.annotations(items,
+            organization.billing_reference if organization else None,
+            domain=get_option('annotation_domain',
+                default=pricing.ANNOTATION_DOMAIN))
 
     def set_pricing(self, plan, tier, spec, instance, date):
         "Keep the pricing inputs of the instance, billed from date"

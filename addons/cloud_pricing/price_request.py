@@ -6,7 +6,8 @@
 /<database>/cloud_pricing/price`` (doc/route.rst)::
 
     {"service": "nextcloud", "provider": "exoscale", "sla": "guaranteed",
-     "plan": "standard-8", "instance": "acme-cloud", "spec": {...}}
+     "plan": "standard-8", "instance": "acme-cloud",
+     "organization": "ORG-1", "spec": {...}}
 
 and returns it as a dict, or raises ``RequestError`` whose ``code`` and
 ``params`` the route turns into a translated message
@@ -18,7 +19,9 @@ Whether the names exist in the catalog is the route's check.
 ``price_answer`` is the answer: the line items as the annotations carry them
 (``productID``, ``value``, ``itemDescription``, ``itemGroupDescription``)
 with their kind, unit price and amount, the monthly total and the currency;
-amounts are decimal texts (never floats).
+amounts are decimal texts (never floats). When the request names an
+organization (its party code), the answer also carries the resource
+annotations with its sale order reference (``pricing.annotations``).
 """
 import json
 from decimal import Decimal
@@ -36,7 +39,7 @@ MAX_BODY = MAX_SPEC_SIZE + 4096
 NAME_SIZE = 100
 JSON_TYPES = {'application/json'}
 NAMES = ('service', 'provider', 'sla', 'plan')
-KEYS = NAMES + ('spec', 'instance')
+KEYS = NAMES + ('spec', 'instance', 'organization')
 
 
 class RequestError(CodedInputError):
@@ -62,8 +65,9 @@ def _name(value):
 
 
 def read_request(content_type, data):
-    """{'service', 'provider', 'sla', 'plan', 'instance', 'spec'} of a
-    request body (bytes); instance is '' when not given"""
+    """{'service', 'provider', 'sla', 'plan', 'instance', 'organization',
+    'spec'} of a request body (bytes); instance is '' and organization
+    None when not given"""
     content_type = (content_type or '').split(';')[0].strip().lower()
     if content_type not in JSON_TYPES:
         raise RequestError('body_type', content_type=_short(content_type))
@@ -90,6 +94,9 @@ def read_request(content_type, data):
         instance = ''
     elif not _name(instance):
         raise RequestError('body_name', key='instance')
+    organization = body.get('organization')
+    if organization is not None and not _name(organization):
+        raise RequestError('body_name', key='organization')
     if not isinstance(body['spec'], dict):
         raise RequestError('body_spec')
     return {
@@ -98,15 +105,17 @@ def read_request(content_type, data):
         'sla': body['sla'],
         'plan': body['plan'],
         'instance': instance,
+        'organization': organization,
         'spec': body['spec'],
         }
 
 
-def price_answer(request, lines, currency, stale):
+def price_answer(request, lines, currency, stale, annotations=None):
     """The route's answer for the request (read_request) priced as lines in
     currency (its ISO code); stale says the catalog was not synced
-    recently"""
-    return {
+    recently; annotations (pricing.annotations), when the request names an
+    organization, go with the organization's code"""
+    answer = {
         'service': request['service'],
         'provider': request['provider'],
         'sla': request['sla'],
@@ -120,3 +129,7 @@ def price_answer(request, lines, currency, stale):
         'total': str(monthly_total(lines)),
         'stale': bool(stale),
         }
+    if annotations is not None:
+        answer['organization'] = request['organization']
+        answer['annotations'] = annotations
+    return answer

@@ -41,7 +41,8 @@ __all__ = [
     'validate_brackets', 'split_units', 'parse_spec', 'spec_value',
     'replicas_of', 'storage_gib', 'managed_product', 'sizing_product',
     'price_instance', 'monthly_total', 'annotation_item',
-    'annotation_items',
+    'annotation_items', 'ANNOTATION_DOMAIN', 'AnnotationItem',
+    'annotations',
     ]
 
 KINDS = ('compute', 'storage', 'csp', 'managed', 'sizing')
@@ -51,6 +52,8 @@ MAX_REPLICAS = 1000
 MAX_GIB = 10 ** 7
 MAX_SPEC_SIZE = 100_000
 PRICE_DIGITS = 4
+# The domain of the resource annotations' keys (the seed's)
+ANNOTATION_DOMAIN = 'billing.servala.com'
 # Kubernetes quantities accepted for storage, in GiB
 _STORAGE_SUFFIXES = {'Gi': 1, 'Ti': 1024}
 
@@ -475,3 +478,28 @@ def annotation_items(lines):
     are integers when whole, otherwise decimal strings."""
     return json.dumps([annotation_item(line) for line in lines],
         separators=(',', ':'))
+
+
+@dataclass(frozen=True)
+class AnnotationItem:
+    "A line item as the annotations carry it (a subscription line's, say)"
+    product: str
+    value: Decimal
+    description: str
+    group: str = ''
+
+
+def annotations(lines, sales_order, domain=ANNOTATION_DOMAIN):
+    """The resource annotations of an instance billed as lines (LineItems
+    or AnnotationItems) on the organization's sale order reference:
+
+        {'<domain>/items': <the JSON array of annotation_items>,
+         '<domain>/salesOrderID': <sales_order>}
+
+    Without a sale order (the customer is not an organization) the
+    salesOrderID key is left out rather than written empty: downstream
+    billing must not read an empty reference as one."""
+    result = {f'{domain}/items': annotation_items(lines)}
+    if sales_order:
+        result[f'{domain}/salesOrderID'] = str(sales_order)
+    return result

@@ -9,7 +9,11 @@ ordering: the key's user must be one who may run *Price an Instance*
 (Billing Finance, Sales): others get 403. The body and the answer are those
 of ``price_request`` (doc/route.rst); a body that cannot be read is
 answered 400 (413 when too large, 415 when not JSON), a request the catalog
-cannot price 422, each with {"error": <translated message>}.
+cannot price 422, each with {"error": <translated message>}. A request
+that names an organization (its party code) also gets the resource
+annotations with the organization's sale order reference; the
+organization is searched with the key user's access rights (403 when the
+user may not read it), an unknown one is answered 422.
 
 ``GET /<database>/cloud_pricing/checklist/<service>``, the configuration
 checklist of a service (doc/checklist.rst): Billing Finance only (403).
@@ -22,7 +26,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from subscription_core.route import (
     application_route, json_response, require_groups)
 
-from . import price_request, readiness
+from . import price_request, pricing, readiness
+from .catalog import get_option
 from .exceptions import PricingError
 from .price import instance_price
 from .user import APPLICATION
@@ -65,6 +70,13 @@ def price(request, pool):
             ('plan', '=', values['plan']),
             ])
     tiers = Tier.search([('code', '=', values['sla'])])
+    organization = None
+    if values['organization'] is not None:
+        organization = _organization(pool, values['organization'])
+        if organization is None:
+            return _error(HTTPStatus.UNPROCESSABLE_ENTITY, gettext(
+                    'cloud_pricing.msg_price_unknown_organization',
+                    organization=values['organization']))
     if not plans or not tiers:
         return _error(HTTPStatus.UNPROCESSABLE_ENTITY, gettext(
                 'cloud_pricing.msg_price_unknown',
@@ -74,8 +86,33 @@ def price(request, pool):
             plans[0], tiers[0], values['spec'], values['instance'])
     except PricingError as error:
         return _error(HTTPStatus.UNPROCESSABLE_ENTITY, error.message)
-    return json_response(
-        price_request.price_answer(values, lines, currency.code, stale))
+    annotations = None
+    if organization is not None:
+        annotations = pricing.annotations(lines,
+            organization.billing_reference,
+            domain=get_option('annotation_domain',
+                default=pricing.ANNOTATION_DOMAIN))
+    return json_response(price_request.price_answer(
+            values, lines, currency.code, stale, annotations))
+
+
+def _organization(pool, code):
+    """The organization of code with its sale order, searched and read with
+    the caller's access rights (an AccessError answers 403); None when there
+    is none"""
+    Party = pool.get('party.party')
+    parties = Party.search([
+            ('code', '=', code),
+            ('organization_origin', '!=', None),
+            ('billing_sale', '!=', None),
+            ], limit=1)
+    if not parties:
+        return None
+    organization, = parties
+    # Read the sale order as the caller: its reference is what is answered
+    Sale = pool.get('sale.sale')
+    Sale.read([organization.billing_sale.id], ['number'])
+    return organization
 
 
 @application_route('/<database_name>/cloud_pricing/checklist/<service>',

@@ -64,13 +64,71 @@ def test_price(price_server):
         answer['total'])
 
 
+def test_organization(price_server):
+    """Naming an organization: the resource annotations with its sale
+    order reference, the items as the answer's"""
+    url, records = price_server
+    status, answer = post(price_server,
+        dict(WORKED_EXAMPLE, organization=records['organization']))
+    assert status == 200
+    assert answer['organization'] == records['organization']
+    assert records['sale_order']
+    annotations = answer['annotations']
+    assert annotations['billing.servala.com/salesOrderID'] == (
+        records['sale_order'])
+    items = json.loads(annotations['billing.servala.com/items'])
+    assert items == [{k: i[k] for k in ('productID', 'value',
+                'itemDescription', 'itemGroupDescription')}
+        for i in answer['items']]
+    assert len(items) == 8
+    assert answer['total'] == '433.00'
+    # without an organization, no annotations
+    status, answer = post(price_server, WORKED_EXAMPLE)
+    assert 'annotations' not in answer and 'organization' not in answer
+
+
+def test_unknown_organization(price_server):
+    "An unknown organization: 422 with the translated message"
+    url, records = price_server
+    # no such party; a party that is not an organization (a billing entity)
+    for code in ['NO-SUCH-ORG', records['entity']]:
+        status, answer = post(price_server,
+            dict(WORKED_EXAMPLE, organization=code))
+        assert (status, answer) == (422, {'error': f'No organization has '
+                f'the code "{code}": give the code of a party with an '
+                'organization origin and a sale order.'})
+    status, answer = post(price_server, dict(WORKED_EXAMPLE, organization=7))
+    assert (status, answer) == (400, {'error': 'The "organization" must be '
+            'a text of 1 to 100 printable characters without surrounding '
+            'spaces.'})
+
+
 def test_refused_keys(price_server):
-    "No key or a wrong one: 401; a key of a user who may not price: 403"
+    """No key or a wrong one: 401; a key of a user who may not price
+    (support, an employee without group): 403; finance and Sales: 200"""
     assert post(price_server, WORKED_EXAMPLE, key=None)[0] == 401
     url, records = price_server
     assert post((url, dict(records, bad='0' * 128)), WORKED_EXAMPLE,
         key='bad')[0] == 401
     assert post(price_server, WORKED_EXAMPLE, key='support_key')[0] == 403
+    assert post(price_server, WORKED_EXAMPLE, key='employee_key')[0] == 403
+    assert post(price_server, dict(WORKED_EXAMPLE,
+            organization=records['organization']),
+        key='support_key')[0] == 403
+    status, answer = post(price_server, dict(WORKED_EXAMPLE,
+            organization=records['organization']), key='sales_key')
+    assert status == 200
+    assert answer['annotations']['billing.servala.com/salesOrderID'] == (
+        records['sale_order'])
+
+
+def test_minimum_units(price_server):
+    "A plan with less RAM than the SLA's minimum units: 422, never priced"
+    status, answer = post(price_server, dict(WORKED_EXAMPLE,
+            plan='standard-2'))
+    assert (status, answer) == (422, {'error': 'SLA tier "guaranteed" '
+            'needs a plan with at least 4 GiB of RAM; plan "standard-2" has '
+            '2 GiB.'})
 
 
 def test_refused_bodies(price_server):
@@ -91,10 +149,12 @@ def test_refused_bodies(price_server):
                     ' not "text/plain".')),
             ([], 'application/json', (400,
                     'The body must be a JSON object with service, provider, '
-                    'sla, plan, spec and optionally instance.')),
+                    'sla, plan, spec and optionally instance and '
+                    'organization.')),
             (dict(WORKED_EXAMPLE, price='0'), 'application/json', (400,
                     'The key "price" is unknown: the body has service, '
-                    'provider, sla, plan, spec and optionally instance.')),
+                    'provider, sla, plan, spec and optionally instance '
+                    'and organization.')),
             ({k: v for k, v in WORKED_EXAMPLE.items() if k != 'plan'},
                 'application/json', (400, 'The body has no "plan".')),
             (dict(WORKED_EXAMPLE, sla=1e308), 'application/json', (400,

@@ -31,6 +31,11 @@ class PriceRequestTestCase(unittest.TestCase):
         self.assertEqual(request['spec'], {'a': Decimal('1.5')})
         self.assertEqual(read_request('application/json',
                 body().encode())['instance'], '')
+        self.assertIsNone(read_request('application/json',
+                body().encode())['organization'])
+        self.assertEqual(read_request('application/json',
+                body(organization='ORG-1').encode())['organization'],
+            'ORG-1')
 
     def test_refused(self):
         for content_type, data, code in [
@@ -54,6 +59,8 @@ class PriceRequestTestCase(unittest.TestCase):
                 ('application/json', body(plan='x' * 101), 'body_name'),
                 ('application/json', body(plan=8), 'body_name'),
                 ('application/json', body(instance=[]), 'body_name'),
+                ('application/json', body(organization=1), 'body_name'),
+                ('application/json', body(organization=''), 'body_name'),
                 ('application/json', body(spec=[]), 'body_spec'),
                 ('application/json', body(spec='{}'), 'body_spec'),
                 ]:
@@ -80,11 +87,22 @@ class PriceRequestTestCase(unittest.TestCase):
         self.assertEqual((answer['total'], answer['currency']),
             ('161.75', 'USD'))
         json.dumps(answer, allow_nan=False)
+        self.assertNotIn('annotations', answer)
+
+    def test_answer_annotations(self):
+        "Naming an organization, its annotations go with its code"
+        request = read_request('application/json',
+            body(organization='ORG-1').encode())
+        annotations = {'billing.servala.com/items': '[]',
+            'billing.servala.com/salesOrderID': 'SO-1'}
+        answer = price_answer(request, [], 'USD', False, annotations)
+        self.assertEqual(answer['organization'], 'ORG-1')
+        self.assertEqual(answer['annotations'], annotations)
 
     @settings(max_examples=300, deadline=None)
     @given(json_values(text_size=120, key_size=20, dict_size=8,
             max_leaves=40),
-        st.sampled_from(sorted(BODY) + ['instance']))
+        st.sampled_from(sorted(BODY) + ['instance', 'organization']))
     def test_anything_is_read_or_refused(self, value, key):
         "Whatever is sent, the request is read or refused with a code"
         for data in [json.dumps(value), body(**{key: value})]:
@@ -95,5 +113,5 @@ class PriceRequestTestCase(unittest.TestCase):
                 self.assertTrue(error.code)
             else:
                 self.assertEqual(set(request), {'service', 'provider',
-                        'sla', 'plan', 'instance', 'spec'})
+                        'sla', 'plan', 'instance', 'organization', 'spec'})
                 self.assertIsInstance(request['spec'], dict)

@@ -18,9 +18,10 @@ try:
 except ImportError:
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from cloud_pricing.pricing import (
-    Bracket, Component, ComputePlan, CspResource, PricingError,
+    AnnotationItem, Bracket, Component, ComputePlan, CspResource,
+    PricingError,
     ServicePricing, SlaSurcharge, SlaTier, StorageClass, StorageField,
-    annotation_items, monthly_total, parse_spec, price_instance,
+    annotation_items, annotations, monthly_total, parse_spec, price_instance,
     replicas_of, spec_value, split_units, storage_gib, validate_brackets)
 
 D = Decimal
@@ -128,6 +129,49 @@ class WorkedExampleTestCase(unittest.TestCase):
                 'itemDescription': "Compute standard-8 (nextcloud)",
                 'itemGroupDescription': "nextcloud acme-cloud"})
         self.assertEqual(len(items), 8)
+
+    def test_annotations_sales_order(self):
+        "The seed's two resource annotations: the items and the sale order"
+        lines = price()
+        result = annotations(lines, 'SO-7')
+        self.assertEqual(sorted(result), [
+                'billing.servala.com/items',
+                'billing.servala.com/salesOrderID'])
+        self.assertEqual(result['billing.servala.com/salesOrderID'], 'SO-7')
+        self.assertEqual(result['billing.servala.com/items'],
+            annotation_items(lines))
+        self.assertEqual(
+            json.loads(result['billing.servala.com/items'])[-1], {
+                'productID': 'servala-nextcloud-guaranteed-managed-b2',
+                'value': 10,
+                'itemDescription': "Managed sizing nextcloud (guaranteed) b2",
+                'itemGroupDescription': "nextcloud acme-cloud"})
+
+    def test_annotations_table(self):
+        "(sale order, domain, items) → the annotations"
+        item = AnnotationItem('exo-ipv4', D('1.0'), "Public IPv4", 'acme')
+        half = AnnotationItem('exo-egress', D('2.50'), "Egress", '')
+        one = '[{"productID":"exo-ipv4","value":1,' \
+            '"itemDescription":"Public IPv4","itemGroupDescription":"acme"}]'
+        for sale, domain, items, expected in [
+                ('SO-1', None, [item], {
+                        'billing.servala.com/items': one,
+                        'billing.servala.com/salesOrderID': 'SO-1'}),
+                # no organization: no sale order key, never an empty one
+                (None, None, [item], {'billing.servala.com/items': one}),
+                ('', None, [item], {'billing.servala.com/items': one}),
+                # a number as reference is written as text
+                (42, None, [], {'billing.servala.com/items': '[]',
+                        'billing.servala.com/salesOrderID': '42'}),
+                ('SO-2', 'billing.example.org', [half], {
+                        'billing.example.org/items': '[{"productID":'
+                        '"exo-egress","value":"2.50","itemDescription":'
+                        '"Egress","itemGroupDescription":""}]',
+                        'billing.example.org/salesOrderID': 'SO-2'}),
+                ]:
+            with self.subTest(sale=sale, domain=domain):
+                args = {} if domain is None else {'domain': domain}
+                self.assertEqual(annotations(items, sale, **args), expected)
 
 
 class BracketTestCase(unittest.TestCase):

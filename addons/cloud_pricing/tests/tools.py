@@ -19,7 +19,8 @@ from trytond import config as tconfig
 
 __all__ = ['CatalogServer', 'CATALOG', 'catalog_text',
     'create_pricing_services', 'NEXTCLOUD_PRODUCTS', 'create_billing_entity',
-    'create_origin', 'issue_pricing_key', 'get_checklist']
+    'create_origin', 'create_user', 'issue_pricing_key', 'get_checklist',
+    'post_price']
 
 #: Every product ID the calculation can emit for nextcloud in catalog.json
 NEXTCLOUD_PRODUCTS = [
@@ -172,6 +173,26 @@ def create_origin(name, billing_entity=None, grouping='organization',
     return origin
 
 
+def create_user(login, name, groups, config=None):
+    """A user of the company in the groups (names), e.g. a Sales user;
+    the billing set-up's password"""
+    from proteus import Model
+    from trytond.modules.company.tests.tools import get_company
+    from subscription_core.tests.tools import USER_PASSWORD
+    User = Model.get('res.user', config=config)
+    Group = Model.get('res.group', config=config)
+    Company = Model.get('company.company', config=config)
+    company = get_company(config=config)
+    user = User(name=name, login=login, password=USER_PASSWORD)
+    user.companies.append(Company(company.id))
+    user.company = company
+    for group_name in groups:
+        group, = Group.find([('name', '=', group_name)])
+        user.groups.append(group)
+    user.save()
+    return user
+
+
 def issue_pricing_key(user, config=None):
     "A validated user application key of cloud_pricing for user"
     from subscription_core.tests.tools import issue_application_key
@@ -184,3 +205,12 @@ def get_checklist(service, key, config=None):
     from subscription_core.tests.tools import call_route
     return call_route('GET', f'/cloud_pricing/checklist/{service}', key,
         config=config)
+
+
+def post_price(body, key, config=None):
+    """POST body (a dict) to the price route (in this process); return
+    (status, JSON answer)"""
+    import json
+    from subscription_core.tests.tools import call_route
+    return call_route('POST', '/cloud_pricing/price', key, config=config,
+        data=json.dumps(body), content_type='application/json')
