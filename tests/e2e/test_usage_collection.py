@@ -17,11 +17,17 @@ the Collect Usage button) adds nothing before H; the rows and the on-demand invo
 lines bill each hour once, and a second billing run bills nothing more.
 The cloud has no Cinder and no network API in its catalog: volumes and
 floating IPs are skipped and noted, not an error.
+
+The servers run in a project of their own, created for the test: Nova
+counts every server of a project that ran in the window, so the servers of
+other tests (or of this test on the other database, the run before) would
+be billed too in the shared customer-a project.
 """
 
 import datetime
 import json
 import subprocess
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 
@@ -55,7 +61,47 @@ def nova_hours(admin, project_id, start, end):
             for u in usage.server_usages or [] if u.hours}
 
 
-def test_usage_collected_once(openstack_cloud, erp, boot):
+@pytest.fixture
+def usage_project(openstack_cloud):
+    """A project of its own for the test (customer-a's user a member):
+    (project id, boot(name) → ACTIVE server); its servers are purged and
+    the project deleted at the end"""
+    import openstack
+
+    admin = openstack_cloud.connect("admin")
+    customer = openstack_cloud.info["projects"]["customer-a"]
+    project = admin.identity.create_project(
+        name=f"usage-{uuid.uuid4().hex[:8]}", domain_id="default",
+        description="e2e usage collection")
+    member, = admin.identity.roles(name="member")
+    admin.identity.assign_project_role_to_user(
+        project, customer["user_id"], member)
+    conn = openstack.connect(
+        auth_url=openstack_cloud.auth_url,
+        username=customer["username"], password=customer["password"],
+        project_id=project.id, user_domain_id="default",
+        project_domain_id="default",
+        region_name=openstack_cloud.region_name, load_envvars=False,
+        load_yaml_config=False)
+    created = []
+
+    def boot(name):
+        server = conn.compute.create_server(
+            name=f"{name}-{uuid.uuid4().hex[:6]}",
+            flavor_id=openstack_cloud.flavor_id,
+            image_id=openstack_cloud.image_id, networks="none")
+        created.append(server.id)
+        return conn.compute.wait_for_server(
+            server, status="ACTIVE", failures=["ERROR"], interval=POLL,
+            wait=WAIT)
+    try:
+        yield project.id, boot
+    finally:
+        openstack_cloud.purge(admin, created, WAIT, POLL)
+        admin.identity.delete_project(project)
+
+
+def test_usage_collected_once(openstack_cloud, erp, boot, usage_project):
     from proteus import Model
     from trytond.pool import Pool
     from trytond.transaction import Transaction
@@ -66,10 +112,9 @@ def test_usage_collected_once(openstack_cloud, erp, boot):
     from subscription_core.money import round_money
     from subscription_core.tests.tools import create_customer, run_billing
 
-    project_a = openstack_cloud.project_id("customer-a")
+    project_a, boot_a = usage_project
     admin = openstack_cloud.connect("admin")
-    ran, shelved, deleted = (
-        boot("customer-a", n) for n in ("ran", "shelved", "deleted"))
+    ran, shelved, deleted = (boot_a(n) for n in ("ran", "shelved", "deleted"))
     foreign = boot("customer-b", "foreign")
     admin.compute.shelve_server(shelved.id)
     admin.compute.wait_for_server(
