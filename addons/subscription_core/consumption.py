@@ -207,8 +207,10 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             if table is None:
                 tiers = service.usage_tiers
                 table = TierTable(tiers) if tiers else None
-            pricing[service.id] = (
-                table, service.tier_mode, service.product.name)
+            # Without a table, the unit price alone (whatever the mode of
+            # a service whose own billing type is not usage)
+            mode = service.tier_mode if table is not None else 'graduated'
+            pricing[service.id] = (table, mode, service.product.name)
         return pricing[service.id]
 
     @classmethod
