@@ -197,15 +197,20 @@ class Consumption(InputMixin, metaclass=PoolMeta):
     @classmethod
     def _usage_pricing(cls, service, pricing=None):
         """(tiers, tier mode, label) of a usage service: its tiers validated
-        (a tier.TierTable) or None, kept in pricing per service id (the
-        lines of a rating share a few services)"""
+        (a tier.TierTable), its block size (a tier.PackageTable) in the
+        package mode, or None, kept in pricing per service id (the lines of
+        a rating share a few services)"""
         if pricing is None:
             pricing = {}
         if service.id not in pricing:
-            tiers = service.usage_tiers
-            pricing[service.id] = (
-                TierTable(tiers) if tiers else None, service.tier_mode,
-                service.product.name)
+            table = service.usage_package
+            if table is None:
+                tiers = service.usage_tiers
+                table = TierTable(tiers) if tiers else None
+            # Without a table, the unit price alone (whatever the mode of
+            # a service whose own billing type is not usage)
+            mode = service.tier_mode if table is not None else 'graduated'
+            pricing[service.id] = (table, mode, service.product.name)
         return pricing[service.id]
 
     @classmethod

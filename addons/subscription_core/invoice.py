@@ -196,8 +196,9 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
     # 1 × amount, the amount rounded once from the exact price.
     billing_quantity = fields.Numeric(
         "Rated Quantity", readonly=True,
-        help="The quantity billed: reserved limit, consumption or the "
-        "change of a limit.")
+        help="The quantity billed: reserved limit, consumption, the "
+        "change of a limit, or the blocks of a usage line priced per "
+        "package.")
     billing_unit = fields.Many2One(
         'product.uom', "Rated Unit", readonly=True)
     billing_period_share = fields.Numeric(
@@ -208,7 +209,8 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
     billing_unit_price = fields.Numeric(
         "Rated Unit Price", digits=price_digits, readonly=True,
         help="The unit price of the subscription line (the average price "
-        "of the quantity for a usage line priced in tiers). The amount is "
+        "of the quantity for a usage line priced in tiers, the price of a "
+        "block for a line priced per package). The amount is "
         "quantity × period share × unit price, rounded once.")
 
     _billing_rating_fields = [
@@ -351,14 +353,17 @@ class InvoiceLine(InputMixin, metaclass=PoolMeta):
     def _set_billing_rating(cls, line, sub_line, charge):
         "Fill the structured factors of the charge's amount on line"
         service = sub_line.service
-        tiered = sub_line.billing_type == 'usage' and service.usage_tiers
+        usage = sub_line.billing_type == 'usage'
+        tiered = usage and service.usage_tiers
+        # Blocks of units have no unit of measure of their own
+        package = usage and service.package_mode
         value = rating.rating(
             charge, sub_line.subscription.billing_model,
             sub_line.billing_type, None if tiered else sub_line.unit_price,
             places=price_digits[1], period=sub_line.billing_period,
-            term_start=sub_line.billing_start)
+            term_start=sub_line.billing_start, package=package)
         line.billing_quantity = value.quantity
-        line.billing_unit = sub_line.unit
+        line.billing_unit = None if package else sub_line.unit
         line.billing_period_share = rating.decimal_share(
             value.period_share, cls.billing_period_share.digits[1])
         line.billing_unit_price = value.unit_price

@@ -28,11 +28,14 @@ class Rating:
 
 
 def rating(charge, billing_model, billing_type, unit_price, places=4,
-        period='month', term_start=None):
+        period='month', term_start=None, package=False):
     """The Rating of a charge.Charge of a subscription line
 
     * usage and one-time lines: the quantity at the unit price, no share
       (share 1);
+    * usage lines priced in blocks (package): the blocks billed (the sum
+      of the quantities of the charge's trace, see tier.price_in_order) at
+      the unit price, the price of a block (share 1);
     * prepaid terms and their adjustments: priced period by period of the
       line's billing period, the share is the number of those periods in
       [start, end) (a 'total' term is 1; an adjustment of it, the days left
@@ -44,6 +47,10 @@ def rating(charge, billing_model, billing_type, unit_price, places=4,
     average price of the charge, amount / quantity, rounded to places, is
     given instead).
     """
+    if package:
+        blocks = sum((_quantity(q) for _, q, _, _ in charge.trace),
+            Fraction(0))
+        return Rating(_decimal(blocks, 0), Fraction(1), unit_price)
     quantity = Decimal(str(charge.quantity)) if isinstance(
         charge.quantity, float) else Decimal(charge.quantity)
     if billing_type in {'usage', 'one_time'}:

@@ -8,7 +8,9 @@ quantity, the unit price and the exact amount (quantity × unit price). The
 line's amount is the sum of its traces' amounts rounded once to the
 currency. The tier is the service's price tier applied (its *From
 Quantity* is kept too, as the tier may change later); without tiers the
-line's unit price applies and the trace has no tier.
+line's unit price applies and the trace has no tier. For a service priced
+per package the quantity is the blocks the consumption started and the
+unit price the price of a block; the block size is kept (*Package Size*).
 """
 from decimal import Decimal
 
@@ -49,6 +51,11 @@ class RatingTrace(InputMixin, ModelSQL, ModelView):
     tier_from = fields.Float(
         "Tier From", readonly=True,
         help="The From Quantity of the tier when it was applied.")
+    package_size = fields.Float(
+        "Package Size", readonly=True,
+        help="For a service priced per package, the units of a block when "
+        "it was applied: the quantity is then the blocks the consumption "
+        "started.")
     quantity = fields.Numeric(
         "Quantity", digits=(16, QUANTITY_PLACES), required=True,
         readonly=True)
@@ -84,8 +91,11 @@ class RatingTrace(InputMixin, ModelSQL, ModelView):
             if not trace:
                 continue
             line = Consumption(trace[0][0]).line
-            tiers = sorted(line.service.tiers,
-                key=lambda t: t.from_quantity) if line.service else []
+            service = line.service
+            tiers = sorted(service.tiers,
+                key=lambda t: t.from_quantity) if service else []
+            package = service.package_size if (
+                service and service.package_mode) else None
             for sequence, (key, quantity, price, index) in enumerate(trace):
                 tier = tiers[index] if index is not None else None
                 values.append({
@@ -94,6 +104,7 @@ class RatingTrace(InputMixin, ModelSQL, ModelView):
                         'consumption': key,
                         'tier': tier.id if tier else None,
                         'tier_from': tier.from_quantity if tier else None,
+                        'package_size': package,
                         'quantity': _places(quantity, QUANTITY_PLACES),
                         'unit_price': _places(price, price_digits[1]),
                         # Exact for quantities of up to QUANTITY_PLACES

@@ -6,7 +6,8 @@ from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 
-from .tier import TierError, tiers_from_starts
+from .money import _format_quantity
+from .tier import PACKAGE, PackageTable, TierError, tiers_from_starts
 from .exceptions import PriceTierError
 from .subscription import (
     BILLING_PERIODS, BILLING_TYPES, TIER_MODES, BillingTermsMixin,
@@ -33,7 +34,20 @@ class Service(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
         help="Graduated: each tier's price applies to the quantity within "
         "the tier.\n"
         "Volume: each day's quantity at the price of the tier its "
-        "cumulative total in the period reaches.")
+        "cumulative total in the period reaches.\n"
+        "Package: each started block of Package Size units of the "
+        "cumulative usage in the period at the line's unit price (no "
+        "tiers).")
+    package_size = fields.Float(
+        "Package Size",
+        states={
+            'invisible': ((Eval('billing_type') != 'usage')
+                | (Eval('tier_mode') != PACKAGE)),
+            'required': ((Eval('billing_type') == 'usage')
+                & (Eval('tier_mode') == PACKAGE)),
+            },
+        help="The units of a block: the line's unit price is the price of "
+        "a block, and a started block is billed whole.")
     tiers = fields.One2Many(
         'sale.subscription.service.tier', 'service', "Price Tiers",
         states={
@@ -51,13 +65,47 @@ class Service(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
     def validate_fields(cls, services, field_names):
         super().validate_fields(services, field_names)
         check_on_demand_period(services, field_names)
+        cls.check_package(services, field_names)
+        check_bounds(services, field_names, {
+                'package_size': bounds.QUANTITY,
+                })
         cls.check_tiers(services, field_names)
 
     @classmethod
-    def check_tiers(cls, services, field_names=None):
-        if field_names and not (field_names & {'tiers', 'billing_type'}):
+    def check_package(cls, services, field_names=None):
+        """A usage service priced per package has a positive block size
+        (the field is required in that mode)"""
+        if field_names and not (field_names & {
+                    'billing_type', 'tier_mode', 'package_size'}):
             return
         for service in services:
+            if not service.package_mode:
+                continue
+            if (service.package_size is None
+                    or not bounds.is_finite(service.package_size)):
+                # Left to the field's required state and check_bounds
+                continue
+            try:
+                service.usage_package
+            except TierError as error:
+                raise PriceTierError(gettext(
+                        'subscription_core.msg_package_size_positive',
+                        service=service.rec_name,
+                        size=_format_quantity(service.package_size))
+                    ) from error
+
+    @classmethod
+    def check_tiers(cls, services, field_names=None):
+        """The price tiers of a usage service are valid, and a service
+        priced per package has none (the line's unit price is a block's)"""
+        if field_names and not (
+                field_names & {'tiers', 'billing_type', 'tier_mode'}):
+            return
+        for service in services:
+            if service.package_mode and service.tiers:
+                raise PriceTierError(gettext(
+                        'subscription_core.msg_package_tiers',
+                        service=service.rec_name))
             try:
                 service.usage_tiers
             except TierError as error:
@@ -72,9 +120,22 @@ class Service(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
                 raise PriceTierError(message) from error
 
     @property
+    def package_mode(self):
+        "Whether the service's usage is priced per package of units"
+        return self.billing_type == 'usage' and self.tier_mode == PACKAGE
+
+    @property
+    def usage_package(self):
+        "The tier.PackageTable of a service priced per package, or None"
+        if not self.package_mode:
+            return None
+        return PackageTable(self.package_size)
+
+    @property
     def usage_tiers(self):
-        "The Tier of the service, or None without tiers"
-        if self.billing_type != 'usage' or not self.tiers:
+        "The Tier of the service, or None without tiers (or per package)"
+        if (self.billing_type != 'usage' or not self.tiers
+                or self.tier_mode == PACKAGE):
             return None
         return tiers_from_starts(
             (t.from_quantity, t.unit_price) for t in self.tiers)

@@ -50,6 +50,7 @@ PERIOD_PRICED_TYPES = {'fixed', 'limit'}
 TIER_MODES = [
     ('graduated', "Graduated"),
     ('volume', "Volume"),
+    ('package', "Package"),
     ]
 
 

@@ -7,6 +7,7 @@ Conventions are those of ``money``: exact quantities, money rounded once.
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from math import ceil
 
 from .money import _format_quantity, _fraction, _quantity, round_money
 
@@ -14,9 +15,14 @@ __all__ = [
     'TIER_MODES', 'Tier', 'TierError', 'validate_tiers', 'tiers_from_starts',
     'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
     'price_in_order', 'TierTable', 'merged_slices', 'describe_usage',
+    'PACKAGE', 'PRICE_MODES', 'PackageTable', 'package_blocks',
     ]
 
+# The modes priced with a table of tiers
 TIER_MODES = ('graduated', 'volume')
+# Blocks of a number of units at the line's unit price (no tiers)
+PACKAGE = 'package'
+PRICE_MODES = TIER_MODES + (PACKAGE,)
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,8 @@ class TierError(ValueError):
     """Invalid tiers; code names the rule that is broken.
 
     Codes: 'empty', 'open_not_last', 'last_not_open', 'not_ascending',
-    'first_not_zero', 'negative_price'. The models turn the code into a
+    'first_not_zero', 'negative_price', 'package_size' (a block size that
+    is not a positive quantity). The models turn the code into a
     translated message.
     """
 
@@ -113,6 +120,9 @@ def tier_slices(quantity, tiers, mode='graduated', already_used=0):
 def indexed_slices(quantity, tiers, mode='graduated', already_used=0):
     """The slices of tier_slices with the index of their tier in tiers:
     [(quantity, unit_price, index)]"""
+    if mode == PACKAGE:
+        raise ValueError("the package mode has no tiers: price it with "
+            "price_in_order and a PackageTable")
     if mode not in TIER_MODES:
         raise ValueError(f"unknown mode {mode!r}, expected {TIER_MODES}")
     table = TierTable(tiers)
@@ -174,6 +184,65 @@ class TierTable:
         return slices
 
 
+def package_blocks(quantity, used, size):
+    """The blocks of size units that quantity starts after used in a phase
+
+    Blocks are counted on the cumulative usage of the phase and a started
+    block counts whole: ceil((used + quantity) / size) - ceil(used / size).
+    The counts of the quantities of a phase add up to the blocks of their
+    total whatever windows they are billed in (the sum telescopes), and a
+    quantity that stays in a block already started costs no block.
+    Fractions, not negative; size positive.
+    """
+    return _ceil(used + quantity, size) - _ceil(used, size)
+
+
+def _ceil(quantity, size):
+    # Exact: Fraction division, integer ceiling (no float)
+    return ceil(quantity / size)
+
+
+class PackageTable:
+    """The block size of the package mode, validated once: each started
+    block of size units of the phase's cumulative usage is priced at the
+    unit price (the line's, the price of a block); price_in_order accepts
+    it in place of the tiers with mode 'package'"""
+    __slots__ = ('size',)
+
+    def __init__(self, size):
+        if isinstance(size, PackageTable):
+            size = size.size
+        try:
+            size = _quantity(size, 'package_size')
+        except (TypeError, ValueError) as error:
+            raise TierError('package_size', str(error)) from error
+        if size <= 0:
+            raise TierError('package_size',
+                f"the package size must be positive: {size}")
+        self.size = size
+
+    def __bool__(self):
+        return True
+
+    def __eq__(self, other):
+        return isinstance(other, PackageTable) and other.size == self.size
+
+    def __hash__(self):
+        return hash(self.size)
+
+    def __repr__(self):
+        return f"PackageTable({_format_quantity(self.size)})"
+
+    def slices(self, quantity, used, unit_price, high=None):
+        """The part of a Fraction quantity after used (not negative): one
+        slice, the blocks it starts (a Fraction) at unit_price, no tier
+        index"""
+        if high is None:
+            high = used + quantity
+        blocks = _ceil(high, self.size) - _ceil(used, self.size)
+        return [(Fraction(blocks), unit_price, None)]
+
+
 def price_in_order(quantities, unit_price, rounding, tiers=None,
         mode='graduated', already_used=0):
     """Price quantities one after the other in a tier phase, rounded once.
@@ -186,6 +255,11 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
     tiers each quantity is at unit_price (tier index None). tiers may be
     a TierTable, validated once for many calls.
 
+    'package' (tiers: a PackageTable or its block size): each quantity
+    costs the blocks of the table's size it starts in the cumulative usage
+    of the phase (package_blocks) at unit_price, the price of a block; its
+    part is [(blocks, unit_price, None)], the blocks as the quantity.
+
     Return (amount, parts): the amount rounded once, and for each quantity
     its [(quantity, unit_price, tier index)].
     """
@@ -196,11 +270,27 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
     table = None
     for quantity in quantities:
         quantity = _quantity(quantity)
-        if tiers:
+        if mode == PACKAGE:
+            if table is None:
+                table = _package_table(tiers)
+                price = _fraction(unit_price, 'unit_price')
+            if quantity.numerator < 0 or used.numerator < 0:
+                raise ValueError(
+                    "quantity and already_used must not be negative")
+            following = used + quantity
+            part = table.slices(quantity, used, unit_price, following)
+            term = part[0][0] * price
+            exact = term if exact is None else exact + term
+            used = following
+        elif tiers:
             if table is None:
                 if mode not in TIER_MODES:
                     raise ValueError(
-                        f"unknown mode {mode!r}, expected {TIER_MODES}")
+                        f"unknown mode {mode!r}, expected {PRICE_MODES}")
+                if isinstance(tiers, PackageTable):
+                    raise ValueError(
+                        f"a PackageTable prices the package mode, not "
+                        f"{mode!r}")
                 table = (tiers if isinstance(tiers, TierTable)
                     else TierTable(tiers))
             # Fractions: the sign is the numerator's
@@ -225,6 +315,17 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
     if exact is None:
         exact = Fraction(0)
     return round_money(exact, rounding), parts
+
+
+def _package_table(tiers):
+    "The PackageTable of the tiers argument of price_in_order in package"
+    if isinstance(tiers, PackageTable):
+        return tiers
+    if tiers is None or isinstance(tiers, (TierTable, list, tuple)):
+        raise ValueError(
+            "the package mode takes a PackageTable (its block size), "
+            "not tiers")
+    return PackageTable(tiers)
 
 
 def merged_slices(parts):
@@ -285,13 +386,22 @@ def price_usage(quantity, unit_price, rounding, tiers=None,
     return round_money(_slices_exact(slices), rounding), slices
 
 
-def describe_usage(quantity, unit_label, slices):
+def describe_usage(quantity, unit_label, slices, package_size=None):
     """Describe a usage price, e.g. "1250 GB × 0.05" or, across tiers,
     "1250 GB: 1000 × 0.05 + 250 × 0.04".
+
+    With package_size, slices are blocks (one slice: merged_slices of a
+    package part): "2500 calls: 3 blocks of 1000 × 5".
     """
     head = _format_quantity(quantity)
     if unit_label:
         head = f"{head} {unit_label}"
+    if package_size is not None:
+        blocks = sum((_quantity(q) for q, _ in slices), Fraction(0))
+        price = slices[0][1] if slices else 0
+        noun = 'block' if blocks == 1 else 'blocks'
+        return (f"{head}: {_format_quantity(blocks)} {noun} of "
+            f"{_format_quantity(package_size)} × {_format_price(price)}")
     if len(slices) == 1 and _quantity(slices[0][0]) == _quantity(quantity):
         return f"{head} × {_format_price(slices[0][1])}"
     return head + ': ' + ' + '.join(

@@ -6,12 +6,18 @@ Each window's consumptions are priced one after the other at the tiers
 the usage of its phase reached (``tier.price_in_order``), with the line's
 tiers validated once for all its windows; the charge keeps how it was
 rated (its trace) and a description built once per charge.
+
+In the package mode (tiers: a ``tier.PackageTable``) a consumption's part
+is the blocks it starts at the line's unit price, the price of a block:
+the trace keeps the blocks as its quantity and the description says how
+many blocks of how many units the window's usage cost.
 """
 from decimal import Decimal
 
 from .charge import Charge
 from .period import describe_window
-from .tier import TierTable, describe_usage, merged_slices, price_in_order
+from .tier import (
+    PackageTable, TierTable, describe_usage, merged_slices, price_in_order)
 from .usage_window import tier_phase
 
 __all__ = ['window_charges', 'exact_decimal']
@@ -30,7 +36,8 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
     windows: the line's usage_window.Window in order; usage: per
     consumption key its (moment, key, quantity), the quantity a Fraction
     or a number; period: the line's billing period; tiers: its tiers
-    (a list of Tier or a TierTable) or None for unit_price alone.
+    (a list of Tier or a TierTable) or None for unit_price alone, or a
+    PackageTable with mode 'package' (unit_price is then a block's).
     used: per tier phase (its first day) the quantity invoiced before,
     updated with the windows priced; adjusted: per window start the
     invoice line that already bills the window (late usage).
@@ -42,7 +49,10 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
     first consumption for a window already invoiced or an hour window (so
     that the origin and the window's start stay unique).
     """
-    if tiers and not isinstance(tiers, TierTable):
+    package_size = None
+    if isinstance(tiers, PackageTable):
+        package_size = tiers.size
+    elif tiers and not isinstance(tiers, TierTable):
         tiers = TierTable(tiers)
     if used is None:
         used = {}
@@ -78,7 +88,7 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
             days = described[bounds] = describe_window(*bounds)
         quantity = exact_decimal(window.quantity)
         description = '%s %s' % (
-            describe_usage(quantity, label, slices), days)
+            describe_usage(quantity, label, slices, package_size), days)
         if adjusts and describe_late:
             description = describe_late(description)
         origin = min(keys) if adjusts or hourly else None

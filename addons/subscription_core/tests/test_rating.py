@@ -71,6 +71,25 @@ class RatingTestCase(unittest.TestCase):
                     (value.quantity, value.period_share, value.unit_price),
                     expected)
 
+    def test_package(self):
+        "Per package: the blocks billed at the price of a block"
+        jan, feb = d('2026-01-01'), d('2026-02-01')
+        for trace, amount, blocks in [
+                (((1, D(1), D('5.00'), None), (2, D(0), D('5.00'), None),
+                        (3, D(2), D('5.00'), None)), D('15.00'), D(3)),
+                (((1, D(0), D('5.00'), None),), D('0.00'), D(0)),
+                ]:
+            with self.subTest(trace=trace):
+                charge = Charge(jan, feb, jan, feb, D(2500), amount,
+                    trace=trace)
+                value = rating.rating(charge, 'monthly', 'usage', D('5.00'),
+                    package=True)
+                self.assertEqual(
+                    (value.quantity, value.period_share, value.unit_price),
+                    (blocks, Fraction(1), D('5.00')))
+                self.assertEqual(
+                    value.quantity * value.unit_price, amount)
+
     def test_decimal_share(self):
         self.assertEqual(
             rating.decimal_share(Fraction(9, 31)), D('0.2903225806'))

@@ -17,7 +17,8 @@ except ImportError:
     # Not installed: import the plain-Python files from their folder
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from subscription_core.tier import (
-    describe_usage, merged_slices, price_in_order, price_usage, Tier,
+    describe_usage, indexed_slices, merged_slices, package_blocks,
+    PackageTable, price_in_order, price_usage, Tier, TierTable,
     TIER_MODES, tier_slices, tiered_amount, TierError, tiers_from_starts,
     validate_tiers)
 from subscription_core.tests.arithmetic import (
@@ -387,6 +388,139 @@ class PriceInOrderTestCase(unittest.TestCase):
         exact = sum((q * Fraction(p) for part in parts for q, p, _ in part),
             Fraction(0))
         self.assertLessEqual(abs(Fraction(amount) - exact), Fraction(CENT))
+
+
+class PackageTestCase(unittest.TestCase):
+    "The package mode: started blocks of N units of the phase's usage"
+
+    def test_price_in_order(self):
+        "Hand-computed blocks of 1000 units at 5.00 a block"
+        table = [
+            # cumulative 400, 1100, 1100, 2600: blocks 1, 2, 2, 3
+            ([400, 700, 0, 1500], 0, D('15.00'), [1, 1, 0, 1]),
+            # exactly on a block boundary: no extra block
+            ([1000, 1000, 1], 0, D('15.00'), [1, 1, 1]),
+            ([999, 1], 0, D('5.00'), [1, 0]),
+            # a day inside a block already paid in the phase costs nothing
+            ([300], 200, D('0.00'), [0]),
+            ([300], 1000, D('5.00'), [1]),
+            ([2500], 0, D('15.00'), [3]),
+            # no usage costs nothing, at the start or within a block
+            ([0], 0, D('0.00'), [0]),
+            ([0, 0], 1500, D('0.00'), [0, 0]),
+            ([D('0.001')], 0, D('5.00'), [1]),
+            ([], 0, D('0.00'), []),
+            ]
+        for quantities, used, amount, blocks in table:
+            with self.subTest(quantities=quantities, used=used):
+                for tiers in [PackageTable(1000), 1000, D('1000')]:
+                    self.assertEqual(price_in_order(
+                            quantities, D('5.00'), CENT, tiers, 'package',
+                            used),
+                        (amount, [[(F(b), D('5.00'), None)]
+                                for b in blocks]))
+
+    def test_fractional_size_and_rounding(self):
+        "A block of 2.5 units; a block price finer than the currency is "
+        "rounded once for the charge, not per block"
+        self.assertEqual(price_in_order(
+                [D('2.5'), D('0.1'), D('4.9')], D('0.125'), CENT,
+                PackageTable(D('2.5')), 'package'),
+            (D('0.38'), [[(1, D('0.125'), None)], [(1, D('0.125'), None)],
+                    [(1, D('0.125'), None)]]))
+        self.assertEqual(package_blocks(F(5, 2), F(0), F(5, 2)), 1)
+        self.assertEqual(package_blocks(F(1, 10), F(5, 2), F(5, 2)), 1)
+
+    def test_describe(self):
+        _, parts = price_in_order(
+            [2500], D('5.00'), CENT, PackageTable(1000), 'package')
+        self.assertEqual(
+            describe_usage(D('2500'), 'calls', merged_slices(parts), 1000),
+            "2500 calls: 3 blocks of 1000 × 5")
+        _, parts = price_in_order(
+            [300, 400], D('5.00'), CENT, PackageTable(1000), 'package')
+        self.assertEqual(
+            describe_usage(D('700'), None, merged_slices(parts), F(1000)),
+            "700: 1 block of 1000 × 5")
+        _, parts = price_in_order(
+            [300], D('5.00'), CENT, PackageTable(1000), 'package', 200)
+        self.assertEqual(
+            describe_usage(D('300'), 'GB', merged_slices(parts), 1000),
+            "300 GB: 0 blocks of 1000 × 5")
+
+    def test_errors(self):
+        for size in [0, -1, D('0'), D('NaN'), D('Infinity'), 'ten', None]:
+            with self.subTest(size=size):
+                with self.assertRaises(TierError) as context:
+                    PackageTable(size)
+                self.assertEqual(context.exception.code, 'package_size')
+        with self.assertRaises(TierError):
+            price_in_order([1], D('5'), CENT, 0, 'package')
+        # package prices blocks, not tiers; tiers price no blocks
+        for tiers in [None, SMALL_TIERS, TierTable(SMALL_TIERS)]:
+            with self.assertRaises(ValueError):
+                price_in_order([1], D('5'), CENT, tiers, 'package')
+        with self.assertRaises(ValueError):
+            price_in_order([1], D('5'), CENT, PackageTable(10), 'graduated')
+        with self.assertRaises(ValueError):
+            price_in_order([-1], D('5'), CENT, PackageTable(10), 'package')
+        with self.assertRaises(ValueError):
+            price_in_order([1], D('5'), CENT, PackageTable(10), 'package', -1)
+        with self.assertRaises(TypeError):
+            price_in_order([1], None, CENT, PackageTable(10), 'package')
+        for function in [tier_slices, indexed_slices]:
+            with self.assertRaises(ValueError):
+                function(1, SMALL_TIERS, 'package')
+        with self.assertRaises(ValueError):
+            tiered_amount(1, SMALL_TIERS, 'package')
+        with self.assertRaises(ValueError):
+            price_usage(1, D('5'), CENT, SMALL_TIERS, 'package')
+
+    @PROPERTY_SETTINGS
+    @given(st.lists(USAGE_QUANTITIES, min_size=1, max_size=12),
+        st.integers(min_value=0, max_value=12), USAGE_QUANTITIES,
+        st.decimals(min_value=D('0.001'), max_value=5000, places=3,
+            allow_nan=False, allow_infinity=False),
+        PRICES, ROUNDINGS)
+    def test_windows_of_a_phase(self, quantities, cut, used, size, price,
+            rounding):
+        """Billed in one window or in several, the days of a phase cost the
+        same blocks: those of the phase's cumulative usage (the counts
+        telescope), so the same exact amount; rounded once per charge, the
+        same amount when the block price is a multiple of the rounding"""
+        table = PackageTable(size)
+        fine = D('1E-12')
+        cut = min(cut, len(quantities))
+        before = F(used) + sum(map(F, quantities[:cut]))
+        whole, parts = price_in_order(
+            quantities, price, fine, table, 'package', used)
+        first, first_parts = price_in_order(
+            quantities[:cut], price, fine, table, 'package', used)
+        second, second_parts = price_in_order(
+            quantities[cut:], price, fine, table, 'package', before)
+        self.assertEqual(first + second, whole)
+        self.assertEqual(first_parts + second_parts, parts)
+        blocks = sum(part[0][0] for part in parts)
+        total = F(used) + sum(map(F, quantities))
+        self.assertEqual(blocks, package_blocks(total - F(used), F(used),
+                F(size)))
+        self.assertEqual(
+            package_blocks(total, F(0), F(size)),
+            package_blocks(F(used), F(0), F(size)) + blocks)
+        for part in parts:
+            (count, unit_price, index), = part
+            self.assertEqual((count.denominator, unit_price, index),
+                (1, price, None))
+            self.assertGreaterEqual(count, 0)
+        amount, _ = price_in_order(
+            quantities, price, rounding, table, 'package', used)
+        self.assertLessEqual(
+            abs(F(amount) - blocks * F(price)), F(rounding) / 2)
+        if F(price) % F(rounding) == 0:
+            cut_amounts = [price_in_order(q, price, rounding, table,
+                    'package', u)[0] for q, u in [
+                    (quantities[:cut], used), (quantities[cut:], before)]]
+            self.assertEqual(sum(cut_amounts), amount)
 
 
 if __name__ == '__main__':

@@ -31,7 +31,7 @@ from subscription_core.charge import Charge
 from subscription_core.money import _fraction, _quantity, round_money
 from subscription_core.period import describe_window
 from subscription_core.tier import (
-    TierTable, Tier, tiers_from_starts, validate_tiers)
+    PackageTable, TierTable, Tier, tiers_from_starts, validate_tiers)
 from subscription_core.usage_charge import window_charges
 from subscription_core.usage_window import tier_phase, usage_windows
 from subscription_core.tests.arithmetic import (
@@ -252,6 +252,55 @@ class WindowChargesTestCase(unittest.TestCase):
         self.assertEqual((charge.amount, charge.quantity, charge.sources,
                 charge.description), (D('0.75'), D('3'), (7, 5),
                 '3 × 0.25 (2025-01-05 13:00–14:00 UTC)'))
+
+    def test_package_table(self):
+        """Blocks of 1000 calls at 5.00, per day in a month phase: each day
+        pays the blocks the cumulative usage of the month starts"""
+        usage = {}
+        # cumulative 400, 1100, 1100, 2600, 3000, 3001: blocks 1, 2, 2, 3,
+        # 3 (exactly on the boundary), 4
+        for key, (day, calls) in enumerate(
+                [(1, 400), (2, 700), (3, 0), (4, 1500), (5, 400), (6, 1)],
+                1):
+            usage[key] = (dt.datetime(2025, 1, day), key, Fraction(calls))
+        windows = usage_windows(((k, m, q) for m, k, q in usage.values()),
+            'day', dt.date(2025, 2, 1), START)
+        used = {}
+        charges = window_charges(windows, usage, 'day', D('5.00'), CENT,
+            PackageTable(1000), 'package', used, {}, 'calls', late)
+        self.assertEqual([(c.amount, c.quantity, c.description, c.trace)
+                for _, c in charges], [
+                (D('5.00'), D('400'),
+                    '400 calls: 1 block of 1000 × 5 (2025-01-01)',
+                    ((1, D(1), D('5.00'), None),)),
+                (D('5.00'), D('700'),
+                    '700 calls: 1 block of 1000 × 5 (2025-01-02)',
+                    ((2, D(1), D('5.00'), None),)),
+                (D('0.00'), D('0'),
+                    '0 calls: 0 blocks of 1000 × 5 (2025-01-03)',
+                    ((3, D(0), D('5.00'), None),)),
+                (D('5.00'), D('1500'),
+                    '1500 calls: 1 block of 1000 × 5 (2025-01-04)',
+                    ((4, D(1), D('5.00'), None),)),
+                (D('0.00'), D('400'),
+                    '400 calls: 0 blocks of 1000 × 5 (2025-01-05)',
+                    ((5, D(0), D('5.00'), None),)),
+                (D('5.00'), D('1'),
+                    '1 calls: 1 block of 1000 × 5 (2025-01-06)',
+                    ((6, D(1), D('5.00'), None),)),
+                ])
+        self.assertEqual(used, {START: Fraction(3001)})
+        # The month in one window: the same 4 blocks, one line per day of
+        # its trace
+        windows = usage_windows(((k, m, q) for m, k, q in usage.values()),
+            'month', dt.date(2025, 2, 1), START)
+        (origin, charge), = window_charges(windows, usage, 'month',
+            D('5.00'), CENT, PackageTable(1000), 'package', {}, {}, 'calls')
+        self.assertEqual((origin, charge.amount, charge.description), (
+                None, D('20.00'),
+                '3001 calls: 4 blocks of 1000 × 5 (2025-01-01 – 2025-01-31)'))
+        self.assertEqual([q for _, q, _, _ in charge.trace],
+            [1, 1, 0, 1, 0, 1])
 
     @PROPERTY_SETTINGS
     @given(CONSUMPTIONS, st.sampled_from(['day', 'hour', 'month', 'total']),
