@@ -15,13 +15,14 @@ __all__ = ['create_usage_service', 'create_producer', 'issue_key',
 
 
 def create_usage_service(code, name, price, metric, period='month',
-        config=None):
-    "A usage service priced per unit of metric (as the administrator)"
+        uom=None, config=None):
+    """A usage service priced per unit of metric (as the administrator),
+    in uom (by default the unit of the traffic service)"""
     ProductTemplate = Model.get('product.template', config=config)
     Service = Model.get('sale.subscription.service', config=config)
     traffic = get_services(config=config)['traffic']
     template = ProductTemplate(name=name)
-    template.default_uom = traffic.product.default_uom
+    template.default_uom = uom or traffic.product.default_uom
     template.type = 'service'
     template.list_price = Decimal(price)
     template.account_category = traffic.product.account_category

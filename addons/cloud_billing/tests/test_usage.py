@@ -7,12 +7,14 @@ import datetime
 import unittest
 from decimal import Decimal
 
+from trytond.model.exceptions import AccessButtonError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import with_transaction
 from trytond.transaction import Transaction
 
 from cloud_billing import metering
+from subscription_core.ir import travel
 
 from ..exceptions import UsageWindowError
 from . import test_action
@@ -273,3 +275,76 @@ class UsageCollectionTestCase(test_action.ActionTestMixin, unittest.TestCase):
                     ('data.method', '=', 'fetch_cloud_usage'),
                     ])
             self.assertEqual(list(task.data['instances']), [subscription.id])
+
+    def user(self, company, login, groups):
+        "A user of company in the groups (XML ids of subscription_core)"
+        pool = Pool()
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        user = User(login=login, name=login, companies=[company],
+            company=company, groups=[
+                ModelData.get_id('subscription_core', g) for g in groups])
+        user.save()
+        return user
+
+    @with_transaction()
+    def test_dashboard_button_collects_row_subscription(self):
+        "Collect Cloud Usage on a dashboard row, as finance: its subscription"
+        pool = Pool()
+        Dashboard = pool.get('cloud_billing.dashboard')
+        Subscription = pool.get('sale.subscription')
+        Queue = pool.get('ir.queue')
+        Collection = pool.get('cloud_billing.usage_collection')
+        company = create_company()
+        with set_company(company):
+            subscription = self.usage_subscription(company)
+            # Another running cloud subscription: its row is not clicked
+            vcpu = self.create_service("vCPU")
+            other = self.create_subscription(
+                company, [(vcpu, 1)], project_id=OTHER,
+                cloud=subscription.cloud)
+            self.project_usage()
+            finance = self.user(company, 'finance', ['group_billing_finance'])
+            support = self.user(company, 'support', ['group_billing_support'])
+            row, = Dashboard.search([('subscription', '=', subscription.id)])
+
+            with travel(D(2026, 3, 2)):
+                # As the client calls it: with the user's access checked
+                with Transaction().set_user(support.id), \
+                        Transaction().set_context(_check_access=True), \
+                        self.assertRaises(AccessButtonError):
+                    Dashboard.collect_usage([Dashboard(row.id)])
+                self.assertEqual(Queue.search([], count=True), 0)
+
+                with Transaction().set_user(finance.id), \
+                        Transaction().set_context(_check_access=True):
+                    Dashboard.collect_usage([Dashboard(row.id)])
+
+            task, = Queue.search([])
+            self.assertEqual(
+                (task.data['model'], task.data['method'],
+                    list(task.data['instances'])),
+                ('sale.subscription', 'fetch_cloud_usage', [subscription.id]))
+            end, = task.data['args']
+            # The last hour ended on the server's day
+            self.assertEqual((end.date(), end.minute, end.second),
+                (D(2026, 3, 2), 0, 0))
+
+            # The worker runs the task against the (fake) cloud
+            self.cloud.now = DT(2026, 3, 3)
+            with travel(D(2026, 3, 2)), \
+                    Transaction().set_context(
+                        cloud_billing_connection='fake'):
+                Subscription.fetch_cloud_usage(
+                    Subscription.browse(task.data['instances']),
+                    *task.data['args'])
+            record, = Collection.search([])
+            self.assertEqual(
+                (record.subscription, record.state, record.end,
+                    record.servers, record.volumes, record.floating_ips,
+                    record.rejected),
+                (subscription, 'done', end, 2, 1, 1, 0))
+            self.assertGreater(record.accepted, 0)
+            self.assertEqual(
+                Subscription(subscription.id).cloud_usage_until, end)
+            self.assertEqual(Subscription(other.id).cloud_usage_until, None)
