@@ -83,14 +83,15 @@ def _session():
 
 
 @contextmanager
-def job_errors(job, date):
+def job_errors(job, date, resolve=True):
     """The session of a run of job for date (a key of BILLING_JOBS)
 
     When the run ends without an error, the open errors of the job that
     did not fail in it are resolved: their subscription or customer was
     billed, or has nothing left to do. A job run inside another's group
     (the close expires credits) isolates its groups too but resolves
-    nothing.
+    nothing; nor does a run without resolve, that works on part of what
+    the job does (a finance user's re-run of a few days).
     """
     pool = Pool()
     BillingError = pool.get('sale.subscription.billing_error')
@@ -115,7 +116,7 @@ def job_errors(job, date):
         raise backend.DatabaseOperationalError(str(exception)) from exception
     finally:
         setattr(transaction, _SESSION, previous)
-    if not session.nested and session.company is not None:
+    if resolve and not session.nested and session.company is not None:
         BillingError.resolve(session)
 
 
