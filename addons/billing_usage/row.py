@@ -5,11 +5,13 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
+from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from subscription_core.billing_error import grouped, job_errors, run_isolated
 from subscription_core.billing_run import check_run_date
 from subscription_core.validation import InputMixin, WizardInputMixin
 
@@ -18,8 +20,12 @@ from .aggregation import (
     matches)
 from .boundary import last_period, period_start, selections
 from .event import USAGE_STATES, event_days
+from .exceptions import UsageRowError
 
 _ONE_DAY = datetime.timedelta(days=1)
+# The jobs that record the subscriptions they fail for (billing_error.py)
+GENERATE_JOB = 'billing_usage.row|generate'
+GENERATE_HOURS_JOB = 'billing_usage.row|generate_hours'
 
 
 class Row(InputMixin, ModelSQL, ModelView):
@@ -121,6 +127,9 @@ class Row(InputMixin, ModelSQL, ModelView):
         A day that got events since its rows were made is aggregated again;
         a time-weighted metric gets a row for every day up to date, its
         level held from the last event.
+
+        A subscription that fails is left out, recorded on the billing
+        errors and tried again by the next run (billing_error.py).
         """
         pool = Pool()
         Date = pool.get('ir.date')
@@ -138,14 +147,20 @@ class Row(InputMixin, ModelSQL, ModelView):
                     ('usage_rows_until', '<', date),
                     ('subscription.state', 'in', list(USAGE_STATES)),
                     ])
-            return cls._generate_work(work, lines, date)
+            with job_errors(GENERATE_JOB, date):
+                return cls._generate_work(work, lines, date)
 
     @classmethod
     def regenerate(cls, start, end):
         """Aggregate again every day of [start, end) (ended days) that has
         events or rows in the company of the context, whether its events
         were aggregated or not, and bill the rows that changed; return
-        them"""
+        them
+
+        A subscription that fails is left out and recorded on the billing
+        errors of the daily job, whose open errors stay open: the days
+        outside [start, end) are the daily job's to retry.
+        """
         pool = Pool()
         Event = pool.get('billing_usage.event')
         company_id = Transaction().context.get('company', -1)
@@ -171,37 +186,48 @@ class Row(InputMixin, ModelSQL, ModelView):
                         ('day', '<', end),
                         ]):
                 work[row.line.id, row.metric.id].add(row.day)
-            return cls._generate_work(work, [], end)
+            with job_errors(GENERATE_JOB, end, resolve=False):
+                return cls._generate_work(work, [], end)
 
     @classmethod
     def _generate_work(cls, work, lines, date):
         """Aggregate the days of work ({(line id, metric id): days}) and of
         the time-weighted lines up to date; bill and return the rows
-        changed"""
+        changed. The subscriptions are isolated from each other in the
+        job running (billing_error.run_isolated)."""
         pool = Pool()
         Line = pool.get('sale.subscription.line')
         Metric = pool.get('billing_usage.metric')
         company_id = Transaction().context.get('company', -1)
         lines = list(lines) + Line.browse({l for l, _ in work})
-        rows = []
+        metrics = defaultdict(set)
         for line in set(lines):
             if line.subscription.company.id != company_id:
                 continue
             metric = line.service.usage_metric if line.service else None
-            metrics = {m for l, m in work if l == line.id}
+            metrics[line.id] |= {m for l, m in work if l == line.id}
             if metric and metric.aggregation == 'weighted_sum':
-                metrics.add(metric.id)
-            for metric_id in sorted(metrics):
-                days = work[line.id, metric_id]
-                if cls._hourly(line, Metric(metric_id)):
-                    hours = {day_start(d) + datetime.timedelta(hours=h)
-                        for d in days for h in range(24)}
-                    rows += cls._generate_hours(
-                        line, Metric(metric_id), hours, day_start(date))
-                else:
-                    rows += cls._generate_line(line, metric_id, days, date)
-        cls.bill(rows)
-        return rows
+                metrics[line.id].add(metric.id)
+
+        def generate(line_ids):
+            rows = []
+            for line in Line.browse(line_ids):
+                for metric_id in sorted(metrics[line.id]):
+                    days = work[line.id, metric_id]
+                    if cls._hourly(line, Metric(metric_id)):
+                        hours = {day_start(d) + datetime.timedelta(hours=h)
+                            for d in days for h in range(24)}
+                        rows += cls._generate_hours(
+                            line, Metric(metric_id), hours, day_start(date))
+                    else:
+                        rows += cls._generate_line(
+                            line, metric_id, days, date)
+            cls.bill(rows)
+            return rows
+        lines = sorted(Line.browse(list(metrics)),
+            key=lambda l: (l.subscription.id, l.id))
+        return run_isolated(
+            grouped((l.subscription, l.id) for l in lines), generate)
 
     @staticmethod
     def _hourly(line, metric):
@@ -220,7 +246,8 @@ class Row(InputMixin, ModelSQL, ModelView):
         """Aggregate into hourly rows the events of the hours ended at until
         (a naive UTC datetime) of the lines whose rows are hourly (see
         _hourly), and bill the rows: usage sent at 13:30 is in the row of
-        13:00, invoiced at 14:00"""
+        13:00, invoiced at 14:00. A subscription that fails is left out,
+        recorded on the billing errors and tried again the next hour."""
         pool = Pool()
         Event = pool.get('billing_usage.event')
         Configuration = pool.get('billing_usage.configuration')
@@ -243,11 +270,19 @@ class Row(InputMixin, ModelSQL, ModelView):
                         event.timestamp_end, 'hour', selection):
                     if first + hour <= until:
                         work[event.line, event.metric].add(first)
-            rows = []
-            for (line, metric), hours in work.items():
-                rows += cls._generate_hours(line, metric, hours, until)
-            cls.bill(rows)
-        return rows
+
+            def generate(line_ids):
+                rows = []
+                for (line, metric), hours in work.items():
+                    if line.id in line_ids:
+                        rows += cls._generate_hours(line, metric, hours, until)
+                cls.bill(rows)
+                return rows
+            lines = sorted({l for l, _ in work},
+                key=lambda l: (l.subscription.id, l.id))
+            with job_errors(GENERATE_HOURS_JOB, until.date()):
+                return run_isolated(
+                    grouped((l.subscription, l.id) for l in lines), generate)
 
     @classmethod
     def _generate_hours(cls, line, metric, hours, until):
@@ -400,6 +435,8 @@ class Row(InputMixin, ModelSQL, ModelView):
                     for c in row.consumptions if c.invoice_line), Decimal(0))
             pending = [c for c in row.consumptions if not c.invoice_line]
             rest = row.quantity - billed
+            if rest > 0:
+                row.check_unit_digits(rest)
             if rest <= 0:
                 # Less than was invoiced: nothing more to bill (a credit
                 # is finance's decision)
@@ -426,6 +463,20 @@ class Row(InputMixin, ModelSQL, ModelView):
             Consumption.write(*to_write)
         if to_create:
             Consumption.create(to_create)
+
+    def check_unit_digits(self, quantity):
+        """Refuse a quantity the unit of the line cannot hold: the
+        consumption has the digits of the unit (the stock "Unit" has
+        none), the row 6 decimals"""
+        unit = self.line.unit
+        if unit is None or unit.digits is None:
+            return
+        if quantity != round(quantity, unit.digits):
+            raise UsageRowError(gettext(
+                    'billing_usage.msg_row_quantity_unit_digits',
+                    row=self.rec_name, line=self.line.rec_name,
+                    quantity='{:f}'.format(quantity.normalize()),
+                    unit=unit.rec_name, digits=unit.digits))
 
 
 def _days(start, end):
