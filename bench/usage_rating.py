@@ -18,6 +18,15 @@ ours (timed)
     cumulative calls reached. Rows per second = rows rated / seconds. The
     rows of a month do not depend on the number of events, so neither
     should the cost: compare ``ours_ms_per_month`` across sizes.
+
+    The service bills each day on demand: a charge (an invoice line, its
+    description and trace) per row, the most a rating makes of its rows.
+
+ours, monthly lines (timed, ``ours_month_*``)
+    The same rows rated as the usage lines of a monthly invoice: the lines'
+    billing period set to ``month`` (outside the clock, in a transaction
+    rolled back), then the same call: one charge per line for the 31 rows
+    of its month, each day still priced at the tier the month reached.
 """
 import datetime
 import time
@@ -53,7 +62,8 @@ def fill(database, size, data):
 
 
 def run_ours(database):
-    "The rating of the month: (seconds, check)"
+    """The rating of the month: (seconds, check), the check with the
+    monthly lines' (month_seconds, month_rows_rated, ...)"""
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     with Transaction().start(database, 0, readonly=True):
@@ -62,16 +72,34 @@ def run_ours(database):
         context = {'company': company.id}
     start = time.perf_counter()
     with Transaction().start(database, 0, readonly=True, context=context):
-        pool = Pool()
-        Line = pool.get('sale.subscription.line')
-        Consumption = pool.get('sale.subscription.line.consumption')
-        lines = Line.search([('billing_type', '=', 'usage')])
-        charges = Consumption.get_due_usage_charges(lines, UNTIL)
-        seconds = time.perf_counter() - start
-        check = {
-            'charges': len(charges),
-            'rows_rated': sum(len(c.sources) for _, c in charges),
-            'amount': str(sum(c.amount for _, c in charges)),
-            'quantity': str(sum(c.quantity for _, c in charges)),
-            }
+        seconds, check = _rate(start)
+    with Transaction().start(database, 0, context=context) as transaction:
+        # The lines invoiced monthly (rolled back: outside the clock)
+        Line = Pool().get('sale.subscription.line')
+        line = Line.__table__()
+        transaction.connection.cursor().execute(*line.update(
+                [line.billing_period], ['month'],
+                where=line.billing_type == 'usage'))
+        month_seconds, month_check = _rate(time.perf_counter())
+        transaction.rollback()
+    check.update({'month_' + k: v for k, v in month_check.items()})
+    check['month_seconds'] = month_seconds
     return seconds, check
+
+
+def _rate(start):
+    """(seconds since start, check) of the rating of the month as
+    get_due_usage_charges gives it for the usage lines"""
+    from trytond.pool import Pool
+    pool = Pool()
+    Line = pool.get('sale.subscription.line')
+    Consumption = pool.get('sale.subscription.line.consumption')
+    lines = Line.search([('billing_type', '=', 'usage')])
+    charges = Consumption.get_due_usage_charges(lines, UNTIL)
+    seconds = time.perf_counter() - start
+    return seconds, {
+        'charges': len(charges),
+        'rows_rated': sum(len(c.sources) for _, c in charges),
+        'amount': str(sum(c.amount for _, c in charges)),
+        'quantity': str(sum(c.quantity for _, c in charges)),
+        }

@@ -87,3 +87,8 @@ def test_usage_rating_smoke(tmp_path):
     assert check['rows_rated'] == entry['rows'] == check['charges']
     assert 0 < entry['rows'] <= 2 * 31
     assert entry['ours_rows_per_s'] > 0
+    # On monthly lines: the same rows and amount, one charge per line
+    assert check['month_rows_rated'] == entry['rows']
+    assert check['month_charges'] == 2
+    assert check['month_quantity'] == check['quantity']
+    assert entry['ours_month_rows_per_s'] > 0

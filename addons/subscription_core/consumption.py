@@ -2,7 +2,6 @@
 # the repository for copyright and license notices.
 import datetime
 from collections import defaultdict, namedtuple
-from fractions import Fraction
 
 from sql import Column
 
@@ -13,8 +12,8 @@ from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
-from .money import _quantity
-from .period import period_bounds
+from .money import _add, _decimal_quantity
+from .period import billing_bounds, period_bounds
 from .tier import TierTable
 from .usage_charge import window_charges
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
@@ -31,14 +30,21 @@ def _utc_moment(moment):
 
 
 # A consumption as get_due_usage_charges reads it: moment is consumed_at or
-# date (billing_moment), quantity a Fraction
+# date (billing_moment), quantity an exact Decimal
+# (money._decimal_quantity)
 UsageRow = namedtuple(
     'UsageRow', ['id', 'line', 'moment', 'quantity', 'invoice_line'])
 
 
-def _read_column(Model, table, name):
+# A usage line as the rating reads it: its record (the charges' origin)
+# and the plain values of its billing, read in one query
+UsageLine = namedtuple('UsageLine', ['id', 'record', 'billing_period',
+        'billing_start', 'billing_end', 'unit_price', 'service', 'rounding'])
+
+
+def _read_column(Model, table, name, alias=None):
     "The column of a field as ModelSQL.read selects it (typed on SQLite)"
-    column = Column(table, name).as_(name)
+    column = Column(table, name).as_(alias or name)
     if backend.name == 'sqlite':
         column.output_name += ' [%s]' % Model._fields[name].sql_type().base
     return column
@@ -118,11 +124,10 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         Usage accumulates in a phase (the window, or its month for on-demand
         windows) to find the tier prices.
         """
-        lines = [l for l in lines if l.billing_type == 'usage']
-        if not lines:
+        lines_by_id = cls._usage_lines(lines)
+        if not lines_by_id:
             return []
         day = until.date() if isinstance(until, datetime.datetime) else until
-        lines_by_id = {l.id: l for l in lines}
         pending = defaultdict(list)
         for row in cls._usage_rows(lines_by_id, [
                     ('invoice_line', '=', None),
@@ -163,10 +168,58 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         return charges
 
     @classmethod
+    def _usage_lines(cls, lines):
+        """The usage lines of lines as UsageLine per id, their values read
+        in one query per slice (not through each record's fields: the
+        rating reads a few values of many lines)"""
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Subscription = pool.get('sale.subscription')
+        Currency = pool.get('currency.currency')
+        line = Line.__table__()
+        subscription = Subscription.__table__()
+        currency = Currency.__table__()
+        cursor = Transaction().connection.cursor()
+        records = {l.id: l for l in lines}
+        columns = [
+            _read_column(Line, line, 'id'),
+            _read_column(Line, line, 'billing_period'),
+            _read_column(Line, line, 'start_date'),
+            _read_column(Line, line, 'end_date'),
+            _read_column(Subscription, subscription, 'start_date',
+                'subscription_start'),
+            _read_column(Subscription, subscription, 'end_date',
+                'subscription_end'),
+            _read_column(Line, line, 'unit_price'),
+            _read_column(Line, line, 'service'),
+            _read_column(Currency, currency, 'rounding'),
+            ]
+        query = line.join(subscription,
+            condition=line.subscription == subscription.id
+            ).join(currency,
+            condition=subscription.currency == currency.id)
+        usage_lines = {}
+        for sub_ids in grouped_slice(
+                sorted(records), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*query.select(*columns,
+                    where=line.id.in_(list(sub_ids))
+                    & (line.billing_type == 'usage'),
+                    order_by=[line.id.asc]))
+            for (id_, period, start, end, subscription_start,
+                    subscription_end, unit_price, service,
+                    rounding) in cursor:
+                billing_start, billing_end = billing_bounds(
+                    start, end, subscription_start, subscription_end)
+                usage_lines[id_] = UsageLine(id_, records[id_], period,
+                    billing_start, billing_end, unit_price, service,
+                    rounding)
+        return usage_lines
+
+    @classmethod
     def _usage_rows(cls, line_ids, domain, by_date=False):
         """The consumptions of line_ids that match domain, as plain rows
-        (UsageRow: id, line, moment, quantity as a Fraction, invoice_line
-        id), one query per slice of lines, ordered by date and id
+        (UsageRow: id, line, moment, quantity as an exact Decimal,
+        invoice_line id), one query per slice of lines, ordered by date and id
         (by_date) or by id.
 
         Rows, not records: trytond instantiates each record of a list with
@@ -192,26 +245,27 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             for id_, line, date, consumed_at, quantity, invoice_line in (
                     cursor):
                 yield UsageRow(id_, line, consumed_at or date,
-                    _quantity(quantity), invoice_line)
+                    _decimal_quantity(quantity), invoice_line)
 
     @classmethod
     def _usage_pricing(cls, service, pricing=None):
-        """(tiers, tier mode, label) of a usage service: its tiers validated
-        (a tier.TierTable), its block size (a tier.PackageTable) in the
-        package mode, or None, kept in pricing per service id (the lines of
-        a rating share a few services)"""
+        """(tiers, tier mode, label) of a usage service (its id): its tiers
+        validated (a tier.TierTable), its block size (a tier.PackageTable)
+        in the package mode, or None, kept in pricing per service id (the
+        lines of a rating share a few services)"""
         if pricing is None:
             pricing = {}
-        if service.id not in pricing:
-            table = service.usage_package
+        if service not in pricing:
+            record = Pool().get('sale.subscription.service')(service)
+            table = record.usage_package
             if table is None:
-                tiers = service.usage_tiers
+                tiers = record.usage_tiers
                 table = TierTable(tiers) if tiers else None
             # Without a table, the unit price alone (whatever the mode of
             # a service whose own billing type is not usage)
-            mode = service.tier_mode if table is not None else 'graduated'
-            pricing[service.id] = (table, mode, service.product.name)
-        return pricing[service.id]
+            mode = record.tier_mode if table is not None else 'graduated'
+            pricing[service] = (table, mode, record.product.name)
+        return pricing[service]
 
     @classmethod
     def _get_invoiced_usage(cls, windows, pricing=None):
@@ -236,7 +290,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                             last.period_start, line.billing_period),
                         'month')[1])
             ranges[start, end].append(line.id)
-        phase_used = defaultdict(Fraction)
+        phase_used = defaultdict(int)
         invoiced_windows = {}
         invoiced = defaultdict(list)
         for (start, end), line_ids in ranges.items():
@@ -257,7 +311,8 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                     line.billing_start, line.billing_end):
                 phase = tier_phase(
                     window.period_start, line.billing_period)
-                phase_used[line.id, phase] += window.quantity
+                phase_used[line.id, phase] = _add(
+                    phase_used[line.id, phase], window.quantity)
                 invoiced_windows[line.id, window.period_start] = min(
                     invoice_lines[k] for k in window.keys)
         return phase_used, invoiced_windows
@@ -283,7 +338,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
     def _get_line_usage_charges(
             cls, line, windows, used, adjusted, usage, described=None,
             pricing=None):
-        """(origin, Charge) of the windows of a usage line
+        """(origin, Charge) of the windows of a usage line (a UsageLine)
 
         used: the quantity invoiced per tier phase of the line (updated);
         adjusted: the invoice line per window start that already bills the
@@ -301,8 +356,9 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         charges = []
         for origin, charge in window_charges(
                 windows, usage, line.billing_period, line.unit_price,
-                line.subscription.currency.rounding,
+                line.rounding,
                 tiers, mode, used, adjusted, label, describe_late,
                 described):
-            charges.append((line if origin is None else cls(origin), charge))
+            charges.append(
+                (line.record if origin is None else cls(origin), charge))
         return charges

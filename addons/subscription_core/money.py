@@ -9,11 +9,37 @@ Conventions of every billing file (``period``, ``charge``, ``tier``,
 * computations stay exact and are rounded ONCE at the end with the currency
   rounding passed in (e.g. ``Decimal('0.01')``) using ROUND_HALF_EVEN, the
   default rounding mode of Tryton currencies.
+* the usage rating sums and multiplies decimal quantities as ``Decimal``
+  under ``EXACT`` (a context that raises ``decimal.Inexact`` instead of
+  rounding), which is exact like ``Fraction`` and many times faster; a
+  computation that would need more digits raises, and its caller does it
+  again with Fractions.
 """
-from decimal import Decimal, getcontext, localcontext
+from contextlib import nullcontext
+from decimal import (
+    ROUND_HALF_EVEN, Context, Decimal, DivisionByZero, Inexact,
+    InvalidOperation, Overflow, getcontext, localcontext)
 from fractions import Fraction
 
-__all__ = ['round_money', 'split_amount']
+__all__ = ['round_money', 'money_rounding', 'split_amount', 'EXACT',
+    'exact_context']
+
+# Decimal arithmetic that is exact or raises Inexact: enough digits for the
+# quantities and prices of the bounds (10**9 with the decimals a float
+# keeps) times each other, summed over a month
+EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN,
+    traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
+# Rounding a Decimal amount once (quantize): the digits of any amount
+_QUANTIZE = Context(prec=200, rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def exact_context():
+    """A context manager for exact Decimal arithmetic: EXACT, unless the
+    current context already raises on Inexact"""
+    if getcontext().traps[Inexact]:
+        return nullcontext()
+    return localcontext(EXACT)
 
 
 def _fraction(value, name='value', allow_float=False):
@@ -40,6 +66,54 @@ def _fraction(value, name='value', allow_float=False):
 
 def _quantity(value, name='quantity'):
     return _fraction(value, name, allow_float=True)
+
+
+def _decimal_quantity(value, name='quantity'):
+    """Exact Decimal of a quantity (a float as its shortest representation,
+    as _quantity), or None for a Fraction that has none (1/3)"""
+    kind = type(value)
+    if kind is float:
+        value = Decimal(repr(value))
+    elif kind is Decimal:
+        pass
+    elif kind is int:
+        return Decimal(value)
+    elif kind is Fraction:
+        return _fraction_decimal(value)
+    else:
+        # bool, str...: the errors of _quantity
+        return _decimal_quantity(_fraction(value, name, allow_float=True))
+    if not value.is_finite():
+        raise ValueError(f"{name} must be finite: {value!r}")
+    return value
+
+
+def _fraction_decimal(value):
+    """The Decimal equal to a Fraction (3/2: 1.5, 6: 6), or None when it
+    has no finite decimal representation or more digits than EXACT"""
+    try:
+        with localcontext(EXACT):
+            return Decimal(value.numerator) / Decimal(value.denominator)
+    except Inexact:
+        return None
+
+
+def _number(value, name='quantity'):
+    """The exact number of a quantity for the sums of the rating: a
+    Fraction as is, anything else a Decimal (to be summed under EXACT)"""
+    if type(value) is Fraction:
+        return value
+    return _decimal_quantity(value, name)
+
+
+def _add(a, b):
+    """a + b exactly: in Decimals under EXACT, in Fractions when one is a
+    Fraction and the other a Decimal or the sum needs more digits"""
+    try:
+        with exact_context():
+            return a + b
+    except (TypeError, Inexact):
+        return _quantity(a) + _quantity(b)
 
 
 def _rounding(rounding):
@@ -75,6 +149,10 @@ def round_money(value, rounding):
     Uses ROUND_HALF_EVEN on the exact value (a single rounding step).
     """
     rounding = _rounding(rounding)
+    if type(value) is Decimal and _power_of_ten(rounding):
+        result = _quantized(value, rounding)
+        if result is not None:
+            return result
     step = _STEPS.get(rounding)
     if step is None:
         step = _STEPS[rounding] = Fraction(rounding)
@@ -86,6 +164,38 @@ def round_money(value, rounding):
 
 # Fraction of the roundings met (a currency's rounding, for every amount)
 _STEPS = {}
+
+
+def _power_of_ten(rounding):
+    """A rounding written as a power of ten (0.01, 1, 1E-6; not 0.010 or
+    10): quantizing to it gives the Decimal _from_units gives"""
+    _, digits, exponent = rounding.as_tuple()
+    return digits == (1,) and exponent <= 0
+
+
+def _quantized(value, rounding):
+    """round_money of an exact Decimal (EXACT's sum) to a _power_of_ten
+    rounding: quantized once (half-even); None for a value too large"""
+    if value.is_finite() and value.adjusted() < 100:
+        result = value.quantize(rounding, ROUND_HALF_EVEN, _QUANTIZE)
+        # round() gives 0 for a tiny negative amount, not -0
+        return result.copy_abs() if result.is_zero() else result
+
+
+def money_rounding(rounding):
+    """round_money with rounding checked once: a function of the exact
+    amount (the rating rounds each window of a line)"""
+    rounding = _rounding(rounding)
+    if not _power_of_ten(rounding):
+        return lambda value: round_money(value, rounding)
+
+    def round_(value):
+        if type(value) is Decimal:
+            result = _quantized(value, rounding)
+            if result is not None:
+                return result
+        return round_money(value, rounding)
+    return round_
 
 
 
@@ -140,8 +250,10 @@ def _format_quantity(quantity):
     if value.denominator == 1:
         return str(value.numerator)
     if isinstance(quantity, Fraction):
-        # Not always a finite decimal (1/3)
-        decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        # Not always a finite decimal (1/3): its 28 digits (a default
+        # context, whatever the caller's, EXACT included)
+        with localcontext(Context()):
+            decimal = Decimal(value.numerator) / Decimal(value.denominator)
         if Fraction(decimal) != value:
             return str(quantity)
         quantity = decimal

@@ -22,7 +22,7 @@ __all__ = [
     'split_at_changes', 'prorated_amount', 'pieces_amount',
     'prepaid_amount', 'prepaid_adjustment', 'describe_piece',
     'describe_window', 'describe_periods', 'describe_price', 'period_count',
-    'convert_price', 'PERIOD_MONTHS',
+    'convert_price', 'PERIOD_MONTHS', 'billing_bounds',
     ]
 
 PERIODS = ('month', 'quarter', 'year', 'total')
@@ -63,6 +63,16 @@ def range_end(last_day):
     last day served, as in Tryton; the arithmetic takes the day after.
     """
     return _date(last_day, 'last_day') + _ONE_DAY
+
+
+def billing_bounds(line_start, line_end, subscription_start,
+        subscription_end):
+    """[billing_start, billing_end) of a subscription line: from the later
+    start date, to the day after the earlier end date (None: open)"""
+    starts = [d for d in [line_start, subscription_start] if d]
+    start = max(starts) if starts else None
+    ends = [d for d in [line_end, subscription_end] if d]
+    return start, range_end(min(ends)) if ends else None
 
 
 def period_bounds(date, period):
@@ -205,6 +215,9 @@ def _utc(value, name):
 
 def _moment(value, name='until'):
     "Naive UTC datetime of a date (its midnight) or a datetime."
+    if type(value) is _dt.datetime and value.tzinfo is None:
+        # Already one (the rating's consumptions)
+        return value
     return _utc(value, name)[0]
 
 

@@ -15,7 +15,8 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .charge import (
     Charge, adjusts_prepaid_term, due_charges, next_due_date, quantity_at)
-from .period import convert_price, prepaid_adjustment, range_end
+from .period import (
+    billing_bounds, convert_price, prepaid_adjustment)
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
 from .billing_error import grouped, job_errors, run_isolated
@@ -771,8 +772,8 @@ class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
     @property
     def billing_end(self):
         "The first day not billed: the day after the last day served"
-        ends = [d for d in [self.end_date, self.subscription.end_date] if d]
-        return range_end(min(ends)) if ends else None
+        return billing_bounds(self.start_date, self.end_date,
+            self.subscription.start_date, self.subscription.end_date)[1]
 
     @property
     def limit_history(self):

@@ -5,17 +5,20 @@
 Conventions are those of ``money``: exact quantities, money rounded once.
 """
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, Inexact, getcontext
 from fractions import Fraction
 from math import ceil
 
-from .money import _format_quantity, _fraction, _quantity, round_money
+from .money import (
+    _decimal_quantity, _format_quantity, _fraction, _fraction_decimal,
+    _quantity, exact_context, money_rounding, round_money)
 
 __all__ = [
     'TIER_MODES', 'Tier', 'TierError', 'validate_tiers', 'tiers_from_starts',
     'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
     'price_in_order', 'TierTable', 'merged_slices', 'describe_usage',
     'PACKAGE', 'PRICE_MODES', 'PackageTable', 'package_blocks',
+    'LinePricing',
     ]
 
 # The modes priced with a table of tiers
@@ -134,10 +137,11 @@ def indexed_slices(quantity, tiers, mode='graduated', already_used=0):
 
 
 class TierTable:
-    """Tiers validated once, their bounds and prices as Fractions: what
-    prices the many days of a line without checking its tiers again for
-    each of them (price_in_order accepts it in place of the tiers)"""
-    __slots__ = ('tiers', 'ceilings', 'prices', 'exact_prices')
+    """Tiers validated once, their bounds and prices as Fractions (and as
+    Decimals when they are decimal numbers): what prices the many days of a
+    line without checking its tiers again for each of them (price_in_order
+    accepts it in place of the tiers)"""
+    __slots__ = ('tiers', 'ceilings', 'prices', 'exact_prices', 'decimal')
 
     def __init__(self, tiers):
         if isinstance(tiers, TierTable):
@@ -148,15 +152,27 @@ class TierTable:
         self.prices = tuple(t.unit_price for t in self.tiers)
         self.exact_prices = tuple(_fraction(p, 'unit_price')
             for p in self.prices)
+        # The same as Decimals for the arithmetic under EXACT, or None when
+        # a bound or a price is not a decimal number (a Fraction)
+        ceilings = tuple(None if t.up_to is None
+            else _decimal_quantity(t.up_to) for t in self.tiers)
+        prices = tuple(_decimal_quantity(p) for p in self.prices)
+        self.decimal = None
+        if (None not in prices and all(c is not None or t.up_to is None
+                    for c, t in zip(ceilings, self.tiers))):
+            self.decimal = (ceilings, prices)
 
     def __bool__(self):
         return True
 
-    def slices(self, quantity, mode, used, high=None):
-        """indexed_slices of a Fraction quantity after used (Fractions, not
-        negative; mode checked by the caller); high is used + quantity
+    def slices(self, quantity, mode, used, high=None, ceilings=None):
+        """indexed_slices of a quantity after used (not negative, mode
+        checked by the caller): Fractions, or Decimals under EXACT with
+        the Decimal ceilings (self.decimal[0]); high is used + quantity
         when the caller has it"""
-        ceilings, prices = self.ceilings, self.prices
+        if ceilings is None:
+            ceilings = self.ceilings
+        prices = self.prices
         low = used
         if high is None:
             high = used + quantity
@@ -176,7 +192,7 @@ class TierTable:
             # The first tier starts at 0, where low (not negative) is
             portion = top - (
                 low if floor is None or low > floor else floor)
-            if portion.numerator > 0:
+            if portion > 0:
                 slices.append((portion, prices[index], index))
             if last:
                 break
@@ -198,7 +214,11 @@ def package_blocks(quantity, used, size):
 
 
 def _ceil(quantity, size):
-    # Exact: Fraction division, integer ceiling (no float)
+    "Exact: Fraction division or Decimal integer division (no float)"
+    if type(quantity) is Decimal:
+        # Not negative: the integer quotient, one more for a remainder
+        whole, remainder = divmod(quantity, size)
+        return int(whole) + (1 if remainder else 0)
     return ceil(quantity / size)
 
 
@@ -207,7 +227,7 @@ class PackageTable:
     block of size units of the phase's cumulative usage is priced at the
     unit price (the line's, the price of a block); price_in_order accepts
     it in place of the tiers with mode 'package'"""
-    __slots__ = ('size',)
+    __slots__ = ('size', 'decimal')
 
     def __init__(self, size):
         if isinstance(size, PackageTable):
@@ -220,6 +240,8 @@ class PackageTable:
             raise TierError('package_size',
                 f"the package size must be positive: {size}")
         self.size = size
+        # The size as a Decimal for the arithmetic under EXACT, or None
+        self.decimal = _fraction_decimal(size)
 
     def __bool__(self):
         return True
@@ -234,13 +256,18 @@ class PackageTable:
         return f"PackageTable({_format_quantity(self.size)})"
 
     def slices(self, quantity, used, unit_price, high=None):
-        """The part of a Fraction quantity after used (not negative): one
-        slice, the blocks it starts (a Fraction) at unit_price, no tier
-        index"""
+        """The part of a quantity after used (not negative): one slice, the
+        blocks it starts at unit_price, no tier index; Fractions, or
+        Decimals under EXACT"""
         if high is None:
             high = used + quantity
-        blocks = _ceil(high, self.size) - _ceil(used, self.size)
-        return [(Fraction(blocks), unit_price, None)]
+        if type(high) is Decimal:
+            size = self.decimal
+            blocks = Decimal(_ceil(high, size) - _ceil(used, size))
+        else:
+            blocks = Fraction(
+                _ceil(high, self.size) - _ceil(used, self.size))
+        return [(blocks, unit_price, None)]
 
 
 def price_in_order(quantities, unit_price, rounding, tiers=None,
@@ -262,19 +289,48 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
 
     Return (amount, parts): the amount rounded once, and for each quantity
     its [(quantity, unit_price, tier index)].
+
+    Quantities that are decimal numbers (Decimals, ints, floats as their
+    shortest decimal, Fractions such as 3/2) are priced in Decimals under
+    money.EXACT, with Decimal slices; others (1/3), tiers or prices that
+    are not decimal numbers, or sums that need more digits than EXACT
+    keeps are priced in Fractions: the same amounts, Fraction slices.
     """
-    used = _quantity(already_used, 'already_used')
+    quantities = list(quantities)
+    decimals = [_decimal_quantity(q) for q in quantities]
+    used = _decimal_quantity(already_used, 'already_used')
+    if used is not None and None not in decimals:
+        try:
+            with exact_context():
+                priced = _priced(decimals, unit_price, rounding, tiers,
+                    mode, used, decimal=True)
+            if priced is not None:
+                return priced
+        except Inexact:
+            pass
+    return _priced([_quantity(q) for q in quantities], unit_price, rounding,
+        tiers, mode, _quantity(already_used, 'already_used'))
+
+
+def _priced(quantities, unit_price, rounding, tiers, mode, used,
+        decimal=False, pricing=None, rounder=None):
+    """price_in_order of exact quantities and used: Fractions, or Decimals
+    (decimal, under EXACT); None when the prices or the tiers are not all
+    decimal numbers. pricing: _pricing's answer when the caller has it;
+    rounder: money_rounding(rounding)."""
     parts = []
     # The exact amount: None, then the sum of the slices' prices
     exact = None
-    table = None
+    table = ceilings = prices = None
     for quantity in quantities:
-        quantity = _quantity(quantity)
-        if mode == PACKAGE:
+        if table is None:
+            table, price, ceilings, prices = pricing or _pricing(
+                unit_price, tiers, mode, decimal)
             if table is None:
-                table = _package_table(tiers)
-                price = _fraction(unit_price, 'unit_price')
-            if quantity.numerator < 0 or used.numerator < 0:
+                # Some price or bound is not a decimal number
+                return None
+        if mode == PACKAGE:
+            if quantity < 0 or used < 0:
                 raise ValueError(
                     "quantity and already_used must not be negative")
             following = used + quantity
@@ -282,39 +338,131 @@ def price_in_order(quantities, unit_price, rounding, tiers=None,
             term = part[0][0] * price
             exact = term if exact is None else exact + term
             used = following
-        elif tiers:
-            if table is None:
-                if mode not in TIER_MODES:
-                    raise ValueError(
-                        f"unknown mode {mode!r}, expected {PRICE_MODES}")
-                if isinstance(tiers, PackageTable):
-                    raise ValueError(
-                        f"a PackageTable prices the package mode, not "
-                        f"{mode!r}")
-                table = (tiers if isinstance(tiers, TierTable)
-                    else TierTable(tiers))
-            # Fractions: the sign is the numerator's
-            if quantity.numerator < 0 or used.numerator < 0:
+        elif table is not _NO_TABLE:
+            if quantity < 0 or used < 0:
                 raise ValueError(
                     "quantity and already_used must not be negative")
             following = used + quantity
-            part = table.slices(quantity, mode, used, following)
-            prices = table.exact_prices
+            part = table.slices(quantity, mode, used, following, ceilings)
             for q, _, index in part:
                 term = q * prices[index]
                 exact = term if exact is None else exact + term
             used = following
         else:
-            if quantity.numerator < 0:
+            if quantity < 0:
                 raise ValueError("quantity must not be negative")
-            price = _fraction(unit_price, 'unit_price')
             part = [(quantity, unit_price, None)]
             term = quantity * price
             exact = term if exact is None else exact + term
         parts.append(part)
     if exact is None:
         exact = Fraction(0)
+    if rounder is not None:
+        return rounder(exact), parts
     return round_money(exact, rounding), parts
+
+
+class LinePricing:
+    """price_in_order of the windows of one line, its price, tiers, mode
+    and rounding checked once: pricing(quantities, already_used) gives
+    what price_in_order(quantities, unit_price, rounding, tiers, mode,
+    already_used) gives (Decimal quantities priced under EXACT at once,
+    anything else through price_in_order)"""
+    __slots__ = ('unit_price', 'rounding', 'tiers', 'mode', 'rounder',
+        'decimal')
+
+    def __init__(self, unit_price, rounding, tiers=None, mode='graduated'):
+        self.unit_price = unit_price
+        self.rounding = rounding
+        self.tiers = tiers
+        self.mode = mode
+        self.rounder = money_rounding(rounding)
+        # _pricing(decimal=True), at the first window (its errors then)
+        self.decimal = None
+
+    def __call__(self, quantities, already_used=0):
+        if len(quantities) == 1:
+            quantity = quantities[0]
+            decimal = type(quantity) is Decimal and quantity.is_finite()
+        else:
+            decimal = all(type(q) is Decimal and q.is_finite()
+                for q in quantities)
+        if (decimal and type(already_used) in _DECIMAL_USED
+                and (type(already_used) is int or already_used.is_finite())):
+            if self.decimal is None:
+                self.decimal = _pricing(
+                    self.unit_price, self.tiers, self.mode, True)
+            if self.decimal[0] is not None:
+                try:
+                    if getcontext().traps[Inexact]:
+                        # Already exact (window_charges)
+                        priced = _priced(quantities, self.unit_price,
+                            self.rounding, self.tiers, self.mode,
+                            already_used, True, self.decimal, self.rounder)
+                    else:
+                        with exact_context():
+                            priced = _priced(quantities, self.unit_price,
+                                self.rounding, self.tiers, self.mode,
+                                already_used, True, self.decimal,
+                                self.rounder)
+                    if priced is not None:
+                        return priced
+                except Inexact:
+                    pass
+        return price_in_order(quantities, self.unit_price, self.rounding,
+            self.tiers, self.mode, already_used)
+
+
+_DECIMAL_USED = frozenset([Decimal, int])
+
+
+# Without tiers: a table that is not None (see _pricing)
+_NO_TABLE = ()
+
+
+def _pricing(unit_price, tiers, mode, decimal):
+    """(table, unit price, ceilings, tier prices) of a price_in_order, its
+    tiers and mode checked: Fractions, or Decimals (decimal); (None, ...)
+    when they are not all decimal numbers"""
+    missing = None, None, None, None
+    if mode == PACKAGE:
+        table = _package_table(tiers)
+        price = _exact_price(unit_price, decimal)
+        if price is None or (decimal and table.decimal is None):
+            return missing
+        return table, price, None, None
+    if tiers:
+        if mode not in TIER_MODES:
+            raise ValueError(
+                f"unknown mode {mode!r}, expected {PRICE_MODES}")
+        if isinstance(tiers, PackageTable):
+            raise ValueError(
+                f"a PackageTable prices the package mode, not {mode!r}")
+        table = tiers if isinstance(tiers, TierTable) else TierTable(tiers)
+        if not decimal:
+            return table, None, None, table.exact_prices
+        if table.decimal is None:
+            return missing
+        ceilings, prices = table.decimal
+        return table, None, ceilings, prices
+    price = _exact_price(unit_price, decimal)
+    if price is None:
+        return missing
+    return _NO_TABLE, price, None, None
+
+
+def _exact_price(unit_price, decimal):
+    """The unit price as a Fraction, or a Decimal (decimal; None when it
+    is not a decimal number); money is never a float (TypeError)"""
+    if decimal:
+        if type(unit_price) is Decimal and unit_price.is_finite():
+            return unit_price
+        if type(unit_price) is int:
+            return Decimal(unit_price)
+        # The errors of _fraction, or a Fraction: priced in Fractions
+        _fraction(unit_price, 'unit_price')
+        return None
+    return _fraction(unit_price, 'unit_price')
 
 
 def _package_table(tiers):
@@ -334,19 +482,31 @@ def merged_slices(parts):
     if len(parts) == 1 and len(parts[0]) == 1:
         # A day's usage in one tier (the most frequent window)
         quantity, price, _ = parts[0][0]
-        if type(quantity) is Fraction:
+        if type(quantity) in (Fraction, Decimal):
             return [(quantity, price)]
-    merged = {}
-    for part in parts:
-        for quantity, price, index in part:
-            key = (-1 if index is None else index, price)
-            merged[key] = merged.get(key, Fraction(0)) + quantity
+    try:
+        with exact_context():
+            merged = _merged(parts, 0)
+    except Inexact:
+        merged = _merged(parts, Fraction(0), _quantity)
     slices = [(q, p) for (_, p), q in sorted(merged.items(),
             key=lambda i: i[0][0]) if q]
     if not slices and merged:
         (_, price), quantity = next(iter(merged.items()))
         slices = [(quantity, price)]
     return slices
+
+
+def _merged(parts, zero, number=None):
+    "{(tier index or -1, price): quantity} of merged_slices"
+    merged = {}
+    for part in parts:
+        for quantity, price, index in part:
+            key = (-1 if index is None else index, price)
+            if number is not None:
+                quantity = number(quantity)
+            merged[key] = merged.get(key, zero) + quantity
+    return merged
 
 
 def tiered_amount(quantity, tiers, mode='graduated', already_used=0,
@@ -402,14 +562,37 @@ def describe_usage(quantity, unit_label, slices, package_size=None):
         noun = 'block' if blocks == 1 else 'blocks'
         return (f"{head}: {_format_quantity(blocks)} {noun} of "
             f"{_format_quantity(package_size)} × {_format_price(price)}")
-    if len(slices) == 1 and _quantity(slices[0][0]) == _quantity(quantity):
+    if len(slices) == 1 and _same_quantity(slices[0][0], quantity):
         return f"{head} × {_format_price(slices[0][1])}"
     return head + ': ' + ' + '.join(
         f"{_format_quantity(q)} × {_format_price(p)}" for q, p in slices)
 
 
+def _same_quantity(a, b):
+    "a == b as exact quantities (a float as its shortest decimal)"
+    if type(a) in _EXACT_TYPES and type(b) in _EXACT_TYPES:
+        # Decimal and Fraction compare exactly
+        return a == b
+    return _quantity(a) == _quantity(b)
+
+
+_EXACT_TYPES = frozenset([Decimal, Fraction, int])
+
+
 def _format_price(price):
+    if type(price) is Decimal:
+        # The few prices of a rating, each worded once
+        text = _PRICE_TEXTS.get(price)
+        if text is None:
+            if len(_PRICE_TEXTS) > 1024:
+                _PRICE_TEXTS.clear()
+            text = _PRICE_TEXTS[price] = format(price.normalize(), 'f')
+        return text
     if isinstance(price, Decimal):
         return format(price.normalize(), 'f')
     return _format_quantity(price)
+
+
+# The text of a Decimal price (by value: equal prices read the same)
+_PRICE_TEXTS = {}
 

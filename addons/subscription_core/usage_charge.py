@@ -12,20 +12,35 @@ is the blocks it starts at the line's unit price, the price of a block:
 the trace keeps the blocks as its quantity and the description says how
 many blocks of how many units the window's usage cost.
 """
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, localcontext
+from fractions import Fraction
 
 from .charge import Charge
+from .money import _add, _fraction_decimal, exact_context
 from .period import describe_window
 from .tier import (
-    PackageTable, TierTable, describe_usage, merged_slices, price_in_order)
+    LinePricing, PackageTable, TierTable, describe_usage, merged_slices)
 from .usage_window import tier_phase
 
 __all__ = ['window_charges', 'exact_decimal']
 
 
-def exact_decimal(fraction):
-    "Decimal of a Fraction summed from decimal quantities (exact)"
-    return Decimal(fraction.numerator) / Decimal(fraction.denominator)
+def exact_decimal(number):
+    """Decimal of a Fraction summed from decimal quantities (exact), or of
+    an exact Decimal, in the same digits: a whole number without decimals
+    (7), the others without trailing zeros (1.5)"""
+    if type(number) is Fraction:
+        decimal = _fraction_decimal(number)
+        if decimal is None:
+            # Not a finite decimal (not from decimal quantities): the 28
+            # digits of the default context
+            with localcontext(Context()):
+                decimal = Decimal(number.numerator) / Decimal(
+                    number.denominator)
+        return decimal
+    if number == number.to_integral_value():
+        return number.quantize(1)
+    return number.normalize()
 
 
 def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
@@ -41,6 +56,9 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
     used: per tier phase (its first day) the quantity invoiced before,
     updated with the windows priced; adjusted: per window start the
     invoice line that already bills the window (late usage).
+    Quantities are Fractions or Decimals (usage_window.usage_windows); the
+    sums of Decimals are exact (money.EXACT: decimal.Inexact when that
+    needs more digits, for the caller to rate in Fractions).
     describe_late(description) words the description of such a charge;
     described is a dict reused across lines to word each window's days
     once.
@@ -60,40 +78,60 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
         adjusted = {}
     if described is None:
         described = {}
+    with exact_context():
+        return _window_charges(windows, usage, period, unit_price, rounding,
+            tiers, mode, used, adjusted, label, describe_late, described,
+            package_size)
+
+
+def _window_charges(windows, usage, period, unit_price, rounding, tiers,
+        mode, used, adjusted, label, describe_late, described, package_size):
     hourly = period == 'hour'
+    pricing = LinePricing(unit_price, rounding, tiers, mode)
     charges = []
     for window in windows:
-        phase = tier_phase(window.period_start, period)
+        start = window.period_start
+        phase = tier_phase(start, period)
         keys = window.keys
         if len(keys) == 1:
             ordered = [usage[keys[0]]]
         else:
             ordered = sorted(usage[k] for k in keys)
         already = used.get(phase, 0)
-        amount, parts = price_in_order(
-            [q for _, _, q in ordered], unit_price, rounding,
-            tiers, mode, already)
+        amount, parts = pricing([q for _, _, q in ordered], already)
         slices = merged_slices(parts)
-        trace = tuple((key, exact_decimal(q), price, index)
-            for (_, key, _), part in zip(ordered, parts)
-            for q, price, index in part)
-        used[phase] = already + window.quantity
-        adjusts = adjusted.get(window.period_start)
+        quantity = exact_decimal(window.quantity)
+        if len(parts) == 1 and len(parts[0]) == 1:
+            # One consumption in one tier (a day of a daily line)
+            (q, price, index), = parts[0]
+            # exact_decimal depends on the value alone
+            trace = ((ordered[0][1],
+                    quantity if q == window.quantity else exact_decimal(q),
+                    price, index),)
+        else:
+            trace = tuple((key, exact_decimal(q), price, index)
+                for (_, key, _), part in zip(ordered, parts)
+                for q, price, index in part)
+        try:
+            # Under EXACT
+            used[phase] = already + window.quantity
+        except (TypeError, Inexact):
+            used[phase] = _add(already, window.quantity)
+        adjusts = adjusted.get(start)
         if hourly:
-            bounds = window.period_start, window.period_end
+            bounds = start, window.period_end
         else:
             bounds = window.start, window.end
         days = described.get(bounds)
         if days is None:
             days = described[bounds] = describe_window(*bounds)
-        quantity = exact_decimal(window.quantity)
         description = '%s %s' % (
             describe_usage(quantity, label, slices, package_size), days)
         if adjusts and describe_late:
             description = describe_late(description)
         origin = min(keys) if adjusts or hourly else None
         charges.append((origin, Charge(
-                    window.period_start, window.period_end,
+                    start, window.period_end,
                     window.start, window.end,
                     quantity, amount,
                     adjusts=adjusts, sources=keys,

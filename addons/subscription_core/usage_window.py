@@ -6,10 +6,11 @@ month, quarter, year or whole term, or on demand of each day or hour (UTC).
 Windows are half-open, like the day ranges of ``period``.
 """
 import datetime as _dt
-from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Inexact
+from functools import lru_cache
+from typing import NamedTuple
 
-from .money import _quantity
+from .money import _number, _quantity, exact_context
 from .period import (
     _ONE_DAY, PERIODS, _date, _moment, _utc, period_bounds)
 
@@ -65,19 +66,21 @@ def hourly_periods(start_dt, end_dt, frequency):
 # Usage windows
 # ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """Consumptions of one billing window of a usage line.
 
     period_start/period_end: the window (dates, or naive UTC datetimes for
     'hour'); start/end: the days it covers within the line's dates (for
-    'hour', the day of the window); keys: the consumptions' keys in order.
+    'hour', the day of the window); quantity: their exact sum (a Fraction
+    or a Decimal); keys: the consumptions' keys in order.
+
+    A named tuple: a rating makes one per line and day.
     """
     period_start: object
     period_end: object
     start: _dt.date
     end: _dt.date
-    quantity: Fraction
+    quantity: object
     keys: tuple
 
 
@@ -88,7 +91,39 @@ def _window_bounds(moment, period, start, end):
         return w_start, w_start + _dt.timedelta(hours=1)
     if period == 'total':
         return start, end
-    return period_bounds(moment.date(), period)
+    return _day_window(moment.date(), period)
+
+
+@lru_cache(maxsize=4096)
+def _day_window(day, period):
+    "period_bounds of a day: the same for each line of a rating"
+    return period_bounds(day, period)
+
+
+def _groups(consumptions, period, start, end, number):
+    "{(window start, end): (keys, total)} of usage_windows' consumptions"
+    groups = {}
+    for key, moment, quantity in consumptions:
+        moment = _moment(moment, 'moment')
+        day = moment.date()
+        if day < start or (end and day >= end):
+            raise ValueError(
+                f"consumption {key!r} of {day} is outside the line's dates")
+        if period == 'total':
+            bounds = start, end
+        elif period == 'hour':
+            bounds = _window_bounds(moment, period, start, end)
+        else:
+            bounds = _day_window(day, period)
+        if bounds[1] is None:
+            continue
+        group = groups.get(bounds)
+        if group is None:
+            groups[bounds] = ((key,), number(quantity))
+        else:
+            keys, total = group
+            groups[bounds] = (keys + (key,), total + number(quantity))
+    return groups
 
 
 def usage_windows(consumptions, period, until, start, end=None):
@@ -99,42 +134,44 @@ def usage_windows(consumptions, period, until, start, end=None):
     whole [start, end), never ended without end); until: a date (00:00 UTC)
     or a datetime. A consumption outside [start, end) raises ValueError.
     Return the Windows in chronological order.
+
+    A window's quantity is the exact sum of its consumptions': a Fraction
+    when they are Fractions, a Decimal otherwise (summed under
+    money.EXACT, in Fractions when that needs more digits).
     """
     if period not in USAGE_PERIODS:
         raise ValueError(f"unknown period {period!r}, expected {USAGE_PERIODS}")
     start = _date(start, 'start')
     end = _date(end, 'end') if end else None
     until = _moment(until)
-    groups = {}
-    for key, moment, quantity in consumptions:
-        moment = _moment(moment, 'moment')
-        day = moment.date()
-        if day < start or (end and day >= end):
-            raise ValueError(
-                f"consumption {key!r} of {day} is outside the line's dates")
-        bounds = _window_bounds(moment, period, start, end)
-        if bounds[1] is None:
-            continue
-        group = groups.get(bounds)
-        if group is None:
-            groups[bounds] = ((key,), _quantity(quantity))
-        else:
-            keys, total = group
-            groups[bounds] = (keys + (key,), total + _quantity(quantity))
+    consumptions = list(consumptions)
+    try:
+        with exact_context():
+            groups = _groups(consumptions, period, start, end, _number)
+    except (Inexact, TypeError):
+        # Too many digits, or Fractions and Decimals mixed
+        groups = _groups(consumptions, period, start, end, _quantity)
     windows = []
+    hourly = period == 'hour'
+    # A window of dates has ended at until when its end (00:00) is not
+    # after until: when it is not after until's day
+    until_day = until.date()
     for (w_start, w_end), (keys, total) in sorted(groups.items()):
-        ended = _moment(w_end)
-        if ended > until:
-            continue
-        if period == 'hour':
-            first, last = w_start.date(), w_start.date() + _ONE_DAY
+        if hourly:
+            if w_end > until:
+                continue
+            first = w_start.date()
+            last = first + _ONE_DAY
         else:
-            first = max(w_start, start)
-            last = min(w_end, end) if end else w_end
+            if w_end > until_day:
+                continue
+            first = w_start if w_start > start else start
+            last = w_end if not end or w_end < end else end
         windows.append(Window(w_start, w_end, first, last, total, keys))
     return windows
 
 
+@lru_cache(maxsize=4096)
 def tier_phase(window_start, period):
     """First day of the phase in which usage accumulates for tiers.
 

@@ -385,8 +385,8 @@ class PriceInOrderTestCase(unittest.TestCase):
         for quantity, part in zip(quantities, parts):
             self.assertEqual(sum(q for q, _, _ in part), Fraction(quantity))
         amount, _ = price_in_order(quantities, None, CENT, tiers, mode, used)
-        exact = sum((q * Fraction(p) for part in parts for q, p, _ in part),
-            Fraction(0))
+        exact = sum((Fraction(q) * Fraction(p)
+                for part in parts for q, p, _ in part), Fraction(0))
         self.assertLessEqual(abs(Fraction(amount) - exact), Fraction(CENT))
 
 
@@ -500,7 +500,7 @@ class PackageTestCase(unittest.TestCase):
             quantities[cut:], price, fine, table, 'package', before)
         self.assertEqual(first + second, whole)
         self.assertEqual(first_parts + second_parts, parts)
-        blocks = sum(part[0][0] for part in parts)
+        blocks = sum(F(part[0][0]) for part in parts)
         total = F(used) + sum(map(F, quantities))
         self.assertEqual(blocks, package_blocks(total - F(used), F(used),
                 F(size)))
@@ -509,7 +509,7 @@ class PackageTestCase(unittest.TestCase):
             package_blocks(F(used), F(0), F(size)) + blocks)
         for part in parts:
             (count, unit_price, index), = part
-            self.assertEqual((count.denominator, unit_price, index),
+            self.assertEqual((Fraction(count).denominator, unit_price, index),
                 (1, price, None))
             self.assertGreaterEqual(count, 0)
         amount, _ = price_in_order(

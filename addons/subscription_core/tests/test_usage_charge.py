@@ -28,7 +28,8 @@ except ImportError:
     # Not installed: import the plain-Python files from their folder
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
 from subscription_core.charge import Charge
-from subscription_core.money import _fraction, _quantity, round_money
+from subscription_core.money import (
+    _decimal_quantity, _fraction, _quantity, money_rounding, round_money)
 from subscription_core.period import describe_window
 from subscription_core.tier import (
     PackageTable, TierTable, Tier, tiers_from_starts, validate_tiers)
@@ -206,7 +207,11 @@ CONSUMPTIONS = st.lists(st.tuples(
             st.decimals(min_value=0, max_value=3000, places=3,
                 allow_nan=False, allow_infinity=False),
             st.floats(min_value=0, max_value=3000, allow_nan=False,
-                allow_infinity=False).map(lambda f: round(f, 4)))),
+                allow_infinity=False).map(lambda f: round(f, 4)),
+            # More digits than money.EXACT keeps once summed with the
+            # others: rated in Fractions
+            st.integers(min_value=1, max_value=9).map(
+                lambda n: Decimal(n).scaleb(-85)))),
     min_size=1, max_size=40)
 TIER_STARTS = st.lists(
     st.tuples(st.integers(min_value=1, max_value=5000),
@@ -309,10 +314,14 @@ class WindowChargesTestCase(unittest.TestCase):
         st.sampled_from(['graduated', 'volume']), ROUNDINGS,
         st.lists(st.integers(min_value=0, max_value=61), max_size=5),
         st.integers(min_value=0, max_value=2000),
-        st.sampled_from([None, 'GB']))
+        st.sampled_from([None, 'GB']),
+        st.sampled_from([_quantity, _decimal_quantity]))
     def test_same_as_before(self, consumptions, period, starts, first_price,
-            mode, rounding, late_days, used_before, label):
-        "The new rating gives exactly the charges of the old one"
+            mode, rounding, late_days, used_before, label, read):
+        """The new rating gives exactly the charges of the old one, from
+        quantities read as Fractions or as Decimals (what the engine reads
+        now: priced in Decimals under money.EXACT, in Fractions when they
+        need more digits)"""
         end = START + dt.timedelta(days=62)
         usage, old_usage, rows, old_rows = {}, {}, [], []
         for key, (offset, hour, quantity) in enumerate(consumptions, 1):
@@ -325,13 +334,20 @@ class WindowChargesTestCase(unittest.TestCase):
                 else dt.datetime.combine(moment, dt.time()))
             # As read: the quantity of a record before, a Fraction now
             old_usage[key] = (at, key, quantity)
-            usage[key] = (at, key, _quantity(quantity))
+            usage[key] = (at, key, read(quantity))
             old_rows.append((key, moment, quantity))
-            rows.append((key, moment, _quantity(quantity)))
+            rows.append((key, moment, read(quantity)))
         until = dt.datetime(2025, 3, 4)
         windows = usage_windows(rows, period, until, START, end)
         self.assertEqual(
             usage_windows(old_rows, period, until, START, end), windows)
+        # The old rating summed Fractions
+        fraction_windows = usage_windows(
+            [(k, m, _quantity(q)) for k, m, q in old_rows], period, until,
+            START, end)
+        self.assertEqual(fraction_windows, windows)
+        self.assertTrue(all(type(w.quantity) is Fraction
+                for w in fraction_windows))
         tiers = (tiers_from_starts([(0, first_price)] + starts)
             if starts else None)
         line = 7
@@ -346,8 +362,8 @@ class WindowChargesTestCase(unittest.TestCase):
             or w.start in late_starts}
         old_used = defaultdict(Fraction, phase_used)
         old = OldRating.charges(line, period, first_price, rounding, tiers,
-            mode, label, windows, old_used, invoiced, old_usage)
-        used = {p: q for (_, p), q in phase_used.items()}
+            mode, label, fraction_windows, old_used, invoiced, old_usage)
+        used = {p: read(q) for (_, p), q in phase_used.items()}
         adjusted = {s: i for (_, s), i in invoiced.items()}
         for given_tiers in [tiers, TierTable(tiers) if tiers else None]:
             new_used = dict(used)
@@ -357,6 +373,68 @@ class WindowChargesTestCase(unittest.TestCase):
             same(self, old, new)
             self.assertEqual(
                 {(line, p): q for p, q in new_used.items()}, dict(old_used))
+
+
+    def test_more_digits_than_exact(self):
+        """Quantities whose sum needs more digits than money.EXACT keeps
+        are rated in Fractions: the same charges as the old rating"""
+        tiers = tiers_from_starts([(0, D('1.00')), (10, D('0.50'))])
+        tiny = D(3).scaleb(-85)
+        consumptions = [(1, dt.datetime(2025, 1, 1, 5), D('12')),
+            (2, dt.datetime(2025, 1, 1, 7), tiny),
+            (3, dt.datetime(2025, 1, 2, 1), D('0.5'))]
+        old_usage = {k: (m, k, q) for k, m, q in consumptions}
+        usage = {k: (m, k, _decimal_quantity(q)) for k, m, q in consumptions}
+        windows = usage_windows(consumptions, 'day', dt.date(2025, 2, 1),
+            START)
+        # The first day's sum is exact: the line's windows in Fractions
+        self.assertEqual(windows[0].quantity, 12 + Fraction(tiny))
+        self.assertEqual([type(w.quantity) for w in windows],
+            [Fraction, Fraction])
+        old = OldRating.charges(1, 'day', None, CENT, tiers, 'graduated',
+            None, usage_windows(
+                [(k, m, _quantity(q)) for k, m, q in consumptions], 'day',
+                dt.date(2025, 2, 1), START),
+            defaultdict(Fraction), {}, old_usage)
+        used = {}
+        new = window_charges(windows, usage, 'day', None, CENT, tiers,
+            'graduated', used, {}, None, late, {})
+        same(self, old, new)
+        self.assertEqual([c.amount for _, c in new], [D('11.00'), D('0.25')])
+        self.assertEqual(used, {START: Fraction(D('12.5')) + Fraction(tiny)})
+
+    def test_decimal_rating(self):
+        "Decimal quantities are priced in Decimals: the trace's digits"
+        usage = {1: (dt.datetime(2025, 1, 1), 1, D('2.50')),
+            2: (dt.datetime(2025, 1, 1), 2, D('0.25'))}
+        windows = usage_windows(((k, m, q) for m, k, q in usage.values()),
+            'month', dt.date(2025, 2, 1), START)
+        self.assertEqual(windows[0].quantity, D('2.75'))
+        (_, charge), = window_charges(windows, usage, 'month', D('0.10'),
+            CENT, label='GB')
+        self.assertEqual((charge.amount, charge.quantity, charge.trace,
+                charge.description), (D('0.28'), D('2.75'),
+                ((1, D('2.5'), D('0.10'), None),
+                    (2, D('0.25'), D('0.10'), None)),
+                '2.75 GB × 0.1 (2025-01-01 – 2025-01-31)'))
+        self.assertEqual(repr(charge.quantity), "Decimal('2.75')")
+
+
+class MoneyRoundingTestCase(unittest.TestCase):
+
+    @PROPERTY_SETTINGS
+    @given(st.one_of(
+            st.fractions(min_value=-10**9, max_value=10**9),
+            st.decimals(min_value=-10**9, max_value=10**9, places=12,
+                allow_nan=False, allow_infinity=False)),
+        st.sampled_from([D('0.01'), D('1'), D('0.001'), D('0.05'),
+                D('1E-6'), D('10'), D('0.010'), D('1E+1')]))
+    def test_same_as_round_money(self, value, rounding):
+        """money_rounding and round_money's Decimal shortcut give what the
+        Fraction arithmetic gives, to the digits"""
+        expected = round_money(Fraction(value), rounding)
+        same(self, expected, round_money(value, rounding))
+        same(self, expected, money_rounding(rounding)(value))
 
 
 class TierTableTestCase(unittest.TestCase):
@@ -372,12 +450,23 @@ class TierTableTestCase(unittest.TestCase):
         "price_in_order with the tiers or a TierTable: as before"
         from subscription_core.tier import price_in_order
         tiers = tiers_from_starts([(0, D('0.7'))] + starts)
-        old = OldRating.price_in_order(
+        old_amount, old_parts = OldRating.price_in_order(
             quantities, None, rounding, tiers, mode, used)
-        same(self, old, price_in_order(
-                quantities, None, rounding, tiers, mode, used))
-        same(self, old, price_in_order(
-                quantities, None, rounding, TierTable(tiers), mode, used))
+        for given_tiers in [tiers, TierTable(tiers)]:
+            amount, parts = price_in_order(
+                quantities, None, rounding, given_tiers, mode, used)
+            # The amount to its digits; the slices of these decimal
+            # quantities are now Decimals (under money.EXACT), equal to
+            # the Fractions they were
+            same(self, old_amount, amount)
+            self.assertEqual(old_parts, parts)
+            self.assertTrue(all(type(q) is Decimal
+                    for part in parts for q, _, _ in part))
+        # In Fractions when a quantity is not a decimal number: as before
+        thirds = [Fraction(q) + Fraction(1, 3) for q in quantities]
+        same(self, OldRating.price_in_order(
+                thirds, None, rounding, tiers, mode, used),
+            price_in_order(thirds, None, rounding, tiers, mode, used))
 
     @PROPERTY_SETTINGS
     @given(st.fractions(min_value=-10**9, max_value=10**9),
