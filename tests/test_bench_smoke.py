@@ -92,3 +92,4 @@ def test_usage_rating_smoke(tmp_path):
     assert check['month_charges'] == 2
     assert check['month_quantity'] == check['quantity']
     assert entry['ours_month_rows_per_s'] > 0
+    assert entry['ours_warm_rows_per_s'] > 0

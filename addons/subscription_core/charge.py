@@ -6,8 +6,8 @@ billing periods (prorated, cut at limit changes) or of its prepaid term.
 Conventions are those of ``period`` and ``money``.
 """
 import datetime as _dt
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 from fractions import Fraction
 
 from .money import _fraction, _quantity, round_money, split_amount
@@ -42,9 +42,11 @@ def piece_amounts(unit_price, pieces, p_start, p_end, rounding):
                 rounding)]
 
 
-@dataclass(frozen=True)
-class Charge:
-    "One invoice line to create: a piece of a billing period."
+class Charge(NamedTuple):
+    """One invoice line to create: a piece of a billing period.
+
+    A named tuple (immutable, made fast: a usage rating makes one per line
+    and day of on-demand usage)."""
     period_start: _dt.date
     period_end: _dt.date
     start: _dt.date

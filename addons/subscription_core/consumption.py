@@ -14,7 +14,7 @@ from trytond.transaction import Transaction
 
 from .money import _add, _decimal_quantity
 from .period import billing_bounds, period_bounds
-from .tier import TierTable
+from .tier import usage_table
 from .usage_charge import window_charges
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
@@ -22,16 +22,9 @@ from . import bounds
 from .validation import InputMixin, check_bounds
 
 
-def _utc_moment(moment):
-    "A consumption's moment as a naive datetime (a date is its 00:00)"
-    if isinstance(moment, datetime.datetime):
-        return moment
-    return datetime.datetime.combine(moment, datetime.time())
-
-
 # A consumption as get_due_usage_charges reads it: moment is consumed_at or
-# date (billing_moment), quantity an exact Decimal
-# (money._decimal_quantity)
+# its date's 00:00 (billing_moment, a naive UTC datetime), quantity an exact
+# Decimal (money._decimal_quantity)
 UsageRow = namedtuple(
     'UsageRow', ['id', 'line', 'moment', 'quantity', 'invoice_line'])
 
@@ -139,11 +132,10 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         usage = {}
         for line_id, rows in pending.items():
             line = lines_by_id[line_id]
-            for row in rows:
-                usage[row.id] = (
-                    _utc_moment(row.moment), row.id, row.quantity)
-            line_windows = usage_windows(
-                ((r.id, r.moment, r.quantity) for r in rows),
+            consumptions = [(r.id, r.moment, r.quantity) for r in rows]
+            usage.update(
+                {k: (moment, k, q) for k, moment, q in consumptions})
+            line_windows = usage_windows(consumptions,
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
             if line_windows:
@@ -235,6 +227,7 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             order_by = [table.date.asc, table.id.asc]
         else:
             order_by = [table.id.asc]
+        midnight, combine = datetime.time(), datetime.datetime.combine
         for sub_ids in grouped_slice(
                 sorted(line_ids), backend.MAX_QUERY_PARAMS):
             ids = cls.search(
@@ -242,29 +235,50 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                 order=[], query=True)
             cursor.execute(*table.select(*columns,
                     where=table.id.in_(ids), order_by=order_by))
+            # fetchall: the rows of a slice of lines in one call
             for id_, line, date, consumed_at, quantity, invoice_line in (
-                    cursor):
-                yield UsageRow(id_, line, consumed_at or date,
+                    cursor.fetchall()):
+                yield UsageRow(id_, line,
+                    consumed_at or combine(date, midnight),
                     _decimal_quantity(quantity), invoice_line)
 
     @classmethod
     def _usage_pricing(cls, service, pricing=None):
         """(tiers, tier mode, label) of a usage service (its id): its tiers
         validated (a tier.TierTable), its block size (a tier.PackageTable)
-        in the package mode, or None, kept in pricing per service id (the
-        lines of a rating share a few services)"""
+        in the package mode, or None (tier.usage_table), and its product's
+        name, kept in pricing per service id (the lines of a rating share
+        a few services). The service and its tiers are read in two
+        queries, not through records (a rating reads few values)."""
         if pricing is None:
             pricing = {}
         if service not in pricing:
-            record = Pool().get('sale.subscription.service')(service)
-            table = record.usage_package
-            if table is None:
-                tiers = record.usage_tiers
-                table = TierTable(tiers) if tiers else None
-            # Without a table, the unit price alone (whatever the mode of
-            # a service whose own billing type is not usage)
-            mode = record.tier_mode if table is not None else 'graduated'
-            pricing[service] = (table, mode, record.product.name)
+            pool = Pool()
+            Service = pool.get('sale.subscription.service')
+            Tier = pool.get('sale.subscription.service.tier')
+            Product = pool.get('product.product')
+            Template = pool.get('product.template')
+            table = Service.__table__()
+            product = Product.__table__()
+            tier = Tier.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.join(product,
+                    condition=table.product == product.id).select(
+                    _read_column(Service, table, 'billing_type'),
+                    _read_column(Service, table, 'tier_mode'),
+                    _read_column(Service, table, 'package_size'),
+                    _read_column(Product, product, 'template'),
+                    where=table.id == service))
+            billing_type, tier_mode, package_size, template = (
+                cursor.fetchone())
+            cursor.execute(*tier.select(
+                    _read_column(Tier, tier, 'from_quantity'),
+                    _read_column(Tier, tier, 'unit_price'),
+                    where=tier.service == service))
+            table, mode = usage_table(billing_type, tier_mode,
+                package_size, cursor.fetchall())
+            # The name in the context's language
+            pricing[service] = (table, mode, Template(template).name)
         return pricing[service]
 
     @classmethod

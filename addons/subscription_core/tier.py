@@ -5,7 +5,7 @@
 Conventions are those of ``money``: exact quantities, money rounded once.
 """
 from dataclasses import dataclass
-from decimal import Decimal, Inexact, getcontext
+from decimal import Decimal, Inexact, InvalidOperation, getcontext
 from fractions import Fraction
 from math import ceil
 
@@ -18,7 +18,7 @@ __all__ = [
     'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
     'price_in_order', 'TierTable', 'merged_slices', 'describe_usage',
     'PACKAGE', 'PRICE_MODES', 'PackageTable', 'package_blocks',
-    'LinePricing',
+    'LinePricing', 'usage_table',
     ]
 
 # The modes priced with a table of tiers
@@ -270,6 +270,19 @@ class PackageTable:
         return [(blocks, unit_price, None)]
 
 
+def usage_table(billing_type, tier_mode, package_size, starts):
+    """(table, mode) that price a service's usage lines: its PackageTable
+    in the package mode, the TierTable of its tiers' (from quantity, unit
+    price) starts otherwise, or (None, 'graduated') for the line's unit
+    price alone (a service without tiers, or whose billing type is not
+    usage); what the service's usage_package and usage_tiers give"""
+    if billing_type == 'usage' and tier_mode == PACKAGE:
+        return PackageTable(package_size), PACKAGE
+    if billing_type == 'usage' and starts:
+        return TierTable(tiers_from_starts(starts)), tier_mode
+    return None, 'graduated'
+
+
 def price_in_order(quantities, unit_price, rounding, tiers=None,
         mode='graduated', already_used=0):
     """Price quantities one after the other in a tier phase, rounded once.
@@ -381,33 +394,33 @@ class LinePricing:
         self.decimal = None
 
     def __call__(self, quantities, already_used=0):
-        if len(quantities) == 1:
-            quantity = quantities[0]
-            decimal = type(quantity) is Decimal and quantity.is_finite()
-        else:
-            decimal = all(type(q) is Decimal and q.is_finite()
-                for q in quantities)
-        if (decimal and type(already_used) in _DECIMAL_USED
-                and (type(already_used) is int or already_used.is_finite())):
-            if self.decimal is None:
-                self.decimal = _pricing(
+        decimal = self.decimal
+        if (decimal is not False and quantities
+                and type(already_used) in _DECIMAL_USED
+                and (type(quantities[0]) is Decimal
+                    if len(quantities) == 1
+                    else all(type(q) is Decimal for q in quantities))):
+            if decimal is None:
+                decimal = _pricing(
                     self.unit_price, self.tiers, self.mode, True)
-            if self.decimal[0] is not None:
+                if decimal[0] is None:
+                    # Prices or tiers that are not decimal numbers
+                    decimal = False
+                self.decimal = decimal
+            if decimal:
                 try:
                     if getcontext().traps[Inexact]:
                         # Already exact (window_charges)
-                        priced = _priced(quantities, self.unit_price,
+                        return _priced(quantities, self.unit_price,
                             self.rounding, self.tiers, self.mode,
-                            already_used, True, self.decimal, self.rounder)
-                    else:
-                        with exact_context():
-                            priced = _priced(quantities, self.unit_price,
-                                self.rounding, self.tiers, self.mode,
-                                already_used, True, self.decimal,
-                                self.rounder)
-                    if priced is not None:
-                        return priced
-                except Inexact:
+                            already_used, True, decimal, self.rounder)
+                    with exact_context():
+                        return _priced(quantities, self.unit_price,
+                            self.rounding, self.tiers, self.mode,
+                            already_used, True, decimal, self.rounder)
+                except (Inexact, InvalidOperation):
+                    # Too many digits; or not finite: price_in_order's
+                    # error
                     pass
         return price_in_order(quantities, self.unit_price, self.rounding,
             self.tiers, self.mode, already_used)

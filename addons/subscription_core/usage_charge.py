@@ -89,39 +89,35 @@ def _window_charges(windows, usage, period, unit_price, rounding, tiers,
     hourly = period == 'hour'
     pricing = LinePricing(unit_price, rounding, tiers, mode)
     charges = []
-    for window in windows:
-        start = window.period_start
+    for start, end, first, last, total, keys in windows:
         phase = tier_phase(start, period)
-        keys = window.keys
         if len(keys) == 1:
             ordered = [usage[keys[0]]]
         else:
             ordered = sorted(usage[k] for k in keys)
         already = used.get(phase, 0)
         amount, parts = pricing([q for _, _, q in ordered], already)
-        slices = merged_slices(parts)
-        quantity = exact_decimal(window.quantity)
+        quantity = exact_decimal(total)
         if len(parts) == 1 and len(parts[0]) == 1:
             # One consumption in one tier (a day of a daily line)
             (q, price, index), = parts[0]
+            slices = [(q, price)]
             # exact_decimal depends on the value alone
             trace = ((ordered[0][1],
-                    quantity if q == window.quantity else exact_decimal(q),
+                    quantity if q == total else exact_decimal(q),
                     price, index),)
         else:
+            slices = merged_slices(parts)
             trace = tuple((key, exact_decimal(q), price, index)
                 for (_, key, _), part in zip(ordered, parts)
                 for q, price, index in part)
         try:
             # Under EXACT
-            used[phase] = already + window.quantity
+            used[phase] = already + total
         except (TypeError, Inexact):
-            used[phase] = _add(already, window.quantity)
+            used[phase] = _add(already, total)
         adjusts = adjusted.get(start)
-        if hourly:
-            bounds = start, window.period_end
-        else:
-            bounds = window.start, window.end
+        bounds = (start, end) if hourly else (first, last)
         days = described.get(bounds)
         if days is None:
             days = described[bounds] = describe_window(*bounds)
@@ -130,10 +126,6 @@ def _window_charges(windows, usage, period, unit_price, rounding, tiers,
         if adjusts and describe_late:
             description = describe_late(description)
         origin = min(keys) if adjusts or hourly else None
-        charges.append((origin, Charge(
-                    start, window.period_end,
-                    window.start, window.end,
-                    quantity, amount,
-                    adjusts=adjusts, sources=keys,
-                    description=description, trace=trace)))
+        charges.append((origin, Charge(start, end, first, last,
+                    quantity, amount, adjusts, keys, description, trace)))
     return charges

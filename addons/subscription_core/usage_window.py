@@ -6,7 +6,7 @@ month, quarter, year or whole term, or on demand of each day or hour (UTC).
 Windows are half-open, like the day ranges of ``period``.
 """
 import datetime as _dt
-from decimal import Inexact
+from decimal import Decimal, Inexact
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -103,6 +103,7 @@ def _day_window(day, period):
 def _groups(consumptions, period, start, end, number):
     "{(window start, end): (keys, total)} of usage_windows' consumptions"
     groups = {}
+    decimals = number is _number
     for key, moment, quantity in consumptions:
         moment = _moment(moment, 'moment')
         day = moment.date()
@@ -117,12 +118,16 @@ def _groups(consumptions, period, start, end, number):
             bounds = _day_window(day, period)
         if bounds[1] is None:
             continue
+        if not (decimals and type(quantity) is Decimal
+                and quantity.is_finite()):
+            # (A finite Decimal is its own _number)
+            quantity = number(quantity)
         group = groups.get(bounds)
         if group is None:
-            groups[bounds] = ((key,), number(quantity))
+            groups[bounds] = ((key,), quantity)
         else:
             keys, total = group
-            groups[bounds] = (keys + (key,), total + number(quantity))
+            groups[bounds] = (keys + (key,), total + quantity)
     return groups
 
 
