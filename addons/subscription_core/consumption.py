@@ -13,7 +13,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .money import _add, _decimal_quantity
-from .period import billing_bounds, period_bounds
+from .period import billing_end, billing_start, period_bounds
 from .tier import usage_table
 from .usage_charge import window_charges
 from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
@@ -200,10 +200,9 @@ class Consumption(InputMixin, metaclass=PoolMeta):
             for (id_, period, start, end, subscription_start,
                     subscription_end, unit_price, service,
                     rounding) in cursor:
-                billing_start, billing_end = billing_bounds(
-                    start, end, subscription_start, subscription_end)
                 usage_lines[id_] = UsageLine(id_, records[id_], period,
-                    billing_start, billing_end, unit_price, service,
+                    billing_start(start, subscription_start),
+                    billing_end(end, subscription_end), unit_price, service,
                     rounding)
         return usage_lines
 

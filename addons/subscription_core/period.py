@@ -22,7 +22,7 @@ __all__ = [
     'split_at_changes', 'prorated_amount', 'pieces_amount',
     'prepaid_amount', 'prepaid_adjustment', 'describe_piece',
     'describe_window', 'describe_periods', 'describe_price', 'period_count',
-    'convert_price', 'PERIOD_MONTHS', 'billing_bounds',
+    'convert_price', 'PERIOD_MONTHS', 'billing_start', 'billing_end',
     ]
 
 PERIODS = ('month', 'quarter', 'year', 'total')
@@ -65,14 +65,16 @@ def range_end(last_day):
     return _date(last_day, 'last_day') + _ONE_DAY
 
 
-def billing_bounds(line_start, line_end, subscription_start,
-        subscription_end):
-    """[billing_start, billing_end) of a subscription line: from the later
-    start date, to the day after the earlier end date (None: open)"""
-    starts = [d for d in [line_start, subscription_start] if d]
-    start = max(starts) if starts else None
+def billing_start(line_start, subscription_start):
+    "The first day billed of a subscription line: the later start date"
+    return max(line_start, subscription_start)
+
+
+def billing_end(line_end, subscription_end):
+    """The first day not billed of a subscription line: the day after the
+    earlier end date, or None (open)"""
     ends = [d for d in [line_end, subscription_end] if d]
-    return start, range_end(min(ends)) if ends else None
+    return range_end(min(ends)) if ends else None
 
 
 def period_bounds(date, period):

@@ -16,7 +16,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .charge import (
     Charge, adjusts_prepaid_term, due_charges, next_due_date, quantity_at)
 from .period import (
-    billing_bounds, convert_price, prepaid_adjustment)
+    billing_end, billing_start, convert_price, prepaid_adjustment)
 from .usage_window import ON_DEMAND_PERIODS, last_window_end
 from . import bounds
 from .billing_error import grouped, job_errors, run_isolated
@@ -767,13 +767,12 @@ class Line(BillingTermsMixin, InputMixin, metaclass=PoolMeta):
 
     @property
     def billing_start(self):
-        return max(self.start_date, self.subscription.start_date)
+        return billing_start(self.start_date, self.subscription.start_date)
 
     @property
     def billing_end(self):
         "The first day not billed: the day after the last day served"
-        return billing_bounds(self.start_date, self.end_date,
-            self.subscription.start_date, self.subscription.end_date)[1]
+        return billing_end(self.end_date, self.subscription.end_date)
 
     @property
     def limit_history(self):

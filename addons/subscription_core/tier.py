@@ -410,7 +410,8 @@ class LinePricing:
             if decimal:
                 try:
                     if getcontext().traps[Inexact]:
-                        # Already exact (window_charges)
+                        # Already exact (window_charges): exact_context's
+                        # test, without entering a context per window
                         return _priced(quantities, self.unit_price,
                             self.rounding, self.tiers, self.mode,
                             already_used, True, decimal, self.rounder)

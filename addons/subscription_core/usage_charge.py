@@ -112,7 +112,8 @@ def _window_charges(windows, usage, period, unit_price, rounding, tiers,
                 for (_, key, _), part in zip(ordered, parts)
                 for q, price, index in part)
         try:
-            # Under EXACT
+            # money._add inlined (already under EXACT), once per window
+            # (see usage_window._groups)
             used[phase] = already + total
         except (TypeError, Inexact):
             used[phase] = _add(already, total)

@@ -110,6 +110,9 @@ def _groups(consumptions, period, start, end, number):
         if day < start or (end and day >= end):
             raise ValueError(
                 f"consumption {key!r} of {day} is outside the line's dates")
+        # _window_bounds and _number inlined, once per consumption of a
+        # rating (with the inlines of usage_charge._window_charges and
+        # tier.LinePricing: 3.5 of 22 ms for 3,100 daily windows)
         if period == 'total':
             bounds = start, end
         elif period == 'hour':
