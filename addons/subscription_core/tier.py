@@ -393,6 +393,83 @@ class LinePricing:
         # _pricing(decimal=True), at the first window (its errors then)
         self.decimal = None
 
+    def _decimal(self):
+        "_pricing(decimal=True), or False when it has no Decimal table"
+        decimal = self.decimal
+        if decimal is None:
+            decimal = _pricing(self.unit_price, self.tiers, self.mode, True)
+            if decimal[0] is None:
+                # Prices or tiers that are not decimal numbers
+                decimal = False
+            self.decimal = decimal
+        return decimal
+
+    def single(self):
+        """A function of (quantity, used) that prices one Decimal quantity
+        after used in one slice: (amount, unit price, tier index) where
+        self([quantity], used) gives (amount, [[(quantity, unit price, tier
+        index)]]) (index None without tiers); under EXACT (the caller's, see
+        usage_charge.window_charges). It gives None for anything else (the
+        package mode, a quantity across tiers, a negative, an inexact or
+        not finite value, a Fraction): self() then prices it (or raises its
+        error). Its checks of the prices and tiers are self()'s, made now.
+
+        The day of an on-demand line: one consumption in one tier, priced
+        without the lists and the loops of _priced and TierTable.slices."""
+        decimal = self._decimal()
+        if not decimal or self.mode == PACKAGE:
+            return _not_single
+        table, price, ceilings, prices = decimal
+        rounder = self.rounder
+        if table is _NO_TABLE:
+            unit_price = self.unit_price
+
+            def single(quantity, used):
+                if type(quantity) is not Decimal:
+                    return None
+                try:
+                    if quantity < 0:
+                        return None
+                    return rounder(quantity * price), unit_price, None
+                except (Inexact, InvalidOperation):
+                    return None
+            return single
+        volume = self.mode == 'volume'
+        # The tiers' prices as the slices give them (prices: the same as
+        # Decimals, for the amount)
+        tier_prices = table.prices
+
+        def single(quantity, used):
+            if (type(quantity) is not Decimal
+                    or type(used) not in _DECIMAL_USED):
+                return None
+            try:
+                if quantity < 0 or used < 0:
+                    return None
+                high = used + quantity
+                # TierTable.slices in one slice: in the volume mode the
+                # tier of high; otherwise the tier of used, when high does
+                # not go past its ceiling (and for no quantity)
+                if volume and quantity:
+                    for index, ceiling in enumerate(ceilings):
+                        if ceiling is None or high <= ceiling:
+                            break
+                    else:
+                        return None
+                else:
+                    for index, ceiling in enumerate(ceilings):
+                        if ceiling is None or used < ceiling:
+                            break
+                    else:
+                        return None
+                    if quantity and ceiling is not None and high > ceiling:
+                        return None
+                return (rounder(quantity * prices[index]),
+                    tier_prices[index], index)
+            except (Inexact, InvalidOperation):
+                return None
+        return single
+
     def __call__(self, quantities, already_used=0):
         decimal = self.decimal
         if (decimal is not False and quantities
@@ -401,12 +478,7 @@ class LinePricing:
                     if len(quantities) == 1
                     else all(type(q) is Decimal for q in quantities))):
             if decimal is None:
-                decimal = _pricing(
-                    self.unit_price, self.tiers, self.mode, True)
-                if decimal[0] is None:
-                    # Prices or tiers that are not decimal numbers
-                    decimal = False
-                self.decimal = decimal
+                decimal = self._decimal()
             if decimal:
                 try:
                     if getcontext().traps[Inexact]:
@@ -428,6 +500,11 @@ class LinePricing:
 
 
 _DECIMAL_USED = frozenset([Decimal, int])
+
+
+def _not_single(quantity, used):
+    "LinePricing.single of a line priced by LinePricing() alone"
+    return None
 
 
 # Without tiers: a table that is not None (see _pricing)

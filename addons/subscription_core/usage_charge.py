@@ -16,13 +16,16 @@ from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
 
 from .charge import Charge
-from .money import _add, _fraction_decimal, exact_context
+from .money import _add, _format_quantity, _fraction_decimal, exact_context
 from .period import describe_window
 from .tier import (
-    LinePricing, PackageTable, TierTable, describe_usage, merged_slices)
+    LinePricing, PackageTable, TierTable, _format_price, describe_usage,
+    merged_slices)
 from .usage_window import tier_phase
 
 __all__ = ['window_charges', 'exact_decimal']
+
+_new = tuple.__new__
 
 
 def exact_decimal(number):
@@ -84,13 +87,66 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
             package_size)
 
 
+def _head(total, label):
+    """(quantity, head) of a window's total: its exact_decimal, and the
+    head of its description by describe_usage (the quantity and the unit
+    label)"""
+    quantity = exact_decimal(total)
+    text = _format_quantity(quantity)
+    return quantity, f'{text} {label}' if label else text
+
+
 def _window_charges(windows, usage, period, unit_price, rounding, tiers,
         mode, used, adjusted, label, describe_late, described, package_size):
     hourly = period == 'hour'
     pricing = LinePricing(unit_price, rounding, tiers, mode)
+    # Its errors at the first window, as pricing()'s
+    single = pricing.single() if windows else None
+    # Per window total (a Decimal) its exact_decimal and the head of its
+    # description (_head); per price its text
+    heads, price_texts = {}, {}
     charges = []
     for start, end, first, last, total, keys in windows:
         phase = tier_phase(start, period)
+        if len(keys) == 1:
+            # One consumption (a day of a daily line) in one tier: priced
+            # by LinePricing.single and described at once; anything else
+            # as below
+            _, key, q = usage[keys[0]]
+            already = used.get(phase, 0)
+            priced = single(q, already) if q is total else None
+            if priced is not None:
+                amount, price, index = priced
+                head = heads.get(total) if total else None
+                if head is None:
+                    # (Not for 0: -0 is equal, its digits are not)
+                    head = _head(total, label)
+                    if total:
+                        heads[total] = head
+                quantity, text = head
+                price_text = price_texts.get(index)
+                if price_text is None:
+                    price_text = price_texts[index] = _format_price(price)
+                try:
+                    # money._add inlined (see below)
+                    used[phase] = already + total
+                except (TypeError, Inexact):
+                    used[phase] = _add(already, total)
+                adjusts = adjusted.get(start)
+                bounds = (start, end) if hourly else (first, last)
+                days = described.get(bounds)
+                if days is None:
+                    days = described[bounds] = describe_window(*bounds)
+                # describe_usage of one slice of the whole quantity
+                description = f'{text} × {price_text} {days}'
+                if adjusts and describe_late:
+                    description = describe_late(description)
+                # Charge(...) by tuple.__new__: 0.4 µs less per day
+                charges.append((key if adjusts or hourly else None,
+                        _new(Charge, (start, end, first, last, quantity,
+                                amount, adjusts, keys, description,
+                                ((key, quantity, price, index),)))))
+                continue
         if len(keys) == 1:
             ordered = [usage[keys[0]]]
         else:

@@ -16,8 +16,10 @@ try:
 except ImportError:
     # Not installed: import the plain-Python files from their folder
     sys.path.append(str(pathlib.Path(__file__).resolve().parents[2]))
+from subscription_core.money import exact_context
 from subscription_core.tier import (
-    describe_usage, indexed_slices, merged_slices, package_blocks,
+    describe_usage, indexed_slices, LinePricing, merged_slices,
+    package_blocks,
     PackageTable, price_in_order, price_usage, Tier, TierTable,
     TIER_MODES, tier_slices, tiered_amount, TierError, tiers_from_starts,
     validate_tiers)
@@ -525,3 +527,63 @@ class PackageTestCase(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class LinePricingSingleTestCase(unittest.TestCase):
+    "LinePricing.single: one quantity in one slice, as LinePricing() prices it"
+
+    def assert_as_call(self, tiers, mode, unit_price=D('0.30')):
+        pricing = LinePricing(unit_price, CENT, tiers, mode)
+        with exact_context():
+            single = pricing.single()
+        quantities = [D(q) for q in [
+                '0', '0.0', '0.5', '1', '4', '4.50', '5', '5.0', '6', '10',
+                '10.000', '11', '25', '60', '1E+1']]
+        used_values = [0] + [D(u) for u in [
+                '0', '3', '4.5', '5', '5.00', '9', '10', '10.5', '49', '50',
+                '70']]
+        for quantity in quantities:
+            for used in used_values:
+                with self.subTest(quantity=quantity, used=used, mode=mode):
+                    with exact_context():
+                        got = single(quantity, used)
+                        amount, parts = pricing([quantity], used)
+                    if len(parts[0]) != 1:
+                        # Across tiers: for LinePricing() (None)
+                        self.assertIsNone(got)
+                        continue
+                    (q, price, index), = parts[0]
+                    self.assertEqual(q, quantity)
+                    self.assertIsNotNone(got)
+                    self.assertEqual(repr(got), repr((amount, price, index)))
+
+    def test_graduated(self):
+        self.assert_as_call(SMALL_TIERS, 'graduated')
+
+    def test_volume(self):
+        self.assert_as_call(SMALL_TIERS, 'volume')
+
+    def test_integer_tier_price(self):
+        "The tier's price as the slices give it (an int stays an int)"
+        self.assert_as_call(
+            [Tier(D('5'), 2), Tier(None, D('1.5'))], 'graduated')
+
+    def test_unit_price(self):
+        self.assert_as_call(None, 'graduated')
+        self.assert_as_call(None, 'graduated', unit_price=3)
+
+    def test_not_single(self):
+        "Anything else is left to LinePricing()"
+        pricing = LinePricing(D('0.30'), CENT, SMALL_TIERS, 'graduated')
+        with exact_context():
+            single = pricing.single()
+            for quantity, used in [
+                    (D('-1'), 0), (D('1'), D('-1')), (F(1, 3), 0),
+                    (1.5, 0), (D('NaN'), 0), (D('Infinity'), 0),
+                    (D('5'), F(1, 3)), (D(1).scaleb(-85), D('5'))]:
+                with self.subTest(quantity=quantity, used=used):
+                    self.assertIsNone(single(quantity, used))
+            self.assertIsNone(LinePricing(D('5'), CENT, PackageTable(10),
+                    'package').single()(D(1), 0))
+            # A price that is not a decimal number
+            self.assertIsNone(LinePricing(F(1, 3), CENT).single()(D(1), 0))
