@@ -3,11 +3,11 @@
 import datetime
 from collections import defaultdict, namedtuple
 
-from sql import Column
+from sql import As, Column, Select, Table
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import fields
+from trytond.model import Index, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
@@ -20,13 +20,6 @@ from .usage_window import ON_DEMAND_PERIODS, tier_phase, usage_windows
 from .exceptions import UsageError
 from . import bounds
 from .validation import InputMixin, check_bounds
-
-
-# A consumption as get_due_usage_charges reads it: moment is consumed_at or
-# its date's 00:00 (billing_moment, a naive UTC datetime), quantity an exact
-# Decimal (money._decimal_quantity)
-UsageRow = namedtuple(
-    'UsageRow', ['id', 'line', 'moment', 'quantity', 'invoice_line'])
 
 
 # A usage line as the rating reads it: its record (the charges' origin)
@@ -51,6 +44,16 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         help="When the consumption happened (UTC); its date follows it. "
         "Hourly usage is invoiced per hour of this time; without it, the "
         "consumption counts at 00:00 UTC of its date.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # The rating reads the rows of its lines by date (pending up to a
+        # day, invoiced within a month): without it each hourly rating
+        # scans every consumption of every line since the start
+        cls._sql_indexes.add(Index(t,
+                (t.line, Index.Range()), (t.date, Index.Range())))
 
     @fields.depends('consumed_at')
     def on_change_consumed_at(self):
@@ -121,20 +124,20 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         if not lines_by_id:
             return []
         day = until.date() if isinstance(until, datetime.datetime) else until
+        # Per line its (id, moment, quantity), and what each window prices,
+        # in order: (moment, id, quantity)
         pending = defaultdict(list)
-        for row in cls._usage_rows(lines_by_id, [
+        usage = {}
+        for id_, line_id, moment, quantity, _ in cls._usage_rows(
+                lines_by_id, [
                     ('invoice_line', '=', None),
                     ('date', '<=', day),
                     ], by_date=True):
-            pending[row.line].append(row)
+            pending[line_id].append((id_, moment, quantity))
+            usage[id_] = (moment, id_, quantity)
         windows = {}
-        # What each window prices, in order: (moment, id, quantity)
-        usage = {}
-        for line_id, rows in pending.items():
+        for line_id, consumptions in pending.items():
             line = lines_by_id[line_id]
-            consumptions = [(r.id, r.moment, r.quantity) for r in rows]
-            usage.update(
-                {k: (moment, k, q) for k, moment, q in consumptions})
             line_windows = usage_windows(consumptions,
                 line.billing_period, until, line.billing_start,
                 line.billing_end)
@@ -209,37 +212,81 @@ class Consumption(InputMixin, metaclass=PoolMeta):
     @classmethod
     def _usage_rows(cls, line_ids, domain, by_date=False):
         """The consumptions of line_ids that match domain, as plain rows
-        (UsageRow: id, line, moment, quantity as an exact Decimal,
-        invoice_line id), one query per slice of lines, ordered by date and id
-        (by_date) or by id.
+        (id, line id, moment, quantity, invoice_line id), one query per
+        slice of lines, ordered by date and id (by_date) or by id; moment
+        is consumed_at or the date's 00:00 (billing_moment, a naive UTC
+        datetime), quantity an exact Decimal (money._decimal_quantity).
 
         Rows, not records: trytond instantiates each record of a list with
         the whole list (quadratic in the consumptions of a search). The
         ids come from the search of the domain (access rules included).
+        Plain tuples, each date's midnight and each float's Decimal made
+        once: a rating reads a row per line and day.
         """
-        table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        columns = [_read_column(cls, table, name) for name in [
-                'id', 'line', 'date', 'consumed_at', 'quantity',
-                'invoice_line']]
-        if by_date:
-            order_by = [table.date.asc, table.id.asc]
-        else:
-            order_by = [table.id.asc]
         midnight, combine = datetime.time(), datetime.datetime.combine
+        midnights, decimals = {}, {}
         for sub_ids in grouped_slice(
                 sorted(line_ids), backend.MAX_QUERY_PARAMS):
-            ids = cls.search(
+            query = cls.search(
                 [('line', 'in', list(sub_ids))] + domain,
                 order=[], query=True)
-            cursor.execute(*table.select(*columns,
-                    where=table.id.in_(ids), order_by=order_by))
+            cursor.execute(*cls._usage_rows_query(query, by_date))
             # fetchall: the rows of a slice of lines in one call
             for id_, line, date, consumed_at, quantity, invoice_line in (
                     cursor.fetchall()):
-                yield UsageRow(id_, line,
-                    consumed_at or combine(date, midnight),
-                    _decimal_quantity(quantity), invoice_line)
+                if consumed_at is None:
+                    consumed_at = midnights.get(date)
+                    if consumed_at is None:
+                        consumed_at = midnights[date] = combine(
+                            date, midnight)
+                # Floats only (1 == 1.0, their Decimals are not), not 0.0
+                # (-0.0 is equal, its Decimal is not)
+                cached = quantity and type(quantity) is float
+                exact = decimals.get(quantity) if cached else None
+                if exact is None:
+                    exact = _decimal_quantity(quantity)
+                    if cached:
+                        decimals[quantity] = exact
+                yield (id_, line, consumed_at, exact, invoice_line)
+
+    @classmethod
+    def _usage_rows_query(cls, query, by_date):
+        """The query of _usage_rows' columns and order for the ids a search
+        query gives: that query itself, its columns and order replaced,
+        when it selects the ids of one table (its conditions, the access
+        rules included, unchanged); the rows of those ids otherwise. One
+        scan instead of two and a join: 2 of the 8 ms of a month's rows."""
+        def select(table):
+            "The columns and the order of the rows in table"
+            columns = [_read_column(cls, table, name) for name in [
+                    'id', 'line', 'date', 'consumed_at', 'quantity',
+                    'invoice_line']]
+            if by_date:
+                order_by = [table.date.asc, table.id.asc]
+            else:
+                order_by = [table.id.asc]
+            return columns, order_by
+
+        id_column = (query.columns[0] if isinstance(query, Select)
+            and len(query.columns) == 1 else None)
+        if (isinstance(id_column, As)
+                and isinstance(id_column.expression, Column)
+                and id_column.expression.name == 'id'
+                and len(query.from_) == 1
+                and query.from_[0] is id_column.expression.table
+                and isinstance(query.from_[0], Table)
+                and query.from_[0]._name == cls._table
+                and not query.group_by and not query.having
+                and query.limit is None and not query.offset
+                and not query.distinct):
+            table = query.from_[0]
+            query.columns, query.order_by = select(table)
+            return query
+        table = cls.__table__()
+        columns, order_by = select(table)
+        return table.select(*columns,
+            where=table.id.in_(query), order_by=order_by)
 
     @classmethod
     def _usage_pricing(cls, service, pricing=None):
@@ -312,14 +359,16 @@ class Consumption(InputMixin, metaclass=PoolMeta):
                         ('date', '>=', start),
                         ('date', '<', end),
                         ]):
-                invoiced[row.line].append(row)
+                invoiced[row[1]].append(row)
         for line in windows:
             rows = invoiced.get(line.id)
             if not rows:
                 continue
-            invoice_lines = {r.id: r.invoice_line for r in rows}
+            invoice_lines = {id_: invoice_line
+                for id_, _, _, _, invoice_line in rows}
             for window in usage_windows(
-                    ((r.id, r.moment, r.quantity) for r in rows),
+                    ((id_, moment, quantity)
+                        for id_, _, moment, quantity, _ in rows),
                     line.billing_period, datetime.datetime.max,
                     line.billing_start, line.billing_end):
                 phase = tier_phase(
@@ -366,12 +415,9 @@ class Consumption(InputMixin, metaclass=PoolMeta):
         def describe_late(description):
             return gettext('subscription_core.msg_usage_late',
                 description=description)
-        charges = []
-        for origin, charge in window_charges(
+        record = line.record
+        return [(record if origin is None else cls(origin), charge)
+            for origin, charge in window_charges(
                 windows, usage, line.billing_period, line.unit_price,
-                line.rounding,
-                tiers, mode, used, adjusted, label, describe_late,
-                described):
-            charges.append(
-                (line.record if origin is None else cls(origin), charge))
-        return charges
+                line.rounding, tiers, mode, used, adjusted, label,
+                describe_late, described)]

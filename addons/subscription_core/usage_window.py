@@ -29,6 +29,9 @@ FREQUENCIES = ('hourly', 'daily')
 # On-demand billing windows
 # ---------------------------------------------------------------------------
 
+_new = tuple.__new__
+
+
 def hourly_periods(start_dt, end_dt, frequency):
     """Half-open UTC windows covering [start_dt, end_dt).
 
@@ -103,9 +106,14 @@ def _day_window(day, period):
 def _groups(consumptions, period, start, end, number):
     "{(window start, end): (keys, total)} of usage_windows' consumptions"
     groups = {}
+    # The window of each day (the lines of a rating share _day_window's)
+    windows = {}
     decimals = number is _number
+    datetime = _dt.datetime
     for key, moment, quantity in consumptions:
-        moment = _moment(moment, 'moment')
+        if type(moment) is not datetime or moment.tzinfo is not None:
+            # (_moment's test inlined: the rating's are naive UTC)
+            moment = _moment(moment, 'moment')
         day = moment.date()
         if day < start or (end and day >= end):
             raise ValueError(
@@ -118,7 +126,9 @@ def _groups(consumptions, period, start, end, number):
         elif period == 'hour':
             bounds = _window_bounds(moment, period, start, end)
         else:
-            bounds = _day_window(day, period)
+            bounds = windows.get(day)
+            if bounds is None:
+                bounds = windows[day] = _day_window(day, period)
         if bounds[1] is None:
             continue
         if not (decimals and type(quantity) is Decimal
@@ -175,7 +185,9 @@ def usage_windows(consumptions, period, until, start, end=None):
                 continue
             first = w_start if w_start > start else start
             last = w_end if not end or w_end < end else end
-        windows.append(Window(w_start, w_end, first, last, total, keys))
+        # Window(...) by tuple.__new__: a window per line and day
+        windows.append(
+            _new(Window, (w_start, w_end, first, last, total, keys)))
     return windows
 
 

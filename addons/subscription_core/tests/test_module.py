@@ -208,4 +208,52 @@ class SubscriptionCoreTestCase(CompanyTestMixin, ModuleTestCase):
                     [(invoice.id, Decimal('120.00'), str(yesterday))]))
 
 
+    @with_transaction()
+    def test_usage_rows_query(self):
+        """The rating reads the rows with the search's own query (its
+        conditions and access rules), or by its ids when it cannot"""
+        pool = Pool()
+        Consumption = pool.get('sale.subscription.line.consumption')
+        RuleGroup = pool.get('ir.rule.group')
+        domain = [('line', 'in', [1, 2]), ('invoice_line', '=', None)]
+        cursor = Transaction().connection.cursor()
+
+        def rows_query(by_date=True):
+            query = Consumption.search(domain, order=[], query=True)
+            return query, Consumption._usage_rows_query(query, by_date)
+
+        query, rows = rows_query()
+        self.assertIs(rows, query)
+        self.assertEqual([c.output_name.split(' ')[0] for c in rows.columns],
+            ['id', 'line', 'date', 'consumed_at', 'quantity', 'invoice_line'])
+        self.assertIn('ORDER BY', str(rows))
+        cursor.execute(*rows)
+        self.assertEqual(cursor.fetchall(), [])
+        # An access rule stays in the query
+        RuleGroup.create([{
+                    'name': "Small consumptions",
+                    'model': 'sale.subscription.line.consumption',
+                    'global_p': True,
+                    'rules': [('create', [{
+                                    'domain': '[["quantity", "<", 5]]',
+                                    }])],
+                    }])
+        with Transaction().set_user(1), \
+                Transaction().set_context(_check_access=True):
+            query, rows = rows_query(by_date=False)
+            self.assertIs(rows, query)
+            self.assertIn('"quantity" <', str(rows))
+            cursor.execute(*rows)
+        # A query that is not a plain select of the table: by its ids
+        table = Consumption.__table__()
+        other = Consumption.__table__()
+        joined = table.join(other, condition=table.id == other.id).select(
+            table.id.as_('id'))
+        rows = Consumption._usage_rows_query(joined, True)
+        self.assertIsNot(rows, joined)
+        self.assertIn(' IN (SELECT', str(rows))
+        cursor.execute(*rows)
+        self.assertEqual(cursor.fetchall(), [])
+
+
 del ModuleTestCase
