@@ -238,6 +238,10 @@ def measure_usage(workload, size, profile=False):
         for path, name in names.items():
             results[path] = child('usage_measure', database=name,
                 path=path, workload=workload, size=size, profile=profile)
+        if workload == 'usage_rating':
+            # The floor reads the same rows, after ours (bench/usage_rating)
+            results['floor'] = child('usage_measure', database=names['ours'],
+                path='floor', workload=workload, size=size)
         entry['load_average_after'] = os.getloadavg()[0]
     finally:
         for name in names.values():
@@ -279,6 +283,16 @@ def measure_usage(workload, size, profile=False):
                     ours['check']['month_rows_rated'] / month, 1),
                 'ours_peak_rss_mb': ours['peak_rss_mb'],
                 'ours_check': ours['check'],
+                })
+        floor = results['floor']
+        for name in ['charges', 'rows_rated', 'amount']:
+            assert floor['check'][name] == ours['check'][name], (
+                name, floor['check'], ours['check'])
+        entry.update({
+                'floor_ms_per_month': round(1000 * floor['seconds'], 1),
+                'floor_rows_per_s': round(rows / floor['seconds'], 1),
+                # Ours (running) over the floor: how far from the bound
+                'floor_ratio': round(warm / floor['seconds'], 2),
                 })
     entry.update({
             'cpus': os.cpu_count(),

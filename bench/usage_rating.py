@@ -29,6 +29,20 @@ ours (timed)
     The service bills each day on demand: a charge (an invoice line, its
     description and trace) per row, the most a rating makes of its rows.
 
+floor (timed, ``floor_*``)
+    Not an engine: the least any rating of these rows in Python must do,
+    in a transaction of its own on the same database, in a process of its
+    own after ours. It reads the usage lines, their service's tiers and
+    the rows with three plain queries (no access rules, no search), and
+    for each row: its quantity's Decimal (once per distinct float), the
+    month's cumulative per line, the graduated tiers it crosses, the
+    amount rounded once to the cent, a description and a tuple. No
+    validation, no trace by tier, no late usage, no other period or mode,
+    no fallback for inexact sums. Its amount and charges are asserted
+    equal to ours'. The median of 1 + REPEAT ratings; ours' running
+    median over it is how far the engine is from that bound on this
+    machine (``floor_ratio``), whatever the machine's speed.
+
 ours, monthly lines (timed, ``ours_month_*``)
     The same rows rated as the usage lines of a monthly invoice: the lines'
     billing period set to ``month`` (outside the clock, in a transaction
@@ -37,7 +51,9 @@ ours, monthly lines (timed, ``ours_month_*``)
     the median of REPEAT ratings after the daily ones.
 """
 import datetime
+import statistics
 import time
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import usage_data
 
@@ -138,3 +154,90 @@ def _rate(start):
         'amount': str(sum(c.amount for _, c in charges)),
         'quantity': str(sum(c.quantity for _, c in charges)),
         }
+
+
+def run_floor(database, repeat=REPEAT):
+    """The floor's ratings: (median seconds, check), the check with each
+    rating's seconds (``seconds``)"""
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    with Transaction().start(database, 0, readonly=True):
+        Company = Pool().get('company.company')
+        company, = Company.search([])
+        context = {'company': company.id}
+    seconds, check = [], None
+    for index in range(1 + repeat):
+        start = time.perf_counter()
+        with Transaction().start(
+                database, 0, readonly=True, context=context) as transaction:
+            charges = _floor(transaction.connection.cursor())
+        seconds.append(time.perf_counter() - start)
+        each = {
+            'charges': len(charges),
+            'rows_rated': len(charges),
+            'amount': str(sum(c[3] for c in charges)),
+            }
+        assert check is None or each == check, (each, check)
+        check = each
+    check['seconds'] = seconds
+    return statistics.median(seconds), check
+
+
+_CENT, _ZERO = Decimal('0.01'), Decimal(0)
+
+
+def _floor(cursor):
+    "The charges of the month's rows (see the module's docstring)"
+    from sql import Column, Table
+    from trytond import backend
+
+    def columns(table, *names):
+        "The columns, typed on SQLite as ModelSQL.read types them"
+        return [Column(table, n).as_(f'{n} [{t}]'
+                if backend.name == 'sqlite' else n) for n, t in names]
+    line = Table('sale_subscription_line')
+    tier = Table('sale_subscription_service_tier')
+    consumption = Table('sale_subscription_line_consumption')
+    cursor.execute(*line.select(*columns(line, ('id', 'INTEGER'),
+                ('service', 'INTEGER'), ('unit_price', 'NUMERIC')),
+            where=line.billing_type == 'usage'))
+    lines = {i: (service, price) for i, service, price in cursor}
+    cursor.execute(*tier.select(*columns(tier, ('service', 'INTEGER'),
+                ('from_quantity', 'FLOAT'), ('unit_price', 'NUMERIC')),
+            order_by=[tier.service, tier.from_quantity]))
+    starts = {}
+    for service, from_quantity, price in cursor:
+        starts.setdefault(service, []).append(
+            (Decimal(repr(from_quantity)), price))
+    # Per service its tiers as (ceiling or None, price)
+    tiers = {s: [(t[i + 1][0] if i + 1 < len(t) else None, p)
+            for i, (_, p) in enumerate(t)] for s, t in starts.items()}
+    line_tiers = {i: tiers.get(s) for i, (s, _) in lines.items()}
+    cursor.execute(*consumption.select(*columns(consumption,
+                ('id', 'INTEGER'), ('line', 'INTEGER'), ('date', 'DATE'),
+                ('quantity', 'FLOAT')),
+            where=(consumption.invoice_line == None)  # noqa: E711
+            & (consumption.date <= usage_data.MONTH_END)
+            & consumption.line.in_(list(lines)),
+            order_by=[consumption.date, consumption.id]))
+    decimals, used, charges = {}, {}, []
+    for id_, line_id, date, quantity in cursor.fetchall():
+        exact = decimals.get(quantity)
+        if exact is None:
+            exact = decimals[quantity] = Decimal(repr(quantity))
+        phase = (line_id, date.month)
+        low = used.get(phase, 0)
+        high = used[phase] = low + exact
+        amount, floor = _ZERO, 0
+        for ceiling, price in line_tiers[line_id]:
+            top = high if ceiling is None or ceiling >= high else ceiling
+            portion = top - (low if low > floor else floor)
+            if portion > 0:
+                amount += portion * price
+            if top is high:
+                break
+            floor = ceiling
+        amount = amount.quantize(_CENT, ROUND_HALF_EVEN)
+        charges.append((line_id, date, exact, amount,
+                f'{exact} calls ({date})', (id_,)))
+    return charges

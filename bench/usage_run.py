@@ -22,7 +22,10 @@ def run_child(options):
     # The pool is loaded before the clock starts, as in a running server
     Pool(database).init()
     data = usage_data.read(database)
-    if options.workload == 'usage_rating':
+    if options.workload == 'usage_rating' and options.path == 'floor':
+        seconds, check = usage_rating.run_floor(database)
+        result = {'seconds': seconds, 'check': check}
+    elif options.workload == 'usage_rating':
         if options.profile:
             from run import OUTPUT
             profiler = cProfile.Profile()

@@ -93,3 +93,6 @@ def test_usage_rating_smoke(tmp_path):
     assert check['month_quantity'] == check['quantity']
     assert entry['ours_month_rows_per_s'] > 0
     assert entry['ours_warm_rows_per_s'] > 0
+    # The floor rated the same rows to the same amount (run.py asserts it)
+    assert entry['floor_rows_per_s'] > 0
+    assert entry['floor_ratio'] > 0
