@@ -352,12 +352,13 @@ def usage_tables(results):
         "| daily lines, first rating: rows/s (ms) "
         "| daily lines, running: rows/s (ms) "
         "| monthly lines, running: rows/s (ms) "
+        "| floor: rows/s (ms) | running / floor "
         "| aggregation s | load avg |",
-        "|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         if r['workload'] == 'usage_rating':
             rows.append("| %s | %s | %s | %s | %s (%s) | %s (%s) | %s (%s) "
-                "| %s | %s |"
+                "| %s (%s) | %s | %s | %s |"
                 % (r['workload'], f"{r['size']:,}", r['database'],
                     r['ours_check']['rows_rated'], r['ours_rows_per_s'],
                     r['ours_ms_per_month'],
@@ -365,6 +366,9 @@ def usage_tables(results):
                     r.get('ours_warm_ms_per_month', '-'),
                     r.get('ours_month_rows_per_s', 'not run'),
                     r.get('ours_month_ms_per_month', '-'),
+                    r.get('floor_rows_per_s', 'not run'),
+                    r.get('floor_ms_per_month', '-'),
+                    r.get('floor_ratio', '-'),
                     r['aggregate_seconds'],
                     '%.1f-%.1f' % (r['load_average_before'],
                         r['load_average_after'])))
