@@ -108,65 +108,50 @@ def _window_charges(windows, usage, period, unit_price, rounding, tiers,
     charges = []
     for start, end, first, last, total, keys in windows:
         phase = tier_phase(start, period)
-        if len(keys) == 1:
-            # One consumption (a day of a daily line) in one tier: priced
-            # by LinePricing.single and described at once; anything else
-            # as below
-            _, key, q = usage[keys[0]]
-            already = used.get(phase, 0)
-            priced = single(q, already) if q is total else None
-            if priced is not None:
-                amount, price, index = priced
-                head = heads.get(total) if total else None
-                if head is None:
-                    # (Not for 0: -0 is equal, its digits are not)
-                    head = _head(total, label)
-                    if total:
-                        heads[total] = head
-                quantity, text = head
-                price_text = price_texts.get(index)
-                if price_text is None:
-                    price_text = price_texts[index] = _format_price(price)
-                try:
-                    # money._add inlined (see below)
-                    used[phase] = already + total
-                except (TypeError, Inexact):
-                    used[phase] = _add(already, total)
-                adjusts = adjusted.get(start)
-                bounds = (start, end) if hourly else (first, last)
-                days = described.get(bounds)
-                if days is None:
-                    days = described[bounds] = describe_window(*bounds)
-                # describe_usage of one slice of the whole quantity
-                description = f'{text} × {price_text} {days}'
-                if adjusts and describe_late:
-                    description = describe_late(description)
-                # Charge(...) by tuple.__new__: 0.4 µs less per day
-                charges.append((key if adjusts or hourly else None,
-                        _new(Charge, (start, end, first, last, quantity,
-                                amount, adjusts, keys, description,
-                                ((key, quantity, price, index),)))))
-                continue
-        if len(keys) == 1:
-            ordered = [usage[keys[0]]]
-        else:
-            ordered = sorted(usage[k] for k in keys)
         already = used.get(phase, 0)
-        amount, parts = pricing([q for _, _, q in ordered], already)
-        quantity = exact_decimal(total)
-        if len(parts) == 1 and len(parts[0]) == 1:
-            # One consumption in one tier (a day of a daily line)
-            (q, price, index), = parts[0]
-            slices = [(q, price)]
-            # exact_decimal depends on the value alone
-            trace = ((ordered[0][1],
-                    quantity if q == total else exact_decimal(q),
-                    price, index),)
+        priced = None
+        if len(keys) == 1:
+            _, key, q = usage[keys[0]]
+            if q is total:
+                priced = single(q, already)
+        if priced is not None:
+            # One consumption (a day of a daily line) in one tier, priced
+            # by LinePricing.single and worded at once
+            amount, price, index = priced
+            head = heads.get(total) if total else None
+            if head is None:
+                # (Not for 0: -0 is equal, its digits are not)
+                head = _head(total, label)
+                if total:
+                    heads[total] = head
+            quantity, text = head
+            price_text = price_texts.get(index)
+            if price_text is None:
+                price_text = price_texts[index] = _format_price(price)
+            # describe_usage of one slice of the whole quantity
+            words = f'{text} × {price_text}'
+            trace = ((key, quantity, price, index),)
         else:
-            slices = merged_slices(parts)
-            trace = tuple((key, exact_decimal(q), price, index)
-                for (_, key, _), part in zip(ordered, parts)
-                for q, price, index in part)
+            if len(keys) == 1:
+                ordered = [usage[keys[0]]]
+            else:
+                ordered = sorted(usage[k] for k in keys)
+            amount, parts = pricing([q for _, _, q in ordered], already)
+            quantity = exact_decimal(total)
+            if len(parts) == 1 and len(parts[0]) == 1:
+                # One consumption in one tier
+                (q, price, index), = parts[0]
+                slices = [(q, price)]
+                # exact_decimal depends on the value alone
+                trace = ((ordered[0][1],
+                        quantity if q == total else exact_decimal(q),
+                        price, index),)
+            else:
+                slices = merged_slices(parts)
+                trace = tuple((key, exact_decimal(q), price, index)
+                    for (_, key, _), part in zip(ordered, parts)
+                    for q, price, index in part)
+            words = describe_usage(quantity, label, slices, package_size)
         try:
             # money._add inlined (already under EXACT), once per window
             # (see usage_window._groups)
@@ -178,11 +163,12 @@ def _window_charges(windows, usage, period, unit_price, rounding, tiers,
         days = described.get(bounds)
         if days is None:
             days = described[bounds] = describe_window(*bounds)
-        description = '%s %s' % (
-            describe_usage(quantity, label, slices, package_size), days)
+        description = f'{words} {days}'
         if adjusts and describe_late:
             description = describe_late(description)
         origin = min(keys) if adjusts or hourly else None
-        charges.append((origin, Charge(start, end, first, last,
-                    quantity, amount, adjusts, keys, description, trace)))
+        # Charge(...) by tuple.__new__: 0.4 µs less per window
+        charges.append((origin, _new(Charge, (start, end, first, last,
+                        quantity, amount, adjusts, keys, description,
+                        trace))))
     return charges
