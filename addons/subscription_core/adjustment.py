@@ -298,8 +298,17 @@ def serve_refunds(pieces, refunds, rounding):
                     * max(sum((gross[s] for s in days), Fraction(0)), 0))
             else:
                 asked = _money(refund.amount, 'amount')
+            # Capped by what is left, rounded, and by the gross of the days
+            # rounded less what the refunds before took of them: over the
+            # same days each took a rounded amount, and rounding what is
+            # left again could give one unit more than the gross (0.105
+            # billed: 0.01, then 0.095 left rounds to 0.10)
+            left = (round_money(
+                    sum((gross[s] for s in days), Fraction(0)), rounding)
+                - round_money(
+                    sum((taken[s] for s in days), Fraction(0)), rounding))
             take = max(min(round_money(asked, rounding),
-                    round_money(room, rounding)), Decimal(0))
+                    round_money(room, rounding), left), Decimal(0))
         served.append(take)
         if room > 0:
             exact = _fraction(take)

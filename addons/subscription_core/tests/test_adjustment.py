@@ -503,6 +503,20 @@ class PropertyTestCase(unittest.TestCase):
         self.assertEqual(sum(shares), Fraction(amount))
 
 
+    def test_refunds_of_a_period_rounded_up_twice(self):
+        """Two refunds of the same days whose room rounds up each time:
+        the second is capped by the rounded gross less the first (found by
+        the property below)"""
+        month = (dt.date(2026, 1, 1), dt.date(2026, 1, 31))
+        days = (dt.date(2026, 1, 1), dt.date(2026, 1, 6))
+        # 0.63 over 30 days: 0.105 over the 5 days, 0.10 rounded
+        pieces = [BilledPiece(D('0.63'), *month)]
+        refunds = [Refund(*days, rate=D('0.05')),
+            Refund(*days, amount=D('0.10'))]
+        self.assertEqual(
+            adjustment.serve_refunds(pieces, refunds, CENT),
+            [D('0.01'), D('0.09')])
+
     @PROPERTY_SETTINGS
     @given(billed_and_refunds(same_period=True))
     def test_refunds_of_a_period_never_exceed_the_gross(self, data):
