@@ -18,7 +18,7 @@ __all__ = [
     'tier_slices', 'indexed_slices', 'tiered_amount', 'price_usage',
     'price_in_order', 'TierTable', 'merged_slices', 'describe_usage',
     'PACKAGE', 'PRICE_MODES', 'PackageTable', 'package_blocks',
-    'LinePricing', 'usage_table',
+    'LinePricing', 'usage_table', 'usage_head',
     ]
 
 # The modes priced with a table of tiers
@@ -644,9 +644,7 @@ def describe_usage(quantity, unit_label, slices, package_size=None):
     With package_size, slices are blocks (one slice: merged_slices of a
     package part): "2500 calls: 3 blocks of 1000 × 5".
     """
-    head = _format_quantity(quantity)
-    if unit_label:
-        head = f"{head} {unit_label}"
+    head = usage_head(quantity, unit_label)
     if package_size is not None:
         blocks = sum((_quantity(q) for q, _ in slices), Fraction(0))
         price = slices[0][1] if slices else 0
@@ -657,6 +655,12 @@ def describe_usage(quantity, unit_label, slices, package_size=None):
         return f"{head} × {_format_price(slices[0][1])}"
     return head + ': ' + ' + '.join(
         f"{_format_quantity(q)} × {_format_price(p)}" for q, p in slices)
+
+
+def usage_head(quantity, unit_label):
+    "The head of describe_usage: the quantity and its unit, e.g. '1250 GB'"
+    head = _format_quantity(quantity)
+    return f"{head} {unit_label}" if unit_label else head
 
 
 def _same_quantity(a, b):

@@ -16,11 +16,11 @@ from decimal import Context, Decimal, Inexact, localcontext
 from fractions import Fraction
 
 from .charge import Charge
-from .money import _add, _format_quantity, _fraction_decimal, exact_context
+from .money import _add, _fraction_decimal, exact_context
 from .period import describe_window
 from .tier import (
     LinePricing, PackageTable, TierTable, _format_price, describe_usage,
-    merged_slices)
+    merged_slices, usage_head)
 from .usage_window import tier_phase
 
 __all__ = ['window_charges', 'exact_decimal']
@@ -89,11 +89,9 @@ def window_charges(windows, usage, period, unit_price, rounding, tiers=None,
 
 def _head(total, label):
     """(quantity, head) of a window's total: its exact_decimal, and the
-    head of its description by describe_usage (the quantity and the unit
-    label)"""
+    head of its description (tier.usage_head)"""
     quantity = exact_decimal(total)
-    text = _format_quantity(quantity)
-    return quantity, f'{text} {label}' if label else text
+    return quantity, usage_head(quantity, label)
 
 
 def _window_charges(windows, usage, period, unit_price, rounding, tiers,
